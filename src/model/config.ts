@@ -1,0 +1,152 @@
+import { SUPPORTED_MODEL_TYPES, type ModelType, type TransformerConfig } from './types';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads an HF config.json (as parsed JSON) into the normalised config; `file` names it in errors. */
+export function parseConfig(json: unknown, file = 'config.json'): TransformerConfig {
+  if (typeof json !== 'object' || json === null) throw new ConfigError(`${file}: not a JSON object`);
+  const c = json as Record<string, unknown>;
+  const modelType = c.model_type;
+  if (typeof modelType !== 'string' || !(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType)) {
+    throw new ConfigError(
+      `${file}: unsupported model_type ${JSON.stringify(modelType)}; supported model types: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
+    );
+  }
+  const num = (key: string, fallback?: number): number => {
+    const v = c[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new ConfigError(`${file}: field "${key}" is missing or not a number (model_type ${modelType})`);
+    }
+    return v;
+  };
+  const act = (key: string, fallback: string): TransformerConfig['hiddenAct'] => {
+    const v = (c[key] ?? fallback) as string;
+    if (v === 'gelu' || v === 'relu') return v;
+    if (v === 'gelu_new' || v === 'gelu_pytorch_tanh' || v === 'gelu_fast') return 'gelu_new';
+    throw new ConfigError(`${file}: activation "${v}" is not supported (gelu, gelu_new, relu)`);
+  };
+  const type = modelType as ModelType;
+  let cfg: TransformerConfig;
+  switch (type) {
+    case 'bert':
+    case 'roberta': {
+      const pad = (c.pad_token_id ?? (type === 'roberta' ? 1 : 0)) as number;
+      cfg = {
+        modelType: type,
+        lmKind: 'masked-lm',
+        vocabSize: num('vocab_size'),
+        hiddenSize: num('hidden_size'),
+        numLayers: num('num_hidden_layers'),
+        numHeads: num('num_attention_heads'),
+        intermediateSize: num('intermediate_size'),
+        maxPositions: num('max_position_embeddings'),
+        typeVocabSize: num('type_vocab_size', 2),
+        layerNormEps: num('layer_norm_eps', 1e-12),
+        hiddenAct: act('hidden_act', 'gelu'),
+        padTokenId: pad,
+        positionOffset: type === 'roberta' ? pad + 1 : 0,
+      };
+      break;
+    }
+    case 'distilbert': {
+      if (c.sinusoidal_pos_embds === true) {
+        throw new ConfigError(`${file}: distilbert with sinusoidal_pos_embds is not supported`);
+      }
+      cfg = {
+        modelType: type,
+        lmKind: 'masked-lm',
+        vocabSize: num('vocab_size'),
+        hiddenSize: num('dim'),
+        numLayers: num('n_layers'),
+        numHeads: num('n_heads'),
+        intermediateSize: num('hidden_dim'),
+        maxPositions: num('max_position_embeddings'),
+        typeVocabSize: 0,
+        layerNormEps: 1e-12,
+        hiddenAct: act('activation', 'gelu'),
+        padTokenId: (c.pad_token_id ?? 0) as number,
+        positionOffset: 0,
+      };
+      break;
+    }
+    case 'gpt2': {
+      const hidden = num('n_embd');
+      cfg = {
+        modelType: type,
+        lmKind: 'causal-lm',
+        vocabSize: num('vocab_size'),
+        hiddenSize: hidden,
+        numLayers: num('n_layer'),
+        numHeads: num('n_head'),
+        intermediateSize: typeof c.n_inner === 'number' ? c.n_inner : 4 * hidden,
+        maxPositions: num('n_positions'),
+        typeVocabSize: 0,
+        layerNormEps: num('layer_norm_epsilon', 1e-5),
+        hiddenAct: act('activation_function', 'gelu_new'),
+        padTokenId: typeof c.pad_token_id === 'number' ? c.pad_token_id : null,
+        positionOffset: 0,
+      };
+      break;
+    }
+  }
+  if (cfg.hiddenSize % cfg.numHeads !== 0) {
+    throw new ConfigError(`${file}: hidden size ${cfg.hiddenSize} is not divisible by ${cfg.numHeads} heads`);
+  }
+  return cfg;
+}
+
+/** The inverse of `parseConfig`: an HF config.json object, as `save_pretrained` writes it. */
+export function toHfConfig(cfg: TransformerConfig): Record<string, unknown> {
+  switch (cfg.modelType) {
+    case 'bert':
+    case 'roberta':
+      return {
+        architectures: [cfg.modelType === 'bert' ? 'BertForMaskedLM' : 'RobertaForMaskedLM'],
+        model_type: cfg.modelType,
+        vocab_size: cfg.vocabSize,
+        hidden_size: cfg.hiddenSize,
+        num_hidden_layers: cfg.numLayers,
+        num_attention_heads: cfg.numHeads,
+        intermediate_size: cfg.intermediateSize,
+        max_position_embeddings: cfg.maxPositions,
+        type_vocab_size: cfg.typeVocabSize,
+        layer_norm_eps: cfg.layerNormEps,
+        hidden_act: cfg.hiddenAct,
+        pad_token_id: cfg.padTokenId,
+        hidden_dropout_prob: 0.1,
+        attention_probs_dropout_prob: 0.1,
+      };
+    case 'distilbert':
+      return {
+        architectures: ['DistilBertForMaskedLM'],
+        model_type: 'distilbert',
+        vocab_size: cfg.vocabSize,
+        dim: cfg.hiddenSize,
+        n_layers: cfg.numLayers,
+        n_heads: cfg.numHeads,
+        hidden_dim: cfg.intermediateSize,
+        max_position_embeddings: cfg.maxPositions,
+        activation: cfg.hiddenAct,
+        pad_token_id: cfg.padTokenId,
+        sinusoidal_pos_embds: false,
+      };
+    case 'gpt2':
+      return {
+        architectures: ['GPT2LMHeadModel'],
+        model_type: 'gpt2',
+        vocab_size: cfg.vocabSize,
+        n_embd: cfg.hiddenSize,
+        n_layer: cfg.numLayers,
+        n_head: cfg.numHeads,
+        n_inner: cfg.intermediateSize,
+        n_positions: cfg.maxPositions,
+        layer_norm_epsilon: cfg.layerNormEps,
+        activation_function: cfg.hiddenAct,
+      };
+  }
+}

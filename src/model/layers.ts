@@ -1,0 +1,103 @@
+/**
+ * Building blocks shared by the model families. All functions are pure tensor math on frozen
+ * weights (plain tensors); callers run them inside `tf.tidy` or a gradient scope.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TransformerConfig } from './types';
+
+/** A linear map stored as [in, out] (torch nn.Linear weights are transposed into this on load). */
+export interface Linear {
+  w: tf.Tensor2D;
+  b: tf.Tensor1D;
+}
+
+export interface LayerNormWeights {
+  gamma: tf.Tensor1D;
+  beta: tf.Tensor1D;
+}
+
+/** [..., in] x [in, out] + [out] -> [..., out] */
+export function linear(x: tf.Tensor, p: Linear): tf.Tensor {
+  const shape = x.shape;
+  const inDim = shape[shape.length - 1];
+  const flat = x.reshape([-1, inDim]) as tf.Tensor2D;
+  const y = tf.add(tf.matMul(flat, p.w), p.b);
+  return y.reshape([...shape.slice(0, -1), p.w.shape[1]]);
+}
+
+/** Projects onto a [V, H] embedding table without materialising its transpose: [..., H] -> [..., V]. */
+export function tiedProjection(x: tf.Tensor, table: tf.Tensor2D): tf.Tensor {
+  const shape = x.shape;
+  const flat = x.reshape([-1, shape[shape.length - 1]]) as tf.Tensor2D;
+  return tf.matMul(flat, table, false, true).reshape([...shape.slice(0, -1), table.shape[0]]); // [N, H] x [V, H]^T
+}
+
+/** Normalises over the last axis (biased variance, as torch.nn.LayerNorm). */
+export function layerNorm(x: tf.Tensor, p: LayerNormWeights, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), p.gamma), p.beta);
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+export function activation(x: tf.Tensor, kind: TransformerConfig['hiddenAct']): tf.Tensor {
+  switch (kind) {
+    case 'gelu': // exact: 0.5 x (1 + erf(x / sqrt 2))
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+    case 'gelu_new': // tanh approximation used by GPT-2
+      return tf.mul(
+        tf.mul(x, 0.5),
+        tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI))),
+      );
+    case 'relu':
+      return tf.relu(x);
+  }
+}
+
+/**
+ * Additive attention bias [B, 1, T, T] (or [B, 1, 1, T] when not causal): 0 where a query may
+ * attend to a key, a large negative number where the key is padding or in the future.
+ */
+export function attentionBias(attentionMask: tf.Tensor2D, causal: boolean): tf.Tensor4D {
+  const [b, t] = attentionMask.shape;
+  const keyMask = attentionMask.toFloat().reshape([b, 1, 1, t]); // [B, 1, 1, T]
+  const allowed = causal ? tf.mul(keyMask, tf.linalg.bandPart(tf.ones([t, t]), -1, 0)) : keyMask;
+  return tf.mul(tf.sub(1, allowed), -1e9) as tf.Tensor4D;
+}
+
+/** Splits [B, T, H] into heads [B, nh, T, hd]. */
+function splitHeads(x: tf.Tensor, numHeads: number): tf.Tensor4D {
+  const [b, t, h] = x.shape;
+  return x.reshape([b, t, numHeads, h / numHeads]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+}
+
+/** Scaled dot-product attention over projected q, k, v [B, T, H] -> [B, T, H]. */
+export function multiHeadAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  bias: tf.Tensor4D,
+  numHeads: number,
+): tf.Tensor3D {
+  const [b, t, h] = q.shape;
+  const hd = h / numHeads;
+  const qh = splitHeads(q, numHeads);
+  const kh = splitHeads(k, numHeads);
+  const vh = splitHeads(v, numHeads);
+  // [B, nh, T, hd] x [B, nh, hd, T] -> [B, nh, T, T]
+  const scores = tf.add(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(hd)), bias);
+  const probs = tf.softmax(scores, -1);
+  // [B, nh, T, T] x [B, nh, T, hd] -> [B, nh, T, hd] -> [B, T, H]
+  return tf.matMul(probs, vh).transpose([0, 2, 1, 3]).reshape([b, t, h]) as tf.Tensor3D;
+}
+
+/**
+ * Position ids [B, T] counted over real tokens only, so left- and right-padded rows number their
+ * first real token `offset` (RoBERTa: padding_idx + 1; others: 0). Padding positions get `offset`
+ * too; they are masked out of attention anyway.
+ */
+export function positionIdsFromMask(attentionMask: tf.Tensor2D, offset: number): tf.Tensor2D {
+  const m = attentionMask.toFloat();
+  const pos = tf.mul(tf.sub(tf.cumsum(m, 1), 1), m); // [B, T]: 0-based index among real tokens
+  return tf.add(tf.relu(pos), offset).toInt() as tf.Tensor2D;
+}

@@ -1,0 +1,206 @@
+/**
+ * One loader for every source: an HF-layout checkpoint folder reached by URL (public/models/...,
+ * a Hub mirror), as local File objects, or (in Node) as a directory. It reads config.json, the
+ * safetensors weights (single file or sharded) and the tokenizer files, checks everything against
+ * the config, and builds the frozen model.
+ */
+import { parseConfig } from './config';
+import { BertEncoder, encoderPrefix, encoderWeightSpecs } from './bert';
+import { GPT2_PREFIX, Gpt2Model, gpt2WeightSpecs } from './gpt2';
+import { blobSource, bytesSource, readSafetensorsHeader, readTensorData, type ByteSource, type TensorInfo } from './safetensors';
+import { loadTokenizer, type TextTokenizer, type TokenizerFiles } from './tokenizer';
+import { resolveWeights, type TensorStore } from './weights';
+import type { FrozenLM, TransformerConfig } from './types';
+
+export class LoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LoadError';
+  }
+}
+
+/** A checkpoint folder, whatever holds it. */
+export interface ModelFolder {
+  /** Shown in errors: the URL or folder name. */
+  readonly label: string;
+  /** The folder's file names when the source can list them (local files), else undefined. */
+  list(): string[] | undefined;
+  /** The file's bytes, or null when the folder has no such file. */
+  file(name: string): Promise<ByteSource | null>;
+}
+
+/** A folder served over HTTP: `${baseUrl}/${name}`; a 404 means "no such file". */
+export function urlFolder(baseUrl: string, fetchImpl: typeof fetch = fetch): ModelFolder {
+  const base = baseUrl.replace(/\/+$/, '');
+  return {
+    label: base,
+    list: () => undefined,
+    async file(name) {
+      const url = `${base}/${name}`;
+      let res: Response;
+      try {
+        res = await fetchImpl(url);
+      } catch (e) {
+        throw new LoadError(`${url}: network error: ${(e as Error).message}`);
+      }
+      if (res.status === 404) return null;
+      if (!res.ok) throw new LoadError(`${url}: HTTP ${res.status} ${res.statusText}`);
+      return bytesSource(name, new Uint8Array(await res.arrayBuffer()));
+    },
+  };
+}
+
+/** Local files (a dropped folder or a multi-file pick), matched by base name. */
+export function filesFolder(label: string, files: Iterable<File>): ModelFolder {
+  const byName = new Map<string, File>();
+  for (const f of files) byName.set(f.name.split('/').pop() as string, f);
+  return {
+    label,
+    list: () => [...byName.keys()],
+    async file(name) {
+      const f = byName.get(name);
+      return f ? blobSource(name, f) : null;
+    },
+  };
+}
+
+export interface LoadedModel {
+  model: FrozenLM;
+  tokenizer: TextTokenizer;
+  config: TransformerConfig;
+  /** SHA-256 (hex) over the weight files, so an exported prompt names the exact checkpoint. */
+  checkpointHash: string;
+  /** Total bytes of weight files read. */
+  weightBytes: number;
+}
+
+export interface LoadOptions {
+  /** Called as files are read (the UI shows it; Hub downloads report their own progress). */
+  onProgress?: (message: string) => void;
+}
+
+async function readText(folder: ModelFolder, name: string): Promise<string | null> {
+  const src = await folder.file(name);
+  return src ? new TextDecoder().decode(await src.read(0, src.size)) : null;
+}
+
+async function readJson<T>(folder: ModelFolder, name: string): Promise<T | null> {
+  const text = await readText(folder, name);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new LoadError(`${folder.label}/${name}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+}
+
+async function sha256Hex(parts: Uint8Array[]): Promise<string> {
+  const hashes: Uint8Array[] = [];
+  for (const p of parts) hashes.push(await sha256(p));
+  // One shard: its own hash; several: the hash of the shard hashes, in index order.
+  const final = hashes.length === 1 ? hashes[0] : await sha256(concat(hashes));
+  return [...final].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Reads the weight files (single or sharded) into a TensorStore. */
+async function openWeights(folder: ModelFolder): Promise<{ store: TensorStore; hash: string; bytes: number }> {
+  let shardNames: string[];
+  let weightMap: Record<string, string> | null = null;
+  const single = await folder.file('model.safetensors');
+  if (single) {
+    shardNames = ['model.safetensors'];
+  } else {
+    const index = await readJson<{ weight_map?: Record<string, string> }>(folder, 'model.safetensors.index.json');
+    if (!index) {
+      const listed = folder.list();
+      const bin = listed?.filter((n) => n.endsWith('.bin')) ?? [];
+      throw new LoadError(
+        `${folder.label}: no model.safetensors or model.safetensors.index.json` +
+          (listed ? ` (files: ${listed.join(', ') || 'none'})` : '') +
+          (bin.length ? '. PyTorch .bin checkpoints are not read: convert them to safetensors first' : ''),
+      );
+    }
+    if (!index.weight_map || typeof index.weight_map !== 'object') {
+      throw new LoadError(`${folder.label}/model.safetensors.index.json: no "weight_map" object`);
+    }
+    weightMap = index.weight_map;
+    shardNames = [...new Set(Object.values(weightMap))];
+  }
+  const where = new Map<string, { src: ByteSource; info: TensorInfo }>();
+  const contents: Uint8Array[] = [];
+  for (const shard of shardNames) {
+    const src = shard === 'model.safetensors' && single ? single : await folder.file(shard);
+    if (!src) throw new LoadError(`${folder.label}: shard ${shard} named in model.safetensors.index.json is missing`);
+    const header = await readSafetensorsHeader(src);
+    const bytes = await src.read(0, src.size);
+    contents.push(bytes);
+    const inMemory = bytesSource(src.name, bytes);
+    for (const info of header.tensors.values()) where.set(info.name, { src: inMemory, info });
+  }
+  if (weightMap) {
+    for (const [name, shard] of Object.entries(weightMap)) {
+      const got = where.get(name);
+      if (!got || got.src.name !== shard) {
+        throw new LoadError(`${folder.label}/${shard}: tensor "${name}" listed in model.safetensors.index.json is not in that shard`);
+      }
+    }
+  }
+  const store: TensorStore = {
+    names: () => where.keys(),
+    shapeOf: (n) => (where.get(n) as { info: TensorInfo }).info.shape,
+    fileOf: (n) => `${folder.label}/${where.get(n)?.src.name ?? '?'}`,
+    read: (n) => {
+      const w = where.get(n) as { src: ByteSource; info: TensorInfo };
+      return readTensorData(w.src, w.info);
+    },
+  };
+  return { store, hash: await sha256Hex(contents), bytes: contents.reduce((n, c) => n + c.length, 0) };
+}
+
+/** Reads the tokenizer files the folder has. */
+async function readTokenizerFiles(folder: ModelFolder): Promise<TokenizerFiles> {
+  return {
+    tokenizerJson: (await readJson<unknown>(folder, 'tokenizer.json')) ?? undefined,
+    tokenizerConfig: (await readJson<Record<string, unknown>>(folder, 'tokenizer_config.json')) ?? undefined,
+    specialTokensMap: (await readJson<Record<string, unknown>>(folder, 'special_tokens_map.json')) ?? undefined,
+    vocabTxt: (await readText(folder, 'vocab.txt')) ?? undefined,
+    vocabJson: (await readJson<Record<string, number>>(folder, 'vocab.json')) ?? undefined,
+    mergesTxt: (await readText(folder, 'merges.txt')) ?? undefined,
+  };
+}
+
+export async function loadPretrained(folder: ModelFolder, options: LoadOptions = {}): Promise<LoadedModel> {
+  const progress = options.onProgress ?? (() => {});
+  progress('config.json');
+  const rawConfig = await readJson<unknown>(folder, 'config.json');
+  if (rawConfig === null) throw new LoadError(`${folder.label}: config.json not found`);
+  const config = parseConfig(rawConfig, `${folder.label}/config.json`);
+  progress('tokenizer');
+  const tokenizer = loadTokenizer(await readTokenizerFiles(folder), config.modelType, folder.label);
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new LoadError(
+      `${folder.label}: the tokenizer has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`,
+    );
+  }
+  progress('weights');
+  const { store, hash, bytes } = await openWeights(folder);
+  const isGpt2 = config.modelType === 'gpt2';
+  const specs = isGpt2 ? gpt2WeightSpecs(config) : encoderWeightSpecs(config);
+  const { tensors, missingHead } = await resolveWeights(specs, store, isGpt2 ? GPT2_PREFIX : encoderPrefix(config));
+  const model = isGpt2 ? new Gpt2Model(config, tensors) : new BertEncoder(config, tensors, missingHead);
+  return { model, tokenizer, config, checkpointHash: hash, weightBytes: bytes };
+}

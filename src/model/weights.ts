@@ -1,0 +1,107 @@
+/**
+ * Maps Hugging Face checkpoint tensor names onto a family's weights, asserting that every expected
+ * tensor is present with the shape config.json implies.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export class WeightError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WeightError';
+  }
+}
+
+/** One tensor a family expects. `key` is the HF name without the family prefix (`bert.` ...). */
+export interface WeightSpec {
+  key: string;
+  /** Shape as stored in the checkpoint (torch layout). */
+  shape: number[];
+  /** torch nn.Linear stores [out, in]; the model wants [in, out]. */
+  transpose?: boolean;
+  /** 'head' tensors may be absent as a group (a checkpoint saved without its LM head). */
+  group: 'base' | 'head';
+  /** Absent without error (e.g. a tied decoder weight that save_pretrained dropped). */
+  optional?: boolean;
+}
+
+/** Where a checkpoint's tensors live and how to read one (possibly from one of several shards). */
+export interface TensorStore {
+  names(): Iterable<string>;
+  shapeOf(name: string): number[];
+  /** File (shard) holding the tensor, for error messages. */
+  fileOf(name: string): string;
+  read(name: string): Promise<Float32Array>;
+}
+
+/** Candidate checkpoint names for a key: with the family prefix (as in *ForMaskedLM) and without (as in *Model). */
+function candidates(key: string, prefix: string): string[] {
+  const names = [prefix + key, key];
+  // Old TF-converted checkpoints name LayerNorm parameters gamma/beta.
+  if (/LayerNorm\.weight$/.test(key)) names.push(...names.map((n) => n.replace(/weight$/, 'gamma')));
+  if (/LayerNorm\.bias$/.test(key)) names.push(...names.map((n) => n.replace(/bias$/, 'beta')));
+  return names;
+}
+
+export interface ResolvedWeights {
+  tensors: Map<string, tf.Tensor>;
+  /** Names of the missing head tensors (empty when the checkpoint has its LM head). */
+  missingHead: string[];
+}
+
+export async function resolveWeights(
+  specs: WeightSpec[],
+  store: TensorStore,
+  prefix: string,
+): Promise<ResolvedWeights> {
+  const available = new Set(store.names());
+  const found = new Map<WeightSpec, string>();
+  const missingBase: string[] = [];
+  const missingHead: string[] = [];
+  for (const spec of specs) {
+    const name = candidates(spec.key, prefix).find((n) => available.has(n));
+    if (name === undefined) {
+      if (spec.optional) continue;
+      (spec.group === 'base' ? missingBase : missingHead).push(spec.key);
+      continue;
+    }
+    const shape = store.shapeOf(name);
+    if (shape.length !== spec.shape.length || shape.some((d, i) => d !== spec.shape[i])) {
+      throw new WeightError(
+        `${store.fileOf(name)}: tensor "${name}" has shape [${shape.join(', ')}], expected [${spec.shape.join(', ')}] from config.json`,
+      );
+    }
+    found.set(spec, name);
+  }
+  if (missingBase.length > 0) {
+    throw new WeightError(
+      `checkpoint is missing ${missingBase.length} expected tensor(s): ${missingBase.slice(0, 8).join(', ')}` +
+        `${missingBase.length > 8 ? ', ...' : ''} (looked for them with and without the "${prefix}" prefix)`,
+    );
+  }
+  const tensors = new Map<string, tf.Tensor>();
+  try {
+    for (const [spec, name] of found) {
+      if (spec.group === 'head' && missingHead.length > 0) continue; // an incomplete head is not loaded
+      const data = await store.read(name);
+      const t = tf.tensor(data, spec.shape, 'float32');
+      tensors.set(spec.key, spec.transpose ? transposeAndDispose(t) : t);
+    }
+  } catch (e) {
+    tensors.forEach((t) => t.dispose());
+    throw e;
+  }
+  return { tensors, missingHead };
+}
+
+function transposeAndDispose(t: tf.Tensor): tf.Tensor {
+  const out = t.transpose();
+  t.dispose();
+  return out;
+}
+
+/** Takes a resolved tensor by key with the rank the caller expects. */
+export function take<T extends tf.Tensor>(tensors: Map<string, tf.Tensor>, key: string): T {
+  const t = tensors.get(key);
+  if (!t) throw new WeightError(`internal: weight "${key}" was not resolved`);
+  return t as T;
+}
