@@ -1,0 +1,61 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { BACKEND_NAMES, REQUEST_KINDS } from './protocol';
+import type {
+  InitPayload,
+  InitResult,
+  PingResult,
+  Request,
+  RequestKind,
+  RequestPayload,
+  RequestResult,
+  ResultEvent,
+  WorkerEvent,
+} from './protocol';
+
+// The type assertions below fail `npm run typecheck` (tsc includes this file) if a kind
+// stops fixing its payload and result types.
+describe('protocol types', () => {
+  it('fixes each kind payload and result', () => {
+    expectTypeOf<RequestPayload<'init'>>().toEqualTypeOf<InitPayload>();
+    expectTypeOf<RequestResult<'init'>>().toEqualTypeOf<InitResult>();
+    expectTypeOf<RequestResult<'ping'>>().toEqualTypeOf<PingResult>();
+    expectTypeOf<Request<'init'>['payload']>().toEqualTypeOf<InitPayload>();
+  });
+
+  it('narrows a request and a result event by kind', () => {
+    const payloadOf = (request: Request) => (request.kind === 'init' ? request.payload.preferredBackends : undefined);
+    expectTypeOf(payloadOf).returns.toEqualTypeOf<InitPayload['preferredBackends']>();
+
+    const backendOf = (event: WorkerEvent) =>
+      event.type === 'result' && event.kind === 'init' ? event.payload.backend : undefined;
+    expectTypeOf(backendOf).returns.toEqualTypeOf<InitResult['backend'] | undefined>();
+  });
+
+  it('rejects a payload that belongs to another kind', () => {
+    // @ts-expect-error ping's payload has no preferredBackends
+    const wrong: Request = { kind: 'ping', id: 1, payload: { preferredBackends: ['cpu'] } };
+    // @ts-expect-error an init result must name its backend
+    const incomplete: ResultEvent<'init'> = { type: 'result', id: 1, kind: 'init', payload: { tfjsVersion: '4' } };
+    expect([wrong, incomplete]).toHaveLength(2);
+  });
+});
+
+describe('protocol values', () => {
+  it('lists every request kind at run time', () => {
+    expectTypeOf<keyof typeof REQUEST_KINDS>().toEqualTypeOf<RequestKind>();
+    expect(Object.keys(REQUEST_KINDS).sort()).toEqual(['init', 'ping']);
+  });
+
+  it('tries WebGPU first and CPU last by default', () => {
+    expect(BACKEND_NAMES).toEqual(['webgpu', 'webgl', 'wasm', 'cpu']);
+  });
+
+  it.each<WorkerEvent>([
+    { type: 'result', id: 1, kind: 'init', payload: { backend: 'wasm', fallbackReason: 'webgpu: no adapter', tfjsVersion: '4.22.0' } },
+    { type: 'error', id: 2, kind: 'train', error: { code: 'unknown-kind', message: 'Unknown request kind "train".' } },
+    { type: 'progress', id: 3, progress: { stage: 'downloading weights', fraction: 0.25 } },
+    { type: 'metrics', id: 4, metrics: { step: 10, values: { loss: 0.5 } } },
+  ])('a $type event survives postMessage (structured clone) unchanged', (event) => {
+    expect(structuredClone(event)).toEqual(event);
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * The messages between the UI (StudioClient) and the worker. Data only: types and
+ * constant tables, nothing that runs on import.
+ *
+ * A request is `{kind, id, payload}`. The worker answers each request with exactly one
+ * `result` or `error` event carrying the same id, and may send any number of `progress`
+ * and `metrics` events with that id before it.
+ *
+ * To add a request kind, add one entry to `RequestMap`: its payload type and its result
+ * type. The union types, the worker's handler and the client's `call()` follow from it.
+ */
+
+/** tfjs backends the worker can run on, fastest first (the default trial order). */
+export const BACKEND_NAMES = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export interface InitPayload {
+  /** Backends to try, in order. Omitted: every one of `BACKEND_NAMES`, in that order. */
+  preferredBackends?: BackendName[];
+}
+
+export interface InitResult {
+  backend: BackendName;
+  /** Set when `backend` is not the first one tried: why each earlier one was skipped. */
+  fallbackReason?: string;
+  /** `tf.version.tfjs` inside the worker. */
+  tfjsVersion: string;
+}
+
+export type PingPayload = Record<string, never>;
+
+export interface PingResult {
+  pong: true;
+}
+
+/** Every request kind: what it sends and what its `result` event carries. */
+export interface RequestMap {
+  init: { payload: InitPayload; result: InitResult };
+  ping: { payload: PingPayload; result: PingResult };
+  // TODO, payloads to be designed with the engine: loadModel, loadDataset, train, pause,
+  // resume, stop, evaluate, predict (generate for causal LMs), export.
+}
+
+export type RequestKind = keyof RequestMap;
+
+/** Every request kind at run time; the type makes it list exactly the keys of `RequestMap`. */
+export const REQUEST_KINDS: { readonly [K in RequestKind]: true } = { init: true, ping: true };
+export type RequestPayload<K extends RequestKind> = RequestMap[K]['payload'];
+export type RequestResult<K extends RequestKind> = RequestMap[K]['result'];
+
+/** Unique per client; an event's id says which request it belongs to. */
+export type RequestId = number;
+
+/** `Request<'init'>` is one request; plain `Request` is the union of all of them. */
+export type Request<K extends RequestKind = RequestKind> = {
+  [P in K]: { kind: P; id: RequestId; payload: RequestPayload<P> };
+}[K];
+
+export type ResultEvent<K extends RequestKind = RequestKind> = {
+  [P in K]: { type: 'result'; id: RequestId; kind: P; payload: RequestResult<P> };
+}[K];
+
+/**
+ * - `bad-request`: the message is not `{kind, id, payload}`.
+ * - `unknown-kind`: no request of that kind exists (a newer UI than worker, or a typo).
+ * - `task-failed`: the task itself threw.
+ */
+export type ErrorCode = 'bad-request' | 'unknown-kind' | 'task-failed';
+
+export interface ProtocolError {
+  code: ErrorCode;
+  message: string;
+  /** The thrown error's `name` (`Error`, `TypeError`, ...), when there was one. */
+  name?: string;
+  stack?: string;
+}
+
+export interface ErrorEvent {
+  type: 'error';
+  /** The request's id; -1 when the message was too malformed to carry one. */
+  id: RequestId;
+  /** The request's kind as sent (it may not be a known kind). */
+  kind?: string;
+  error: ProtocolError;
+}
+
+export interface Progress {
+  /** What is happening, for a status line: "downloading weights", "tokenising". */
+  stage: string;
+  /** 0..1 when known. */
+  fraction?: number;
+  message?: string;
+}
+
+export interface ProgressEvent {
+  type: 'progress';
+  id: RequestId;
+  progress: Progress;
+}
+
+export interface Metrics {
+  /** Optimiser step the values belong to, when they come from training. */
+  step?: number;
+  /** Named scalars: `loss`, `accuracy`, `stepsPerSecond`, ... */
+  values: Record<string, number>;
+}
+
+export interface MetricsEvent {
+  type: 'metrics';
+  id: RequestId;
+  metrics: Metrics;
+}
+
+export type WorkerEvent = ResultEvent | ErrorEvent | ProgressEvent | MetricsEvent;
