@@ -124,8 +124,8 @@ describe('gradients with respect to inputsEmbeds', () => {
       const m3 = tf.tensor3d(mask.map((row) => row.map((x) => [x])));
       const r1 = tf.tensor3d(R1);
       const r2 = tf.tensor3d(R2);
-      const lossFn = (e: tf.Tensor3D) => {
-        const h = loaded.model.forward({ inputsEmbeds: e, attentionMask: maskT });
+      const lossFn = (e: tf.Tensor) => {
+        const h = loaded.model.forward({ inputsEmbeds: e as tf.Tensor3D, attentionMask: maskT });
         const l = loaded.model.lmLogits(h);
         return tf.add(tf.sum(tf.mul(tf.mul(h, r1), m3)), tf.sum(tf.mul(tf.mul(l, r2), m3))) as tf.Scalar;
       };

@@ -169,8 +169,8 @@ export function vocabTxt(size: number): string {
 export function bpeFiles(family: 'gpt2' | 'roberta', size: number): { vocab: Record<string, number>; merges: string } {
   const specials = family === 'gpt2' ? ['<|endoftext|>'] : ['<s>', '<pad>', '</s>', '<unk>', '<mask>'];
   const letters = 'abcdefghijklmnopqrstuvwxyz.,Ġ'.split('');
-  const merges = ['t h', 'th e', 'Ġ th', 'Ġth e', 'g r', 'gr e', 'gre a', 'grea t', 'Ġ m'];
-  const toks = [...specials, ...letters, 'th', 'the', 'Ġth', 'Ġthe', 'gr', 'gre', 'grea', 'great', 'Ġm'];
+  const merges = ['Ġ t', 'Ġt h', 'Ġth e', 't h', 'th e', 'g r', 'gr e', 'gre a', 'grea t', 'Ġ m'];
+  const toks = [...specials, ...letters, 'Ġt', 'Ġth', 'Ġthe', 'th', 'the', 'gr', 'gre', 'grea', 'great', 'Ġm'];
   const vocab: Record<string, number> = {};
   toks.slice(0, size).forEach((t, i) => (vocab[t] = i));
   return { vocab, merges: '#version: 0.2\n' + merges.join('\n') + '\n' };
