@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { bytesSource } from './safetensors';
+import { patchWasmBackend } from './wasmKernels';
 import type { ModelFolder } from './loader';
 
 export async function dirFolder(dir: string): Promise<ModelFolder> {
@@ -21,6 +22,7 @@ export async function dirFolder(dir: string): Promise<ModelFolder> {
 
 /** wasm is ~30x faster than cpu in Node here; cpu is the exact reference-like fallback. */
 export async function useNodeBackend(name: 'wasm' | 'cpu' = 'wasm'): Promise<string> {
+  if (name === 'wasm') patchWasmBackend();
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tfjs backend ${name} could not be initialised`);
   await tf.ready();

@@ -1,0 +1,316 @@
+/**
+ * Pretrains an embedded default model from scratch. Seeded, prints progress, resumes from its
+ * last checkpoint in .cache/pretrain/<name>/ when run again with the same arguments.
+ *
+ *   npm run pretrain -- --family bert --out public/models/studio-bert-tiny
+ *   npm run pretrain -- --family gpt2 --out public/models/studio-gpt2-tiny
+ *
+ * The tokenizer (tokenizer.json + tokenizer_config.json) must already be in --out: it is made by
+ * `npx tsx src/cli/build-tokenizers.ts` from the same corpus.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { useNodeBackend } from '../model/node';
+import { bytesSource, readSafetensorsHeader, readTensorData, writeSafetensors } from '../model/safetensors';
+import type { TransformerConfig } from '../model/types';
+import { CACHE_DIR, loadTokenStreams, type TokenStream } from '../pretrain/corpus';
+import {
+  buildModel,
+  causalLoss,
+  clipByGlobalNorm,
+  hfConfigFile,
+  hfName,
+  initialWeights,
+  learningRate,
+  maskBatch,
+  mlmLoss,
+  seededRandom,
+  toSafetensors,
+  weightSpecs,
+  type Specials,
+} from '../pretrain/pretrain';
+
+const { values: args } = parseArgs({
+  options: {
+    family: { type: 'string', default: 'bert' },
+    out: { type: 'string' },
+    steps: { type: 'string', default: '4000' },
+    batch: { type: 'string', default: '16' },
+    seq: { type: 'string', default: '128' },
+    lr: { type: 'string', default: '1e-3' },
+    warmup: { type: 'string', default: '200' },
+    seed: { type: 'string', default: '1234' },
+    hidden: { type: 'string', default: '128' },
+    layers: { type: 'string', default: '4' },
+    heads: { type: 'string', default: '4' },
+    inner: { type: 'string', default: '512' },
+    'checkpoint-every': { type: 'string', default: '200' },
+    'log-every': { type: 'string', default: '20' },
+    fresh: { type: 'boolean', default: false },
+  },
+});
+
+const family = args.family as 'bert' | 'gpt2';
+if (family !== 'bert' && family !== 'gpt2') throw new Error(`--family must be bert or gpt2, not ${family}`);
+const outDir = args.out ?? `public/models/studio-${family}-tiny`;
+const steps = Number(args.steps);
+const B = Number(args.batch);
+const T = Number(args.seq);
+const peakLr = Number(args.lr);
+const warmup = Number(args.warmup);
+const seed = Number(args.seed);
+const ckptEvery = Number(args['checkpoint-every']);
+const logEvery = Number(args['log-every']);
+
+const tokenizerConfig = JSON.parse(readFileSync(join(outDir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+const tokenizerJson = JSON.parse(readFileSync(join(outDir, 'tokenizer.json'), 'utf8')) as {
+  model: { vocab: Record<string, number> | [string, number][] };
+  added_tokens: { id: number; content: string }[];
+};
+const vocab = tokenizerJson.model.vocab;
+const vocabSize = Math.max(
+  ...(Array.isArray(vocab) ? vocab.map((_, i) => i) : Object.values(vocab)),
+  ...tokenizerJson.added_tokens.map((t) => t.id),
+) + 1;
+const idOf = (tok: string): number => {
+  const added = tokenizerJson.added_tokens.find((t) => t.content === tok);
+  if (added) return added.id;
+  throw new Error(`${outDir}/tokenizer.json has no special token ${tok}`);
+};
+const reserved = new Set(tokenizerJson.added_tokens.map((t) => t.id));
+
+const cfg: TransformerConfig = {
+  modelType: family,
+  lmKind: family === 'bert' ? 'masked-lm' : 'causal-lm',
+  vocabSize,
+  hiddenSize: Number(args.hidden),
+  numLayers: Number(args.layers),
+  numHeads: Number(args.heads),
+  intermediateSize: Number(args.inner),
+  maxPositions: T,
+  typeVocabSize: family === 'bert' ? 2 : 0,
+  layerNormEps: family === 'bert' ? 1e-12 : 1e-5,
+  hiddenAct: family === 'bert' ? 'gelu' : 'gelu_new',
+  padTokenId: family === 'bert' ? idOf('[PAD]') : null,
+  positionOffset: 0,
+};
+const specials: Specials | null =
+  family === 'bert' ? { cls: idOf('[CLS]'), sep: idOf('[SEP]'), mask: idOf('[MASK]'), reserved } : null;
+const separator = family === 'bert' ? idOf('[SEP]') : idOf('<|endoftext|>');
+
+/** One long id stream with a separator between paragraphs. */
+function joined(stream: TokenStream): Int32Array {
+  const paragraphs = stream.offsets.length - 1;
+  const out = new Int32Array(stream.ids.length + paragraphs);
+  let o = 0;
+  for (let p = 0; p < paragraphs; p++) {
+    const part = stream.ids.subarray(stream.offsets[p], stream.offsets[p + 1]);
+    out.set(part, o);
+    o += part.length;
+    out[o++] = separator;
+  }
+  return out;
+}
+
+// A BERT window leaves room for [CLS] and [SEP]; a GPT-2 window holds T inputs plus the last target.
+const windowLen = family === 'bert' ? T - 2 : T + 1;
+const stride = family === 'bert' ? windowLen : T;
+
+function windowsOf(ids: Int32Array): number[] {
+  const starts: number[] = [];
+  for (let s = 0; s + windowLen <= ids.length; s += stride) starts.push(s);
+  return starts;
+}
+
+function permutation(n: number, rand: () => number): Int32Array {
+  const p = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [p[i], p[j]] = [p[j], p[i]];
+  }
+  return p;
+}
+
+async function main(): Promise<void> {
+  await useNodeBackend('wasm');
+  const t0 = Date.now();
+  const streams = loadTokenStreams(outDir);
+  const train = joined(streams.train);
+  const heldOut = joined(streams.heldOut);
+  const trainStarts = windowsOf(train);
+  const heldStarts = windowsOf(heldOut);
+  console.log(
+    `[pretrain] ${family} vocab ${vocabSize}, ${train.length} train / ${heldOut.length} held-out tokens, ` +
+      `${trainStarts.length} windows of ${windowLen}; data ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+
+  const vars = initialWeights(cfg, seed);
+  const model = buildModel(cfg, vars);
+  const optimizer = tf.train.adam(peakLr, 0.9, 0.98, 1e-6);
+  const nParams = [...vars.values()].reduce((n, v) => n + v.size, 0);
+  console.log(`[pretrain] ${cfg.numLayers} layers, hidden ${cfg.hiddenSize}, ${nParams.toLocaleString('en')} parameters`);
+
+  const ckptDir = join(CACHE_DIR, 'pretrain', basename(outDir));
+  const statePath = join(ckptDir, 'state.json');
+  let startStep = 0;
+  let elapsedBefore = 0;
+  const history: { step: number; loss: number; heldOutLoss?: number; lr: number; seconds: number }[] = [];
+  if (!args.fresh && existsSync(statePath)) {
+    const state = JSON.parse(readFileSync(statePath, 'utf8'));
+    // Logging and checkpoint cadence may change between runs; everything that shapes training may not.
+    const shaping = (a: Record<string, unknown>) =>
+      JSON.stringify(Object.entries({ ...a, 'log-every': 0, 'checkpoint-every': 0, fresh: false }).sort());
+    if (shaping(state.args) !== shaping(args)) {
+      throw new Error(`${statePath} was written with other arguments; rerun with --fresh to start over`);
+    }
+    await restore(join(ckptDir, 'weights.safetensors'), vars, join(ckptDir, 'adam.safetensors'), optimizer);
+    startStep = state.step;
+    elapsedBefore = state.seconds;
+    history.push(...state.history);
+    console.log(`[pretrain] resumed at step ${startStep} from ${ckptDir}`);
+  }
+
+  const lossOf = (sampleStarts: number[], ids: Int32Array, rand: () => number): tf.Scalar => {
+    const windows = sampleStarts.map((s) => Array.from(ids.subarray(s, s + windowLen)));
+    return specials ? mlmLoss(model, maskBatch(windows, specials, vocabSize, rand)) : causalLoss(model, windows);
+  };
+
+  const heldOutLoss = async (): Promise<number> => {
+    const rand = seededRandom(99); // fixed masking: comparable across checkpoints
+    const n = Math.min(heldStarts.length, 8 * B);
+    let total = 0;
+    let batches = 0;
+    for (let i = 0; i + B <= n; i += B) {
+      const l = lossOf(heldStarts.slice(i, i + B), heldOut, rand);
+      total += (await l.data())[0];
+      l.dispose();
+      batches++;
+    }
+    return total / batches;
+  };
+
+  const varList = [...vars.values()];
+  let perm: Int32Array | null = null;
+  let permEpoch = -1;
+  const runStart = Date.now();
+  let windowLoss = 0;
+  let windowCount = 0;
+  for (let step = startStep; step < steps; step++) {
+    // Sample k of the run: epoch k / windows, position in that epoch's seeded permutation.
+    const starts: number[] = [];
+    for (let i = 0; i < B; i++) {
+      const k = step * B + i;
+      const epoch = Math.floor(k / trainStarts.length);
+      if (epoch !== permEpoch) {
+        perm = permutation(trainStarts.length, seededRandom(seed * 1000 + epoch));
+        permEpoch = epoch;
+      }
+      starts.push(trainStarts[(perm as Int32Array)[k % trainStarts.length]]);
+    }
+    const rand = seededRandom(seed * 7919 + step);
+    const lr = learningRate(step, peakLr, warmup, steps);
+    // The lr field is protected in the typings but read on every applyGradients: the documented way to schedule it.
+    (optimizer as unknown as { learningRate: number }).learningRate = lr;
+    const { value, grads } = tf.variableGrads(() => lossOf(starts, train, rand), varList);
+    const { grads: clipped, norm } = clipByGlobalNorm(grads, 1.0);
+    optimizer.applyGradients(clipped as Parameters<typeof optimizer.applyGradients>[0]);
+    const loss = (await value.data())[0];
+    tf.dispose([value, norm, grads, clipped]);
+    if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${step}; lower --lr`);
+    windowLoss += loss;
+    windowCount++;
+
+    const done = step + 1;
+    if (done % logEvery === 0 || done === steps) {
+      const seconds = elapsedBefore + (Date.now() - runStart) / 1000;
+      const rate = ((done - startStep) * B * T) / ((Date.now() - runStart) / 1000);
+      const eta = ((steps - done) * B * T) / rate;
+      const entry = { step: done, loss: windowLoss / windowCount, lr, seconds };
+      history.push(entry);
+      console.log(
+        `[pretrain] step ${done}/${steps} loss ${entry.loss.toFixed(4)} lr ${lr.toExponential(2)} ` +
+          `${rate.toFixed(0)} tok/s, ${(seconds / 60).toFixed(1)} min, ETA ${(eta / 60).toFixed(1)} min, tensors ${tf.memory().numTensors}`,
+      );
+      windowLoss = 0;
+      windowCount = 0;
+    }
+    if (done % ckptEvery === 0 || done === steps) {
+      const h = await heldOutLoss();
+      history[history.length - 1].heldOutLoss = h;
+      const seconds = elapsedBefore + (Date.now() - runStart) / 1000;
+      await checkpoint(ckptDir, vars, optimizer, { args, step: done, seconds, history });
+      await writeModel(vars, nParams, done, seconds, train.length, history);
+      console.log(`[pretrain] step ${done}: held-out loss ${h.toFixed(4)} (perplexity ${Math.exp(h).toFixed(1)}), checkpoint saved`);
+    }
+  }
+
+  console.log(`[pretrain] done: ${outDir}/config.json, model.safetensors, training.json`);
+  model.dispose();
+}
+
+/** Writes the HF-layout checkpoint (config.json, model.safetensors) and training.json into --out. */
+async function writeModel(vars: Map<string, tf.Variable>, nParams: number, done: number, seconds: number, trainTokens: number, history: unknown[]): Promise<void> {
+  const extra =
+    family === 'bert'
+      ? { pad_token_id: idOf('[PAD]') }
+      : { bos_token_id: separator, eos_token_id: separator };
+  writeFileSync(join(outDir, 'config.json'), hfConfigFile(cfg, extra));
+  writeFileSync(join(outDir, 'model.safetensors'), await toSafetensors(cfg, vars));
+  const training = {
+    command: `npm run pretrain -- ${process.argv.slice(2).join(' ')}`,
+    args,
+    parameters: nParams,
+    stepsDone: done,
+    stepsPlanned: steps,
+    batch: B,
+    sequenceLength: T,
+    tokensSeen: done * B * T,
+    trainTokens,
+    wallSeconds: Math.round(seconds),
+    machine: '2-core x86-64 VM, Node 20, tfjs 4.22 wasm backend (single-threaded)',
+    history,
+  };
+  writeFileSync(join(outDir, 'training.json'), JSON.stringify(training, null, 1) + '\n');
+}
+
+async function checkpoint(dir: string, vars: Map<string, tf.Variable>, optimizer: tf.AdamOptimizer, state: unknown): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'weights.safetensors.tmp'), await toSafetensors(cfg, vars));
+  const adam: Record<string, { data: Float32Array; shape: number[] }> = {};
+  for (const w of await optimizer.getWeights()) adam[w.name] = { data: (await w.tensor.data()) as Float32Array, shape: w.tensor.shape };
+  writeFileSync(join(dir, 'adam.safetensors.tmp'), writeSafetensors(adam));
+  writeFileSync(join(dir, 'state.json.tmp'), JSON.stringify(state));
+  // Rename last, so an interrupted save leaves the previous checkpoint intact.
+  for (const f of ['weights.safetensors', 'adam.safetensors', 'state.json']) renameSync(join(dir, `${f}.tmp`), join(dir, f));
+}
+
+async function restore(weightsPath: string, vars: Map<string, tf.Variable>, adamPath: string, optimizer: tf.AdamOptimizer): Promise<void> {
+  const { specs, prefix } = weightSpecs(cfg);
+  const src = bytesSource(weightsPath, new Uint8Array(readFileSync(weightsPath)));
+  const header = await readSafetensorsHeader(src);
+  for (const spec of specs) {
+    const v = vars.get(spec.key);
+    if (!v) continue;
+    const info = header.tensors.get(hfName(spec, prefix));
+    if (!info) throw new Error(`${weightsPath}: missing ${hfName(spec, prefix)}`);
+    const t = tf.tensor(await readTensorData(src, info), spec.shape);
+    v.assign(spec.transpose ? tf.tidy(() => t.transpose()) : t);
+    t.dispose();
+  }
+  const asrc = bytesSource(adamPath, new Uint8Array(readFileSync(adamPath)));
+  const aheader = await readSafetensorsHeader(asrc);
+  const weights: { name: string; tensor: tf.Tensor }[] = [];
+  for (const info of aheader.tensors.values()) {
+    weights.push({ name: info.name, tensor: tf.tensor(await readTensorData(asrc, info), info.shape) });
+  }
+  // getWeights() lists the iteration counter first, then the moments in variable order.
+  weights.sort((a, b) => (a.name === 'iter' ? -1 : b.name === 'iter' ? 1 : 0));
+  await optimizer.setWeights(weights);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
