@@ -1,0 +1,146 @@
+/**
+ * Batches: dynamic padding to the batch's longest sequence, soft vectors spliced into the input
+ * embeddings, and the positions a loss reads.
+ *
+ * Padding side: encoders pad on the right (the HF convention, and [CLS] stays at column 0).
+ * Decoders pad on the LEFT: the prediction position (the last token) is then column T-1 in every
+ * row, and generation appends each new token at the same column for the whole batch. The model
+ * numbers positions from the attention mask, so either side gives the same outputs.
+ *
+ * Selections are one-hot matmuls, not gathers, on anything the gradient flows through: the
+ * gradient of gather needs UnsortedSegmentSum, which the wasm backend lacks.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { FrozenLM, LmKind } from '../model/types';
+import type { EncodedExample } from './template';
+
+export type PadSide = 'left' | 'right';
+
+export function padSideFor(lmKind: LmKind): PadSide {
+  return lmKind === 'causal-lm' ? 'left' : 'right';
+}
+
+/** What a batch is built from: an encoded example (template.ts) or anything shaped like one. */
+export type BatchInput = Pick<EncodedExample, 'ids' | 'softIndex' | 'tokenTypes'>;
+
+export interface TokenBatch {
+  size: number;
+  /** Padded length T. */
+  length: number;
+  /** Non-padding positions in the batch (soft ones included), for tokens/s. */
+  realTokens: number;
+  /** Where each example starts in its padded row (left padding). */
+  offsets: number[];
+  ids: tf.Tensor2D; // [B, T] int32
+  attentionMask: tf.Tensor2D; // [B, T] int32
+  tokenTypeIds: tf.Tensor2D; // [B, T] int32
+  /** [B, T, N] one-hot: prompt row n sits at (b, t). Null without soft positions. */
+  softSelect: tf.Tensor3D | null;
+  /** [B, T, 1] 1 at ordinary tokens, 0 at soft positions. Null without soft positions. */
+  tokenKeep: tf.Tensor3D | null;
+  /** [B, K, T] one-hot over the positions the loss reads (K per example, padded with zero rows). */
+  readSelect: tf.Tensor3D;
+  /** [B, K] 1 for a real read, 0 for padding reads. */
+  readWeights: tf.Tensor2D;
+  dispose(): void;
+}
+
+export interface BatchOptions {
+  side: PadSide;
+  padId: number;
+  /** Prompt length N (width of `softSelect`). */
+  promptLength: number;
+  /** Per example, the (unpadded) positions the loss reads; K = the longest list. */
+  reads: readonly (readonly number[])[];
+}
+
+export function makeBatch(examples: readonly BatchInput[], options: BatchOptions): TokenBatch {
+  const B = examples.length;
+  const T = Math.max(...examples.map((e) => e.ids.length));
+  const N = options.promptLength;
+  const K = Math.max(1, ...options.reads.map((r) => r.length));
+  const ids = new Int32Array(B * T).fill(options.padId);
+  const mask = new Int32Array(B * T);
+  const types = new Int32Array(B * T);
+  const hasSoft = N > 0 && examples.some((e) => e.softIndex.some((s) => s >= 0));
+  const soft = hasSoft ? new Float32Array(B * T * N) : null;
+  const keep = hasSoft ? new Float32Array(B * T).fill(1) : null;
+  const read = new Float32Array(B * K * T);
+  const readW = new Float32Array(B * K);
+  const offsets: number[] = [];
+  let realTokens = 0;
+  examples.forEach((e, b) => {
+    const L = e.ids.length;
+    const off = options.side === 'left' ? T - L : 0;
+    offsets.push(off);
+    realTokens += L;
+    for (let i = 0; i < L; i++) {
+      const at = b * T + off + i;
+      ids[at] = e.ids[i];
+      mask[at] = 1;
+      types[at] = e.tokenTypes[i];
+      const s = e.softIndex[i];
+      if (s >= 0 && soft && keep) {
+        if (s >= N) throw new RangeError(`soft index ${s} is outside the prompt (length ${N})`);
+        soft[at * N + s] = 1;
+        keep[at] = 0;
+      }
+    }
+    options.reads[b].forEach((p, k) => {
+      if (p < 0 || p >= L) throw new RangeError(`read position ${p} is outside the example (length ${L})`);
+      read[(b * K + k) * T + off + p] = 1;
+      readW[b * K + k] = 1;
+    });
+  });
+  const tensors = {
+    ids: tf.tensor2d(ids, [B, T], 'int32'),
+    attentionMask: tf.tensor2d(mask, [B, T], 'int32'),
+    tokenTypeIds: tf.tensor2d(types, [B, T], 'int32'),
+    softSelect: soft ? tf.tensor3d(soft, [B, T, N]) : null,
+    tokenKeep: keep ? tf.tensor3d(keep, [B, T, 1]) : null,
+    readSelect: tf.tensor3d(read, [B, K, T]),
+    readWeights: tf.tensor2d(readW, [B, K]),
+  };
+  return {
+    size: B,
+    length: T,
+    realTokens,
+    offsets,
+    ...tensors,
+    dispose() {
+      for (const t of Object.values(tensors)) t?.dispose();
+    },
+  };
+}
+
+/**
+ * Input embeddings [B, T, H]: word embeddings at ordinary tokens, prompt rows at soft positions.
+ * `prompt` null (zero-shot, or a batch without soft positions) gives plain word embeddings.
+ */
+export function embedInputs(model: FrozenLM, batch: TokenBatch, prompt: tf.Tensor2D | null): tf.Tensor3D {
+  return tf.tidy(() => {
+    const words = model.embed(batch.ids); // [B, T, H]
+    if (!prompt || !batch.softSelect || !batch.tokenKeep) return words;
+    const [B, T, N] = batch.softSelect.shape;
+    const H = prompt.shape[1];
+    // [B*T, N] x [N, H] -> [B, T, H]
+    const spliced = tf.matMul(batch.softSelect.reshape([B * T, N]) as tf.Tensor2D, prompt).reshape([B, T, H]);
+    return tf.add(tf.mul(words, batch.tokenKeep), spliced) as tf.Tensor3D;
+  });
+}
+
+/** Forward pass of the frozen model with the prompt spliced in -> hidden states [B, T, H]. */
+export function forwardWithPrompt(model: FrozenLM, batch: TokenBatch, prompt: tf.Tensor2D | null): tf.Tensor3D {
+  return tf.tidy(() =>
+    model.forward({
+      inputsEmbeds: embedInputs(model, batch, prompt),
+      attentionMask: batch.attentionMask,
+      tokenTypeIds: batch.tokenTypeIds,
+    }),
+  );
+}
+
+/** Hidden states at the read positions: [B, K, T] x [B, T, H] -> [B, K, H]. */
+export function readHidden(hidden: tf.Tensor3D, batch: TokenBatch): tf.Tensor3D {
+  return tf.matMul(batch.readSelect, hidden);
+}

@@ -1,0 +1,135 @@
+/**
+ * One prompt-tuning step: loss -> gradients for the prompt (and head) only -> global-norm
+ * clipping -> Adam. Plus the classification losses it is used with.
+ *
+ * The hidden state is read at the mask (or head) position BEFORE the LM head, so the vocabulary
+ * projection runs on [B, H] -> [B, V], never on [B, T, H] -> [B, T, V].
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { FrozenLM, LmKind } from '../model/types';
+import { forwardWithPrompt, makeBatch, padSideFor, readHidden, type TokenBatch } from './batch';
+import type { SoftPrompt } from './softPrompt';
+import type { EncodedExample } from './template';
+import type { Verbalizer } from './verbalizer';
+
+export type ClassifierMode = 'verbalizer' | 'head';
+
+export interface StepOptions {
+  learningRate: number;
+  /** Clip the gradients' global L2 norm to this; 0 = no clipping. */
+  maxGradNorm: number;
+}
+
+/**
+ * Sets the learning rate for the next step. SGD has `setLearningRate`; Adam (and the others) read
+ * their `learningRate` field on every `applyGradients`, which is not public API, hence the cast.
+ */
+export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
+  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(learningRate);
+  else o.learningRate = learningRate;
+}
+
+/**
+ * Runs one optimiser step on `variables` and returns the loss (the caller disposes it and reads
+ * it when convenient: no readback here). Guard: when the loss or the gradient norm is not finite,
+ * the optimiser sees zero gradients and the variables keep their previous values (decided on the
+ * device, no readback), so a NaN found later by the caller still leaves the last good prompt in
+ * place, and the optimiser state stays usable.
+ */
+export function promptTuningStep(
+  loss: () => tf.Scalar,
+  variables: tf.Variable[],
+  optimizer: tf.Optimizer,
+  options: StepOptions,
+): tf.Scalar {
+  setLearningRate(optimizer, options.learningRate);
+  const { value, grads } = tf.variableGrads(loss, variables);
+  const before = variables.map((v) => v.clone());
+  const { clipped, finite } = tf.tidy(() => {
+    const list = variables.map((v) => grads[v.name]);
+    const norm = tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))); // global L2 norm
+    const finite = tf.logicalAnd(tf.isFinite(value), tf.isFinite(norm));
+    const scale = options.maxGradNorm > 0 ? tf.minimum(1, tf.div(options.maxGradNorm, tf.add(norm, 1e-6))) : tf.scalar(1);
+    const clipped: tf.NamedTensorMap = {};
+    // Zeros instead of non-finite gradients keep Adam's moments finite for later steps.
+    variables.forEach((v, i) => (clipped[v.name] = tf.where(tf.broadcastTo(finite, v.shape), tf.mul(list[i], scale), tf.zerosLike(v))));
+    return { clipped, finite };
+  });
+  optimizer.applyGradients(clipped);
+  tf.tidy(() => {
+    variables.forEach((v, i) => v.assign(tf.where(tf.broadcastTo(finite, v.shape), v, before[i])));
+  });
+  tf.dispose([before, clipped, finite, grads]);
+  return value;
+}
+
+/** An encoded example with its class index. */
+export interface LabeledExample {
+  encoded: EncodedExample;
+  label: number;
+}
+
+/** Where the class is read: the mask (verbalizer), or [CLS] (encoder head) / the last token (decoder head). */
+export function readPosition(example: EncodedExample, mode: ClassifierMode, lmKind: LmKind): number {
+  return mode === 'head' && lmKind === 'masked-lm' ? 0 : example.maskPosition;
+}
+
+export interface ClassificationBatch extends TokenBatch {
+  /** [B, C] one-hot labels. */
+  labels: tf.Tensor2D;
+}
+
+export interface ClassifierParts {
+  model: FrozenLM;
+  mode: ClassifierMode;
+  /** Needed in verbalizer mode. */
+  verbalizer: Verbalizer | null;
+  /** Null: no soft prompt (zero-shot); in head mode it carries the head. */
+  prompt: SoftPrompt | null;
+  numClasses: number;
+  padId: number;
+}
+
+export function makeClassificationBatch(examples: readonly LabeledExample[], parts: ClassifierParts): ClassificationBatch {
+  const lmKind = parts.model.config.lmKind;
+  const batch = makeBatch(
+    examples.map((e) => e.encoded),
+    {
+      side: padSideFor(lmKind),
+      padId: parts.padId,
+      promptLength: parts.prompt?.length ?? 0,
+      reads: examples.map((e) => [readPosition(e.encoded, parts.mode, lmKind)]),
+    },
+  );
+  const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(examples.map((e) => e.label), 'int32'), parts.numClasses).toFloat() as tf.Tensor2D);
+  const dispose = batch.dispose;
+  return { ...batch, labels, dispose: () => (dispose(), labels.dispose()) };
+}
+
+/** Class scores [B, C]: mean label-word log-probabilities (verbalizer) or head logits. */
+export function classScores(parts: ClassifierParts, batch: TokenBatch): tf.Tensor2D {
+  return tf.tidy(() => {
+    const { model, prompt } = parts;
+    const hidden = forwardWithPrompt(model, batch, prompt?.vectors ?? null);
+    const h = readHidden(hidden, batch).reshape([batch.size, model.config.hiddenSize]) as tf.Tensor2D; // [B, 1, H] -> [B, H]
+    if (parts.mode === 'head') {
+      const head = prompt?.head;
+      if (!head) throw new Error('head mode needs a soft prompt with a label head');
+      return tf.add(tf.matMul(h, head.weight), head.bias) as tf.Tensor2D; // [B, H] x [H, C] -> [B, C]
+    }
+    if (!parts.verbalizer) throw new Error('verbalizer mode needs label words');
+    const logProbs = tf.logSoftmax(model.lmLogits(h) as tf.Tensor2D); // [B, V], only at the mask
+    return parts.verbalizer.classScores(logProbs);
+  });
+}
+
+/** Mean cross-entropy of one-hot `labels` [B, C] under softmax(`scores`). */
+export function crossEntropy(scores: tf.Tensor2D, labels: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(scores)), -1))) as tf.Scalar);
+}
+
+/** The classification loss of one batch (what `promptTuningStep` differentiates). */
+export function classificationLoss(parts: ClassifierParts, batch: ClassificationBatch): tf.Scalar {
+  return tf.tidy(() => crossEntropy(classScores(parts, batch), batch.labels));
+}
