@@ -15,7 +15,7 @@ beforeAll(async () => {
 
 describe('promptTuningStep', () => {
   it('clips the global gradient norm (SGD makes the update equal the clipped gradient)', async () => {
-    const v = tf.variable(tf.zeros([2, 2]));
+    const v = tf.variable(tf.zeros([2, 2]) as tf.Tensor2D);
     const w = tf.variable(tf.zeros([2]));
     const c = tf.tensor2d([[30, 0], [0, 40]]); // |grad| = 50 with w's gradient [0, 0]
     const objective = () => tf.add(tf.sum(tf.mul(v, c)), tf.sum(tf.mul(w, 0))) as tf.Scalar;
