@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { useNodeBackend } from '../model/node';
+import type { ForwardInputs, FrozenLM } from '../model/types';
+import { classifyRows, evaluateClassifier, prepareClassification, trainClassifier, type ClassificationData } from './classification';
+import type { Row } from './data';
+import type { LanguageModel } from './languageModel';
+import { seededRandom } from './random';
+import { loadFixture } from './testing/fixtures';
+import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from './train';
+
+/**
+ * A made-up task the tiny random BERT can learn through a soft prompt: the label is "pos" exactly
+ * when the word "good" occurs among random filler words.
+ */
+function goodTask(n: number, seed: number): Row[] {
+  const r = seededRandom(seed, 'task');
+  const filler = ['the', 'movie', 'was', 'it', 'a', 'film', 'very', 'plot', 'and'];
+  return Array.from({ length: n }, (_, i) => {
+    const words = Array.from({ length: 3 + r.int(3) }, () => filler[r.int(filler.length)]);
+    const pos = i % 2 === 0;
+    if (pos) words.splice(r.int(words.length + 1), 0, 'good');
+    return { text: words.join(' '), label: pos ? 'pos' : 'neg' };
+  });
+}
+
+const data: ClassificationData = {
+  rows: goodTask(64, 7),
+  labelColumn: 'label',
+  template: '{text} it was [MASK].',
+  labelWords: { pos: ['great'], neg: ['terrible'] },
+};
+const config: TrainingConfig = {
+  ...DEFAULT_TRAINING_CONFIG,
+  promptLength: 4,
+  init: 'random',
+  epochs: 8,
+  batchSize: 8,
+  learningRate: 0.1,
+  valFraction: 0.25,
+  patience: 0,
+  seed: 3,
+};
+
+let lm: LanguageModel;
+beforeAll(async () => {
+  await useNodeBackend('wasm');
+  lm = await loadFixture('bert', { positions: 32 });
+});
+afterAll(() => lm.model.dispose());
+
+describe('trainClassifier on the tiny random BERT', () => {
+  it('reduces the loss and beats the zero-shot baseline, held-in and on validation; tensor count stays flat', async () => {
+    const before = tf.memory().numTensors;
+    const perEpochTensors: number[] = [];
+    let zeroShotSeen = false;
+    const r = await trainClassifier(lm, data, config, {
+      onZeroShot: () => (zeroShotSeen = true),
+      onEpoch: () => perEpochTensors.push(tf.memory().numTensors),
+    });
+    expect(zeroShotSeen).toBe(true);
+    expect(r.stopReason).toBe('completed');
+    expect(r.steps).toBe(48); // 48 train rows / 8 * 8 epochs
+    // Flat from epoch to epoch over 48 steps (after epoch 1 the loop also holds the best-epoch snapshot).
+    expect(perEpochTensors.length).toBe(8);
+    expect(new Set(perEpochTensors.slice(1)).size).toBe(1);
+    const first = r.epochs[0].trainLoss;
+    const last = r.epochs[r.epochs.length - 1].trainLoss;
+    expect(last).toBeLessThan(first * 0.6);
+    // Validation: better than zero-shot and the majority class.
+    expect(r.zeroShot).not.toBeNull();
+    expect(r.validation!.accuracy).toBeGreaterThanOrEqual(r.zeroShot!.accuracy + 0.25);
+    expect(r.validation!.accuracy).toBeGreaterThan(r.majority.accuracy);
+    expect(r.majority.accuracy).toBe(0.5);
+    // Held in: the training rows themselves.
+    const parts = { model: lm.model, mode: 'verbalizer' as const, verbalizer: r.prepared.verbalizer, prompt: r.prompt, numClasses: 2, padId: 0 };
+    const heldIn = await evaluateClassifier(parts, r.prepared.train, r.classes);
+    const zeroShotHeldIn = await evaluateClassifier({ ...parts, prompt: null }, r.prepared.trainRows.map((row) => ({ encoded: r.prepared.template.encode(row, { withSoft: false }), label: r.classes.indexOf(row.label) })), r.classes);
+    expect(heldIn.accuracy).toBeGreaterThanOrEqual(0.85);
+    expect(heldIn.accuracy).toBeGreaterThan(zeroShotHeldIn.accuracy + 0.25);
+    // Reports hang together.
+    const v = r.validation!;
+    expect(v.predictions.length).toBe(r.valSize);
+    expect(v.confusionMatrix.flat().reduce((a, b) => a + b, 0)).toBe(r.valSize);
+    expect(v.predictions.filter((p) => p.gold === p.predicted).length / r.valSize).toBeCloseTo(v.accuracy, 12);
+    for (const p of v.predictions) expect(p.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(r.epochs.every((e) => e.validation !== null && e.validation.macroF1 >= 0)).toBe(true);
+    expect(r.robustness?.clean).toBeCloseTo(v.accuracy, 12);
+    expect(Object.keys(r.robustness!.perturbed).sort()).toEqual(['droppedWords', 'lowercase', 'typos']);
+    const predictions = await classifyRows(lm, r.prepared, r.prompt, [{ text: 'the good movie', label: '' }]);
+    expect(predictions[0].predicted).toMatch(/^(pos|neg)$/);
+    r.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('is deterministic: same seed and data give identical loss arrays', async () => {
+    const run = async (seed: number) => {
+      const r = await trainClassifier(lm, data, { ...config, epochs: 2, seed });
+      r.dispose();
+      return r.trainLosses;
+    };
+    const a = await run(5);
+    expect(a.length).toBe(12);
+    expect(await run(5)).toEqual(a);
+    expect(await run(6)).not.toEqual(a);
+  });
+
+  it('head mode trains the prompt and a linear head on [CLS]', async () => {
+    const r = await trainClassifier(lm, data, { ...config, mode: 'head', epochs: 6 });
+    expect(r.prompt.head).not.toBeNull();
+    expect(r.epochs[r.epochs.length - 1].trainLoss).toBeLessThan(r.epochs[0].trainLoss);
+    expect(r.zeroShot).not.toBeNull(); // label words given: the zero-shot baseline is still measured
+    r.dispose();
+  });
+
+  it('an injected NaN stops training with a message; the prompt stays finite', async () => {
+    let calls = 0;
+    const poisoned: FrozenLM = Object.create(lm.model, {
+      forward: {
+        value: (inputs: ForwardInputs) => {
+          calls++;
+          const h = lm.model.forward(inputs);
+          if (calls < 20) return h;
+          const bad = tf.mul(h, NaN) as tf.Tensor3D;
+          h.dispose();
+          return bad;
+        },
+      },
+    });
+    const r = await trainClassifier({ model: poisoned, tokenizer: lm.tokenizer }, data, config);
+    expect(r.stopReason).toBe('non-finite-loss');
+    expect(r.message).toMatch(/the loss became NaN/);
+    expect(r.trainLosses[r.trainLosses.length - 1]).toBeNaN();
+    const values = await r.prompt.values();
+    expect(values.vectors.every(Number.isFinite)).toBe(true);
+    r.dispose();
+  });
+});
+
+describe('prepareClassification errors', () => {
+  const cases: { name: string; change: Partial<ClassificationData>; c?: Partial<TrainingConfig>; message: RegExp }[] = [
+    { name: 'a label without label words', change: { labelWords: { pos: ['great'] , other: ['bad'] } }, message: /labels "neg" have no label words/ },
+    { name: 'missing label column', change: { labelColumn: 'y' }, message: /label column "y" is not a column.*text, label/ },
+    { name: 'verbalizer mode without label words', change: { labelWords: undefined }, message: /needs label words/ },
+    { name: 'an empty label', change: { rows: [...goodTask(4, 1), { text: 'x', label: '' }] }, message: /row 5 has an empty label/ },
+  ];
+  it.each(cases)('$name', ({ change, c, message }) => {
+    expect(() => prepareClassification(lm, { ...data, ...change }, { ...config, ...c })).toThrow(message);
+  });
+
+  it('counts truncated rows', () => {
+    const long = { text: Array(40).fill('movie').join(' '), label: 'pos' };
+    const p = prepareClassification(lm, { ...data, rows: [...data.rows, long, long] }, config);
+    expect(p.truncatedCount).toBe(2);
+    p.verbalizer?.dispose();
+  });
+});

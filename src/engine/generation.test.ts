@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { useNodeBackend } from '../model/node';
+import type { Row } from './data';
+import { generate, generationLoss, makeGenerationBatch, prepareGeneration, scoreGenerations, trainGenerator } from './generation';
+import type { LanguageModel } from './languageModel';
+import { seededRandom } from './random';
+import { loadFixture } from './testing/fixtures';
+import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from './train';
+
+let gpt: LanguageModel;
+const config: TrainingConfig = { ...DEFAULT_TRAINING_CONFIG, promptLength: 8, init: 'random', epochs: 12, batchSize: 8, learningRate: 0.3, valFraction: 0.25, patience: 0, seed: 1 };
+
+/** Inputs of random fixture-vocabulary words; the target is always "great" (learnable by a prompt alone). */
+function constantTask(n: number): Row[] {
+  const r = seededRandom(3, 'gen');
+  const words = ['the', 'a', 'e', 'o'];
+  return Array.from({ length: n }, () => ({ input: ['o', words[r.int(4)], 'u'].join(' '), target: 'great' }));
+}
+
+beforeAll(async () => {
+  await useNodeBackend('wasm');
+  gpt = await loadFixture('gpt2', { positions: 32 });
+});
+afterAll(() => gpt.model.dispose());
+
+describe('generation metrics', () => {
+  it('exact match and token F1 averaged over the split (hand-computed)', () => {
+    const s = scoreGenerations(['a b', 'x', 'The Cat.'], ['a b', 'x y', 'the cat']);
+    expect(s.exactMatch).toBeCloseTo(2 / 3, 12);
+    expect(s.tokenF1).toBeCloseTo((1 + 2 / 3 + 1) / 3, 12); // "x" vs "x y": P 1, R 1/2
+  });
+});
+
+describe('generation on the tiny random GPT-2', () => {
+  it('the loss covers target tokens only (teacher forcing), matching a direct computation', async () => {
+    const p = prepareGeneration(gpt, { rows: constantTask(4), targetColumn: 'target', template: '{input} a' }, { ...config, promptLength: 0, valFraction: 0 });
+    const examples = p.train.slice(0, 2);
+    const batch = makeGenerationBatch(examples, gpt, 0);
+    const loss = generationLoss(gpt, null, batch);
+    const got = (await loss.data())[0];
+    // Direct: each sequence alone, full logits, sum log p(target_j | prefix) over target tokens.
+    let sum = 0;
+    let count = 0;
+    for (const e of examples) {
+      const ids = [...e.prompt.ids, ...e.targetIds];
+      const logp = tf.tidy(() => {
+        const idsT = tf.tensor2d([ids], undefined, 'int32');
+        const h = gpt.model.forward({ inputsEmbeds: gpt.model.embed(idsT), attentionMask: tf.onesLike(idsT) });
+        return tf.logSoftmax(gpt.model.lmLogits(h));
+      });
+      const lp = ((await logp.array()) as number[][][])[0];
+      logp.dispose();
+      e.targetIds.forEach((id, j) => {
+        sum -= lp[e.prompt.ids.length - 1 + j][id];
+        count++;
+      });
+    }
+    expect(examples[0].targetIds[examples[0].targetIds.length - 1]).toBe(gpt.tokenizer.special.eos); // EOS is a target
+    expect(got).toBeCloseTo(sum / count, 4);
+    loss.dispose();
+    batch.dispose();
+  });
+
+  it('tuning makes greedy decoding produce the target; exact match and F1 before and after', async () => {
+    const before = tf.memory().numTensors;
+    const r = await trainGenerator(gpt, { rows: constantTask(48), targetColumn: 'target', template: '{input} a' }, config);
+    expect(r.valSize).toBe(12);
+    expect(r.trainLosses[r.trainLosses.length - 1]).toBeLessThan(r.trainLosses[0] / 2);
+    expect(r.before!.exactMatch).toBe(0);
+    expect(r.after!.exactMatch).toBeGreaterThanOrEqual(0.75);
+    expect(r.after!.tokenF1).toBeGreaterThanOrEqual(r.after!.exactMatch);
+    expect(r.samples.filter((s) => s.after === 'great').length / r.valSize).toBeCloseTo(r.after!.exactMatch, 12);
+    r.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('greedy is deterministic and bounded by maxNewTokens; top-1 sampling equals greedy; sampling is seeded', async () => {
+    const p = prepareGeneration(gpt, { rows: constantTask(6), targetColumn: 'target', template: '{input} a' }, { ...config, promptLength: 0 });
+    const rows = p.trainRows;
+    const greedy = await generate(gpt, p.template, null, rows, { maxNewTokens: 3 });
+    expect(await generate(gpt, p.template, null, rows, { maxNewTokens: 3 })).toEqual(greedy);
+    for (const g of greedy) expect(gpt.tokenizer.encode(g).length).toBeLessThanOrEqual(3);
+    expect(await generate(gpt, p.template, null, rows, { maxNewTokens: 3, strategy: 'sample', topK: 1 })).toEqual(greedy);
+    const s1 = await generate(gpt, p.template, null, rows, { maxNewTokens: 4, strategy: 'sample', topK: 20, temperature: 2, seed: 9 });
+    expect(await generate(gpt, p.template, null, rows, { maxNewTokens: 4, strategy: 'sample', topK: 20, temperature: 2, seed: 9 })).toEqual(s1);
+    expect(await generate(gpt, p.template, null, rows, { maxNewTokens: 4, strategy: 'sample', topK: 20, temperature: 2, seed: 10 })).not.toEqual(s1);
+  });
+
+  it('errors: an encoder model; a template that shows the target', async () => {
+    expect(() => prepareGeneration(gpt, { rows: constantTask(4), targetColumn: 'target', template: '{input} {target}' }, config)).toThrow(/contains the target column \{target\}/);
+    const bert = await loadFixture('bert');
+    expect(() => prepareGeneration(bert, { rows: constantTask(4), targetColumn: 'target', template: '{input} [MASK]' }, config)).toThrow(/need a decoder model/);
+    bert.model.dispose();
+  });
+});

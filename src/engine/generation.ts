@@ -1,0 +1,328 @@
+/**
+ * Generation tasks for decoder models (GPT-2): a CSV with an input and a target column, a template
+ * that frames the input ("Question: {question} Answer:"), a loss on the target tokens only
+ * (teacher forcing), greedy or top-k/temperature sampling with the tuned prompt, and exact match /
+ * token F1 on the validation split before (template alone, no soft prompt) and after tuning.
+ *
+ * Sequence: BOS, template (soft slots included), target tokens, EOS (when the tokenizer has one,
+ * so the model learns to stop). The target follows the template's prediction point with the same
+ * space rule as label words (a space after "Answer:").
+ *
+ * Decoding has no KV cache: each new token re-runs the forward pass over the whole sequence. At the
+ * sizes this studio trains (a few layers, sequences under ~128 tokens, short targets) that costs
+ * milliseconds per token, and it keeps the frozen model's interface to a single `forward`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { forwardWithPrompt, makeBatch, padSideFor, readHidden, type BatchInput, type TokenBatch } from './batch';
+import type { LanguageModel } from './languageModel';
+import { DataError, requireColumns, stratifiedSplit, type Row } from './data';
+import { exactMatch, mean, tokenF1 } from './metrics';
+import { seededRandom } from './random';
+import { createSoftPrompt, tokenFrequencies, type SoftPrompt } from './softPrompt';
+import { compileTemplate, TemplateError, type EncodedExample, type Template } from './template';
+import { runTraining, type EpochReport, type LoopHooks, type StopReason, type TrainingConfig } from './train';
+
+export interface GenerationData {
+  rows: Row[];
+  targetColumn: string;
+  /** Frames the input columns; the target is generated after it (or at a final [MASK]). */
+  template: string;
+}
+
+export interface GenerationExample {
+  /** The template part (what generation starts from). */
+  prompt: EncodedExample;
+  /** Target tokens, EOS included when the tokenizer has one. */
+  targetIds: number[];
+  target: string;
+  /** The target was cut to fit the model's positions. */
+  targetTruncated: boolean;
+}
+
+export interface PreparedGeneration {
+  template: Template;
+  trainRows: Row[];
+  valRows: Row[];
+  train: GenerationExample[];
+  val: GenerationExample[];
+  truncatedCount: number;
+  promptLength: number;
+}
+
+/** Cap on generated tokens when the caller gives none. */
+export const DEFAULT_MAX_NEW_TOKENS = 32;
+
+export function prepareGeneration(lm: LanguageModel, data: GenerationData, config: TrainingConfig): PreparedGeneration {
+  const { model, tokenizer } = lm;
+  if (model.config.lmKind !== 'causal-lm') {
+    throw new DataError(`generation tasks need a decoder model (gpt2); ${model.config.modelType} is an encoder`);
+  }
+  const columns = data.rows.length ? Object.keys(data.rows[0]) : [];
+  requireColumns(columns, [data.targetColumn], 'target column');
+  const template = compileTemplate(data.template, { tokenizer, config: model.config, columns, promptLength: config.promptLength, maxLength: config.maxLength });
+  if (template.columns.includes(data.targetColumn)) {
+    throw new TemplateError(`template "${data.template}" contains the target column {${data.targetColumn}}: the model would see the answer`);
+  }
+  const encode = (row: Row): GenerationExample => {
+    const target = (row[data.targetColumn] ?? '').trim();
+    let targetIds = target.length ? tokenizer.encode((template.spaceBeforePrediction ? ' ' : '') + target) : [];
+    if (tokenizer.special.eos !== null) targetIds.push(tokenizer.special.eos);
+    const room = template.maxLength - template.fixedLength;
+    const targetTruncated = targetIds.length > room;
+    if (targetTruncated) targetIds = targetIds.slice(0, room);
+    if (targetIds.length === 0) throw new DataError(`a row has an empty target (column "${data.targetColumn}") and the tokenizer has no EOS`);
+    return { prompt: template.encode(row, { reserve: targetIds.length }), targetIds, target, targetTruncated };
+  };
+  const { train: trainRows, val: valRows } = stratifiedSplit(data.rows, () => '', config.valFraction, config.seed);
+  const train = trainRows.map(encode);
+  const val = valRows.map(encode);
+  return {
+    template,
+    trainRows,
+    valRows,
+    train,
+    val,
+    truncatedCount: [...train, ...val].filter((e) => e.prompt.truncated || e.targetTruncated).length,
+    promptLength: template.softCount,
+  };
+}
+
+export interface GenerationBatch extends TokenBatch {
+  /** [B, K, V] one-hot targets at the read positions (zeros at padding reads). */
+  targets: tf.Tensor3D;
+}
+
+/** Template + target as one sequence; reads are the positions that predict each target token. */
+export function makeGenerationBatch(examples: readonly GenerationExample[], lm: LanguageModel, promptLength: number): GenerationBatch {
+  const inputs: BatchInput[] = examples.map((e) => ({
+    ids: [...e.prompt.ids, ...e.targetIds],
+    softIndex: [...e.prompt.softIndex, ...e.targetIds.map(() => -1)],
+    tokenTypes: [...e.prompt.tokenTypes, ...e.targetIds.map(() => 0)],
+  }));
+  const reads = examples.map((e) => e.targetIds.map((_, j) => e.prompt.ids.length - 1 + j));
+  const batch = makeBatch(inputs, { side: padSideFor('causal-lm'), padId: lm.tokenizer.special.pad ?? 0, promptLength, reads });
+  const K = batch.readSelect.shape[1];
+  const V = lm.model.config.vocabSize;
+  const flat = new Int32Array(examples.length * K).fill(-1); // -1: oneHot gives a zero row
+  examples.forEach((e, b) => e.targetIds.forEach((id, j) => (flat[b * K + j] = id)));
+  const targets = tf.tidy(() => tf.oneHot(tf.tensor1d(flat, 'int32'), V).toFloat().reshape([examples.length, K, V]) as tf.Tensor3D);
+  const dispose = batch.dispose;
+  return { ...batch, targets, dispose: () => (dispose(), targets.dispose()) };
+}
+
+/** Mean negative log-likelihood of the target tokens (teacher forcing; template tokens carry no loss). */
+export function generationLoss(lm: LanguageModel, prompt: SoftPrompt | null, batch: GenerationBatch): tf.Scalar {
+  return tf.tidy(() => {
+    const hidden = forwardWithPrompt(lm.model, batch, prompt?.vectors ?? null);
+    const h = readHidden(hidden, batch); // [B, K, H]: only the positions that predict targets
+    const logp = tf.logSoftmax(lm.model.lmLogits(h)); // [B, K, V]
+    const tokenLogp = tf.sum(tf.mul(logp, batch.targets), -1); // [B, K]
+    return tf.neg(tf.div(tf.sum(tf.mul(tokenLogp, batch.readWeights)), tf.sum(batch.readWeights))) as tf.Scalar;
+  });
+}
+
+export interface DecodeOptions {
+  /** 'greedy' (argmax) or 'sample' (top-k with temperature, seeded). */
+  strategy?: 'greedy' | 'sample';
+  topK?: number;
+  temperature?: number;
+  maxNewTokens?: number;
+  seed?: number;
+  batchSize?: number;
+}
+
+/**
+ * Continues each row's template (with the prompt's soft tokens, or without when `prompt` is
+ * null) until EOS, `maxNewTokens`, or the model's last position. Returns the decoded text.
+ */
+export async function generate(
+  lm: LanguageModel,
+  template: Template,
+  prompt: SoftPrompt | null,
+  rows: readonly Row[],
+  options: DecodeOptions = {},
+): Promise<string[]> {
+  const strategy = options.strategy ?? 'greedy';
+  const maxNew = options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
+  const topK = Math.max(1, options.topK ?? 40);
+  const temperature = options.temperature ?? 1;
+  if (strategy === 'sample' && !(temperature > 0)) throw new RangeError(`temperature must be > 0, got ${temperature}`);
+  const batchSize = options.batchSize ?? 8;
+  const rng = seededRandom(options.seed ?? 0, 'sample');
+  const eos = lm.tokenizer.special.eos;
+  const reserve = Math.max(0, Math.min(maxNew, template.maxLength - template.fixedLength - 1));
+  const out: string[] = [];
+  for (let i = 0; i < rows.length; i += batchSize) {
+    const seqs = rows.slice(i, i + batchSize).map((r) => {
+      const e = template.encode(r, { withSoft: prompt !== null, reserve });
+      return { ids: e.ids, softIndex: e.softIndex, tokenTypes: e.tokenTypes, generated: [] as number[], done: false };
+    });
+    for (let step = 0; step < maxNew && seqs.some((s) => !s.done); step++) {
+      const active = seqs.filter((s) => !s.done);
+      const batch = makeBatch(active, {
+        side: 'left',
+        padId: lm.tokenizer.special.pad ?? 0,
+        promptLength: prompt?.length ?? 0,
+        reads: active.map((s) => [s.ids.length - 1]),
+      });
+      const logits = tf.tidy(() => {
+        const h = readHidden(forwardWithPrompt(lm.model, batch, prompt?.vectors ?? null), batch).reshape([active.length, -1]);
+        return lm.model.lmLogits(h) as tf.Tensor2D; // [B, V], last position only
+      });
+      batch.dispose();
+      let next: number[];
+      if (strategy === 'greedy') {
+        const arg = tf.argMax(logits, -1);
+        next = Array.from(await arg.data());
+        arg.dispose();
+      } else {
+        const { values, indices } = tf.tidy(() => tf.topk(tf.div(logits, temperature), Math.min(topK, logits.shape[1])));
+        const [v, ix] = [await values.data(), await indices.data()];
+        tf.dispose([values, indices]);
+        const k = values.shape[1] as number;
+        next = active.map((_, b) => {
+          const row = Array.from(v.slice(b * k, (b + 1) * k));
+          const m = Math.max(...row);
+          const w = row.map((x) => Math.exp(x - m));
+          let u = rng.uniform() * w.reduce((a, c) => a + c, 0);
+          let j = 0;
+          while (j < k - 1 && u >= w[j]) u -= w[j++];
+          return ix[b * k + j];
+        });
+      }
+      logits.dispose();
+      active.forEach((s, b) => {
+        const id = next[b];
+        if (eos !== null && id === eos) {
+          s.done = true;
+          return;
+        }
+        s.generated.push(id);
+        s.ids = [...s.ids, id];
+        s.softIndex = [...s.softIndex, -1];
+        s.tokenTypes = [...s.tokenTypes, 0];
+        if (s.ids.length >= template.maxLength) s.done = true;
+      });
+    }
+    for (const s of seqs) out.push(s.generated.length ? lm.tokenizer.decode(s.generated).trim() : ''); // decode([]) throws
+  }
+  return out;
+}
+
+export interface GenerationScores {
+  exactMatch: number;
+  tokenF1: number;
+}
+
+export function scoreGenerations(predictions: readonly string[], targets: readonly string[]): GenerationScores {
+  return {
+    exactMatch: mean(predictions.map((p, i) => exactMatch(p, targets[i]))),
+    tokenF1: mean(predictions.map((p, i) => tokenF1(p, targets[i]))),
+  };
+}
+
+export interface GenerationSample {
+  index: number;
+  target: string;
+  before: string;
+  after: string;
+}
+
+export interface GenerationResult {
+  prompt: SoftPrompt;
+  promptLength: number;
+  trainSize: number;
+  valSize: number;
+  truncatedCount: number;
+  trainLosses: number[];
+  epochs: EpochReport<{ loss: number }>[];
+  stopReason: StopReason;
+  message?: string;
+  bestEpoch: number | null;
+  steps: number;
+  seconds: number;
+  /** Template alone (no soft prompt), greedy, on the validation split. Null without one. */
+  before: GenerationScores | null;
+  /** Tuned prompt, greedy, same split. */
+  after: GenerationScores | null;
+  samples: GenerationSample[];
+  prepared: PreparedGeneration;
+  dispose(): void;
+}
+
+/** Mean target-token NLL over `examples` (no gradients). */
+export async function generationValidationLoss(lm: LanguageModel, prompt: SoftPrompt | null, examples: readonly GenerationExample[], batchSize = 16): Promise<number> {
+  let sum = 0;
+  let tokens = 0;
+  for (let i = 0; i < examples.length; i += batchSize) {
+    const chunk = examples.slice(i, i + batchSize);
+    const batch = makeGenerationBatch(chunk, lm, prompt?.length ?? 0);
+    const loss = generationLoss(lm, prompt, batch);
+    const n = chunk.reduce((a, e) => a + e.targetIds.length, 0);
+    batch.dispose();
+    sum += (await loss.data())[0] * n;
+    loss.dispose();
+    tokens += n;
+  }
+  return tokens ? sum / tokens : NaN;
+}
+
+export interface GenerationHooks extends LoopHooks<{ loss: number }> {
+  decode?: DecodeOptions;
+}
+
+export async function trainGenerator(lm: LanguageModel, data: GenerationData, config: TrainingConfig, hooks: GenerationHooks = {}): Promise<GenerationResult> {
+  if (config.mode !== 'verbalizer') throw new DataError('generation trains the soft prompt only (no label head): use mode "verbalizer"');
+  const prepared = prepareGeneration(lm, data, config);
+  const decode = { maxNewTokens: Math.max(1, ...prepared.val.map((e) => e.targetIds.length)) + 2, ...hooks.decode };
+  const targets = prepared.val.map((e) => e.target);
+  const beforeTexts = prepared.val.length ? await generate(lm, prepared.template, null, prepared.valRows, decode) : [];
+  const prompt = await createSoftPrompt(lm.model, {
+    length: prepared.promptLength,
+    init: config.init === 'labels' ? 'vocab' : config.init, // no label words here
+    seed: config.seed,
+    text: config.initText,
+    tokenizer: lm.tokenizer,
+    frequentTokenIds: tokenFrequencies(prepared.train.map((e) => [...e.prompt.ids, ...e.targetIds]), lm.tokenizer),
+  });
+  try {
+    const loop = await runTraining<GenerationExample, { loss: number }>(
+      {
+        variables: prompt.trainableVariables(),
+        batch(examples) {
+          const batch = makeGenerationBatch(examples, lm, prompt.length);
+          return { loss: () => generationLoss(lm, prompt, batch), tokens: batch.realTokens, dispose: batch.dispose };
+        },
+        validate: prepared.val.length ? async () => ({ loss: await generationValidationLoss(lm, prompt, prepared.val) }) : undefined,
+        snapshot: () => prompt.snapshot(),
+        restore: (s) => prompt.restore(s),
+      },
+      prepared.train,
+      config,
+      hooks,
+    );
+    const afterTexts = prepared.val.length ? await generate(lm, prepared.template, prompt, prepared.valRows, decode) : [];
+    return {
+      prompt,
+      promptLength: prepared.promptLength,
+      trainSize: prepared.train.length,
+      valSize: prepared.val.length,
+      truncatedCount: prepared.truncatedCount,
+      trainLosses: loop.trainLosses,
+      epochs: loop.epochs,
+      stopReason: loop.stopReason,
+      message: loop.message,
+      bestEpoch: loop.bestEpoch,
+      steps: loop.steps,
+      seconds: loop.seconds,
+      before: prepared.val.length ? scoreGenerations(beforeTexts, targets) : null,
+      after: prepared.val.length ? scoreGenerations(afterTexts, targets) : null,
+      samples: targets.map((target, index) => ({ index, target, before: beforeTexts[index], after: afterTexts[index] })),
+      prepared,
+      dispose: () => prompt.dispose(),
+    };
+  } catch (e) {
+    prompt.dispose();
+    throw e;
+  }
+}

@@ -1,0 +1,198 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { useNodeBackend } from '../model/node';
+import {
+  checkTrainingConfig,
+  DEFAULT_TRAINING_CONFIG,
+  learningRateAt,
+  METRICS_INTERVAL_MS,
+  runTraining,
+  TrainingConfigError,
+  TrainingController,
+  type LoopHooks,
+  type TrainingConfig,
+  type TrainingMetrics,
+  type TuningObjective,
+} from './train';
+
+beforeAll(async () => {
+  await useNodeBackend('wasm');
+});
+
+describe('learning-rate schedule', () => {
+  const cases: { step: number; lr: number }[] = [
+    { step: 0, lr: 0.5 }, // warmup 1/2
+    { step: 1, lr: 1 },
+    { step: 2, lr: 1 }, // decay starts: (10 - 2) / 8
+    { step: 6, lr: 0.5 },
+    { step: 9, lr: 0.125 },
+  ];
+  it.each(cases)('step $step of 10 (2 warmup, peak 1) -> $lr', ({ step, lr }) => {
+    expect(learningRateAt(step, 10, 1, 2)).toBeCloseTo(lr, 12);
+  });
+  it('without warmup it starts at the peak', () => {
+    expect(learningRateAt(0, 4, 0.3, 0)).toBeCloseTo(0.3, 12);
+  });
+});
+
+describe('config checks', () => {
+  const cases: { change: Partial<TrainingConfig>; message: RegExp }[] = [
+    { change: { learningRate: 0 }, message: /learning rate/ },
+    { change: { batchSize: 0 }, message: /batch size/ },
+    { change: { epochs: 1.5 }, message: /epochs/ },
+    { change: { valFraction: 1 }, message: /validation fraction/ },
+    { change: { warmupFraction: -0.1 }, message: /warmup/ },
+    { change: { patience: -1 }, message: /patience/ },
+  ];
+  it.each(cases)('$message', ({ change, message }) => {
+    expect(() => checkTrainingConfig({ ...DEFAULT_TRAINING_CONFIG, ...change })).toThrow(TrainingConfigError);
+    expect(() => checkTrainingConfig({ ...DEFAULT_TRAINING_CONFIG, ...change })).toThrow(message);
+  });
+});
+
+/**
+ * A quadratic toy task: the variable v [2] should reach the mean of the examples' targets.
+ * `validation` gives scripted validation losses; `poisonFrom` makes the loss NaN from that step.
+ */
+function toy(options: { validation?: number[]; poisonFrom?: number; onBatch?: (step: number, v: tf.Variable) => void } = {}) {
+  const init = tf.tensor1d([0, 0]);
+  const v = tf.variable(init);
+  init.dispose();
+  let step = 0;
+  let epoch = 0;
+  const objective: TuningObjective<number, { loss: number }> = {
+    variables: [v],
+    batch(examples) {
+      step++;
+      options.onBatch?.(step, v);
+      const t = tf.tensor2d(examples.map((x) => [x, -x]));
+      const poison = options.poisonFrom !== undefined && step >= options.poisonFrom;
+      return {
+        loss: () => tf.tidy(() => tf.mul(tf.mean(tf.sum(tf.square(tf.sub(v, t)), 1)), poison ? NaN : 1) as tf.Scalar),
+        tokens: examples.length * 3,
+        dispose: () => t.dispose(),
+      };
+    },
+    validate: options.validation ? async () => ({ loss: options.validation![epoch++] ?? 1 }) : undefined,
+    snapshot: () => [v.clone()],
+    restore: (s) => v.assign(s[0] as tf.Tensor1D),
+  };
+  return { v, objective };
+}
+
+const data = [1, 2, 3, 4, 5, 6, 7, 8];
+const config = (c: Partial<TrainingConfig> = {}): TrainingConfig => ({ ...DEFAULT_TRAINING_CONFIG, batchSize: 3, epochs: 4, learningRate: 0.5, warmupFraction: 0, ...c });
+
+describe('runTraining', () => {
+  it('reduces the loss, leaves no tensors behind, and reports steps', async () => {
+    const before = tf.memory().numTensors;
+    const { v, objective } = toy();
+    const r = await runTraining(objective, data, config({ epochs: 10 }));
+    expect(r.stopReason).toBe('completed');
+    expect(r.steps).toBe(30); // ceil(8 / 3) * 10
+    expect(r.trainLosses.length).toBe(30);
+    expect(r.trainLosses[29]).toBeLessThan(r.trainLosses[0] / 4);
+    v.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('is deterministic: same seed, same losses; another seed shuffles differently', async () => {
+    const run = async (seed: number) => {
+      const { v, objective } = toy();
+      const r = await runTraining(objective, data, config({ seed }));
+      v.dispose();
+      return r.trainLosses;
+    };
+    const a = await run(11);
+    expect(await run(11)).toEqual(a);
+    expect(await run(12)).not.toEqual(a);
+  });
+
+  it('stops early when the validation loss has not improved for `patience` epochs, keeping the best epoch', async () => {
+    let atBest: number[] = [];
+    const { v, objective } = toy({
+      validation: [1, 0.5, 0.6, 0.7, 0.8, 0.9],
+      onBatch: (step, variable) => {
+        if (step === 7) atBest = variable.arraySync() as number[]; // after epoch 2 (3 steps each)
+      },
+    });
+    const r = await runTraining(objective, data, config({ epochs: 6, patience: 2 }));
+    expect(r.stopReason).toBe('early-stopped');
+    expect(r.epochs.length).toBe(4);
+    expect(r.bestEpoch).toBe(2);
+    expect(r.message).toMatch(/no better validation loss for 2 epochs \(best 0.5000 at epoch 2\)/);
+    expect(await v.array()).toEqual(atBest);
+    v.dispose();
+  });
+
+  it('stops on a NaN loss with a clear message and keeps the last good values', async () => {
+    let lastGood: number[] = [];
+    const { v, objective } = toy({
+      poisonFrom: 5,
+      onBatch: (step, variable) => {
+        if (step === 5) lastGood = variable.arraySync() as number[];
+      },
+    });
+    const r = await runTraining(objective, data, config({ epochs: 5 }));
+    expect(r.stopReason).toBe('non-finite-loss');
+    expect(r.message).toMatch(/stopped at step 5: the loss became NaN.*last step with a finite loss \(step 4\)/);
+    expect(r.trainLosses.slice(0, 4).every(Number.isFinite)).toBe(true);
+    expect(r.trainLosses[4]).toBeNaN();
+    expect(await v.array()).toEqual(lastGood);
+    v.dispose();
+  });
+
+  it('pause, resume and stop are polled between steps', async () => {
+    const control = new TrainingController();
+    let resumedAfterPause = false;
+    const { v, objective } = toy({
+      onBatch: (step) => {
+        if (step === 2) {
+          control.pause();
+          setTimeout(() => {
+            resumedAfterPause = true;
+            control.resume();
+          }, 30);
+        }
+        if (step === 3) expect(resumedAfterPause).toBe(true); // step 3 only ran after resume()
+        if (step === 6) control.stop();
+      },
+    });
+    const r = await runTraining(objective, data, config({ epochs: 5 }), { control });
+    expect(r.stopReason).toBe('stopped');
+    expect(r.steps).toBe(6);
+    expect(r.trainLosses.length).toBe(6);
+    v.dispose();
+  });
+
+  it('an aborted AbortSignal stops training', async () => {
+    const abort = new AbortController();
+    const { v, objective } = toy({ onBatch: (step) => step === 2 && abort.abort() });
+    const r = await runTraining(objective, data, config(), { control: new TrainingController(abort.signal) });
+    expect(r.stopReason).toBe('stopped');
+    expect(r.steps).toBe(2);
+    v.dispose();
+  });
+
+  it(`emits metrics at most every ${METRICS_INTERVAL_MS} ms with rates and ETA`, async () => {
+    let clock = 0;
+    const events: (TrainingMetrics & { at: number })[] = [];
+    const hooks: LoopHooks<{ loss: number }> = {
+      now: () => (clock += 7), // every clock read advances 7 ms
+      onMetrics: (m) => events.push({ ...m, at: clock }),
+    };
+    const { v, objective } = toy();
+    const r = await runTraining(objective, data, config({ epochs: 10 }), hooks);
+    expect(events.length).toBeGreaterThan(2);
+    expect(events.length).toBeLessThan(r.steps);
+    for (let i = 1; i < events.length - 1; i++) expect(events[i].at - events[i - 1].at).toBeGreaterThanOrEqual(METRICS_INTERVAL_MS);
+    const m = events[1];
+    expect(m.totalSteps).toBe(30);
+    expect(m.examplesPerSecond).toBeGreaterThan(0);
+    expect(m.tokensPerSecond).toBeCloseTo(m.examplesPerSecond * 3, 6);
+    expect(m.etaSeconds).toBeCloseTo((30 - m.step) / (m.step / m.elapsedSeconds), 6);
+    expect(Number.isFinite(m.loss)).toBe(true);
+    expect(events[events.length - 1].step).toBe(30);
+    v.dispose();
+  });
+});

@@ -1,0 +1,378 @@
+/**
+ * The training loop shared by classification and generation: Adam on the prompt (and head) only,
+ * linear warmup then linear decay, global-norm clipping, seeded shuffling, per-epoch validation with
+ * early stopping, pause/resume/stop between steps, throttled metrics, NaN/Inf detection.
+ *
+ * Losses are read back in groups (every METRICS_INTERVAL_MS, or LOSS_READBACK_STEPS steps) with
+ * one `await data()`, never per step: on WebGL/WebGPU a per-step read stalls the pipeline.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { seededRandom } from './random';
+import { promptTuningStep } from './step';
+import type { PromptInit } from './softPrompt';
+import type { ClassifierMode } from './step';
+
+export interface TrainingConfig {
+  mode: ClassifierMode;
+  /** Soft tokens N, when the template has no [SOFT] slot (slots fix N themselves). */
+  promptLength: number;
+  init: PromptInit;
+  /** Text for the 'text' init. */
+  initText?: string;
+  learningRate: number;
+  /** Share of the planned steps spent warming the learning rate up linearly from 0. */
+  warmupFraction: number;
+  batchSize: number;
+  epochs: number;
+  /** Global gradient-norm clip; 0 disables. */
+  maxGradNorm: number;
+  /** Share of each class held out for validation. */
+  valFraction: number;
+  /** Epochs without a new best validation loss before stopping; 0 disables early stopping. */
+  patience: number;
+  seed: number;
+  /** Cap on sequence length (the model's maximum positions when omitted). */
+  maxLength?: number;
+}
+
+/**
+ * Defaults, chosen by measurement (see the report in src/engine/measure-defaults.ts and issue 4):
+ * - learningRate 0.1: prompt vectors need a learning rate far above fine-tuning's. Issue 4's PyTorch
+ *   runs (2-layer/128-wide MLM, 640 tweets, 20 soft tokens, good/great vs bad/terrible): Adam at
+ *   3e-3..1e-2 for 240 steps stayed at chance (0.46-0.56); 0.03..0.3 for 800 steps reached
+ *   0.68-0.71 against 0.53 zero-shot. 0.1 is the middle of that band on a log scale.
+ * - epochs 20 with batch 16: ~800 steps on a 640-example train set, the step count that worked there.
+ * - promptLength 20: the length used in those runs (Lester et al. find 20 near the knee as well).
+ * - init 'labels' (Lester et al.'s best init); warmup 6% then linear decay; clip at 1.0.
+ * - valFraction 0.2 (the 640/160 split), patience 5 epochs so a noisy epoch does not stop training.
+ */
+export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
+  mode: 'verbalizer',
+  promptLength: 20,
+  init: 'labels',
+  learningRate: 0.1,
+  warmupFraction: 0.06,
+  batchSize: 16,
+  epochs: 20,
+  maxGradNorm: 1,
+  valFraction: 0.2,
+  patience: 5,
+  seed: 42,
+});
+
+/** Metrics callbacks fire at most this often. */
+export const METRICS_INTERVAL_MS = 100;
+/** Read pending losses back at least every this many steps, to bound what is kept on the device. */
+export const LOSS_READBACK_STEPS = 32;
+
+export class TrainingConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingConfigError';
+  }
+}
+
+export function checkTrainingConfig(c: TrainingConfig): void {
+  const bad = (what: string) => {
+    throw new TrainingConfigError(what);
+  };
+  if (!(c.learningRate > 0 && Number.isFinite(c.learningRate))) bad(`learning rate must be a positive number, got ${c.learningRate}`);
+  if (!(Number.isInteger(c.batchSize) && c.batchSize >= 1)) bad(`batch size must be a positive integer, got ${c.batchSize}`);
+  if (!(Number.isInteger(c.epochs) && c.epochs >= 1)) bad(`epochs must be a positive integer, got ${c.epochs}`);
+  if (!(Number.isInteger(c.promptLength) && c.promptLength >= 0)) bad(`prompt length must be a non-negative integer, got ${c.promptLength}`);
+  if (!(c.warmupFraction >= 0 && c.warmupFraction < 1)) bad(`warmup fraction must be in [0, 1), got ${c.warmupFraction}`);
+  if (!(c.maxGradNorm >= 0)) bad(`max gradient norm must be >= 0, got ${c.maxGradNorm}`);
+  if (!(c.valFraction >= 0 && c.valFraction < 1)) bad(`validation fraction must be in [0, 1), got ${c.valFraction}`);
+  if (!(Number.isInteger(c.patience) && c.patience >= 0)) bad(`patience must be a non-negative integer, got ${c.patience}`);
+  if (!Number.isFinite(c.seed)) bad(`seed must be a number, got ${c.seed}`);
+}
+
+/** Linear warmup to `peak` over `warmupSteps`, then linear decay towards 0 at `totalSteps`. */
+export function learningRateAt(step: number, totalSteps: number, peak: number, warmupSteps: number): number {
+  if (step < warmupSteps) return (peak * (step + 1)) / warmupSteps;
+  return (peak * (totalSteps - step)) / Math.max(1, totalSteps - warmupSteps);
+}
+
+/** Pause, resume and stop, polled by the loop between steps. */
+export interface TrainingControl {
+  readonly stopped: boolean;
+  readonly paused: boolean;
+  /** Resolves when resumed or stopped. */
+  whenRunnable(): Promise<void>;
+}
+
+export class TrainingController implements TrainingControl {
+  private state: 'running' | 'paused' | 'stopped' = 'running';
+  private wake: (() => void)[] = [];
+
+  /** Stops when `signal` aborts (an AbortController from the worker or CLI). */
+  constructor(signal?: AbortSignal) {
+    if (signal?.aborted) this.stop();
+    signal?.addEventListener('abort', () => this.stop(), { once: true });
+  }
+
+  get stopped(): boolean {
+    return this.state === 'stopped';
+  }
+
+  get paused(): boolean {
+    return this.state === 'paused';
+  }
+
+  pause(): void {
+    if (this.state === 'running') this.state = 'paused';
+  }
+
+  resume(): void {
+    if (this.state === 'paused') this.state = 'running';
+    this.flush();
+  }
+
+  stop(): void {
+    this.state = 'stopped';
+    this.flush();
+  }
+
+  whenRunnable(): Promise<void> {
+    if (this.state !== 'paused') return Promise.resolve();
+    return new Promise((resolve) => this.wake.push(resolve));
+  }
+
+  private flush(): void {
+    const w = this.wake;
+    this.wake = [];
+    for (const f of w) f();
+  }
+}
+
+/** Lets queued messages (pause, stop) in between steps: a macrotask, not a microtask. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
+
+export interface TrainingMetrics {
+  /** Steps done (1-based count). */
+  step: number;
+  totalSteps: number;
+  /** 1-based epoch the step belongs to. */
+  epoch: number;
+  /** Mean training loss of the steps since the previous metrics event. */
+  loss: number;
+  learningRate: number;
+  examplesPerSecond: number;
+  tokensPerSecond: number;
+  /** Seconds to the planned last step at the current rate. */
+  etaSeconds: number;
+  elapsedSeconds: number;
+}
+
+export type StopReason = 'completed' | 'early-stopped' | 'stopped' | 'non-finite-loss';
+
+export interface EpochValidation {
+  loss: number;
+}
+
+export interface EpochReport<V extends EpochValidation> {
+  epoch: number;
+  /** Mean training loss over the epoch's steps. */
+  trainLoss: number;
+  /** Null without a validation split. */
+  validation: V | null;
+}
+
+/** What the loop needs from a task. */
+export interface TuningObjective<E, V extends EpochValidation> {
+  variables: tf.Variable[];
+  /** Tensors for one batch and its loss function (run under the gradient tape). */
+  batch(examples: E[]): { loss: () => tf.Scalar; tokens: number; dispose(): void };
+  /** After each epoch; omitted = no validation (and no early stopping). */
+  validate?(): Promise<V>;
+  /** Device copies of the variables, and restoring them (for the best epoch). */
+  snapshot(): tf.Tensor[];
+  restore(snapshot: tf.Tensor[]): void;
+}
+
+export interface LoopHooks<V extends EpochValidation> {
+  control?: TrainingControl;
+  onMetrics?(metrics: TrainingMetrics): void;
+  onEpoch?(report: EpochReport<V>): void;
+  /** Clock in ms (tests pass a fake one). */
+  now?(): number;
+}
+
+export interface LoopResult<V extends EpochValidation> {
+  /** Training loss of every step taken, in order. */
+  trainLosses: number[];
+  epochs: EpochReport<V>[];
+  stopReason: StopReason;
+  /** Human-readable reason when training did not complete normally. */
+  message?: string;
+  /** Epoch whose variables were kept (best validation loss), or null. */
+  bestEpoch: number | null;
+  steps: number;
+  totalSteps: number;
+  seconds: number;
+}
+
+/** Runs the loop over `train` with `config`'s schedule; the objective's variables end at the best epoch. */
+export async function runTraining<E, V extends EpochValidation>(
+  objective: TuningObjective<E, V>,
+  train: readonly E[],
+  config: TrainingConfig,
+  hooks: LoopHooks<V> = {},
+): Promise<LoopResult<V>> {
+  checkTrainingConfig(config);
+  if (train.length === 0) throw new TrainingConfigError('no training examples');
+  const now = hooks.now ?? (() => performance.now());
+  const control = hooks.control;
+  const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const warmupSteps = Math.round(config.warmupFraction * totalSteps);
+  const optimizer = tf.train.adam(config.learningRate);
+  const shuffler = seededRandom(config.seed, 'shuffle');
+
+  const trainLosses: number[] = [];
+  const epochs: EpochReport<V>[] = [];
+  let pending: tf.Scalar[] = [];
+  let stopReason: StopReason = 'completed';
+  let message: string | undefined;
+  let best: { loss: number; epoch: number; snapshot: tf.Tensor[] } | null = null;
+  let epochsSinceBest = 0;
+  let step = 0;
+  let examplesSeen = 0;
+  let tokensSeen = 0;
+  let busyMs = 0; // time spent training (pauses excluded)
+  let lastEmit = now();
+  let lastEmitLossIndex = 0;
+  let lr = 0;
+  let epoch = 0;
+
+  /** Reads pending losses; returns false (and sets the stop reason) on a non-finite loss. */
+  const readLosses = async (): Promise<boolean> => {
+    if (pending.length === 0) return true;
+    const stacked = tf.stack(pending);
+    const values = await stacked.data();
+    stacked.dispose();
+    tf.dispose(pending);
+    const firstStep = trainLosses.length + 1;
+    pending = [];
+    for (let i = 0; i < values.length; i++) {
+      trainLosses.push(values[i]);
+      if (!Number.isFinite(values[i])) {
+        stopReason = 'non-finite-loss';
+        message =
+          `training stopped at step ${firstStep + i}: the loss became ${values[i]}. ` +
+          `The prompt keeps its values from the last step with a finite loss` +
+          ` (step ${firstStep + i - 1}). Try a lower learning rate (now ${config.learningRate}) or gradient clipping.`;
+        return false;
+      }
+    }
+    return true;
+  };
+
+  const emitMetrics = () => {
+    if (!hooks.onMetrics) return;
+    const recent = trainLosses.slice(lastEmitLossIndex);
+    lastEmitLossIndex = trainLosses.length;
+    const seconds = busyMs / 1000;
+    const stepsPerSecond = seconds > 0 ? step / seconds : 0;
+    hooks.onMetrics({
+      step,
+      totalSteps,
+      epoch: Math.min(epoch, config.epochs),
+      loss: recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : (trainLosses[trainLosses.length - 1] ?? NaN),
+      learningRate: lr,
+      examplesPerSecond: seconds > 0 ? examplesSeen / seconds : 0,
+      tokensPerSecond: seconds > 0 ? tokensSeen / seconds : 0,
+      etaSeconds: stepsPerSecond > 0 ? (totalSteps - step) / stepsPerSecond : Infinity,
+      elapsedSeconds: seconds,
+    });
+  };
+
+  try {
+    training: for (epoch = 1; epoch <= config.epochs; epoch++) {
+      const order = shuffler.shuffle(train);
+      const epochStartLoss = trainLosses.length + pending.length;
+      for (let start = 0; start < order.length; start += config.batchSize) {
+        if (control?.paused) {
+          if (!(await readLosses())) break training;
+          emitMetrics();
+          await control.whenRunnable();
+        }
+        if (control?.stopped) {
+          stopReason = 'stopped';
+          message = `stopped by request after step ${step}`;
+          break training;
+        }
+        const t0 = now();
+        const examples = order.slice(start, start + config.batchSize);
+        lr = learningRateAt(step, totalSteps, config.learningRate, warmupSteps);
+        const b = objective.batch(examples);
+        try {
+          pending.push(promptTuningStep(b.loss, objective.variables, optimizer, { learningRate: lr, maxGradNorm: config.maxGradNorm }));
+        } finally {
+          b.dispose();
+        }
+        step++;
+        examplesSeen += examples.length;
+        tokensSeen += b.tokens;
+        const due = now() - lastEmit >= METRICS_INTERVAL_MS;
+        if (due || pending.length >= LOSS_READBACK_STEPS) {
+          if (!(await readLosses())) break training;
+        }
+        busyMs += now() - t0;
+        if (due) {
+          emitMetrics();
+          lastEmit = now();
+        }
+        await yieldToEventLoop();
+      }
+      if (!(await readLosses())) break training;
+      const epochLosses = trainLosses.slice(epochStartLoss);
+      const t0 = now();
+      const validation = objective.validate ? await objective.validate() : null;
+      busyMs += now() - t0;
+      const report: EpochReport<V> = {
+        epoch,
+        trainLoss: epochLosses.reduce((a, b) => a + b, 0) / Math.max(1, epochLosses.length),
+        validation,
+      };
+      epochs.push(report);
+      hooks.onEpoch?.(report);
+      if (validation) {
+        if (!best || validation.loss < best.loss) {
+          if (best) tf.dispose(best.snapshot);
+          best = { loss: validation.loss, epoch, snapshot: objective.snapshot() };
+          epochsSinceBest = 0;
+        } else if (config.patience > 0 && ++epochsSinceBest >= config.patience) {
+          stopReason = 'early-stopped';
+          message = `early stop after epoch ${epoch}: no better validation loss for ${config.patience} epochs (best ${best.loss.toFixed(4)} at epoch ${best.epoch})`;
+          break;
+        }
+      }
+    }
+    if ((stopReason as StopReason) !== 'non-finite-loss') await readLosses();
+    emitMetrics();
+    // Keep the best epoch's values after a normal end; after a stop or a NaN keep the current
+    // (last good) values, which is what the user saw when they stopped.
+    const restoreBest = best !== null && (stopReason === 'completed' || stopReason === 'early-stopped');
+    if (restoreBest && best) objective.restore(best.snapshot);
+    return {
+      trainLosses,
+      epochs,
+      stopReason,
+      message,
+      bestEpoch: restoreBest && best ? best.epoch : null,
+      steps: step,
+      totalSteps,
+      seconds: busyMs / 1000,
+    };
+  } finally {
+    tf.dispose(pending);
+    if (best) tf.dispose(best.snapshot);
+    optimizer.dispose();
+  }
+}
