@@ -179,6 +179,8 @@ export interface ClassificationResult {
   message?: string;
   bestEpoch: number | null;
   steps: number;
+  /** Steps the schedule planned (epochs x batches per epoch). */
+  totalSteps: number;
   seconds: number;
   /** Template + label words, no soft prompt, on the same validation split; null without label words or validation. */
   zeroShot: ClassificationReport | null;
@@ -304,6 +306,7 @@ export async function trainClassifier(
       message: loop.message,
       bestEpoch: loop.bestEpoch,
       steps: loop.steps,
+      totalSteps: loop.totalSteps,
       seconds: loop.seconds,
       zeroShot,
       majority: { label: classes[majority.classIndex], accuracy: majority.accuracy },

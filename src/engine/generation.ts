@@ -240,6 +240,8 @@ export interface GenerationResult {
   message?: string;
   bestEpoch: number | null;
   steps: number;
+  /** Steps the schedule planned (epochs x batches per epoch). */
+  totalSteps: number;
   seconds: number;
   /** Template alone (no soft prompt), greedy, on the validation split. Null without one. */
   before: GenerationScores | null;
@@ -314,6 +316,7 @@ export async function trainGenerator(lm: LanguageModel, data: GenerationData, co
       message: loop.message,
       bestEpoch: loop.bestEpoch,
       steps: loop.steps,
+      totalSteps: loop.totalSteps,
       seconds: loop.seconds,
       before: prepared.val.length ? scoreGenerations(beforeTexts, targets) : null,
       after: prepared.val.length ? scoreGenerations(afterTexts, targets) : null,

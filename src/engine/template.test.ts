@@ -71,6 +71,7 @@ describe('encoding', () => {
   it('puts the default soft slot right after [CLS] and marks the mask', () => {
     const t = bert('{text} it was [MASK].', { promptLength: 3 });
     expect(t.softCount).toBe(3);
+    expect(t.placement).toBe('after-first-token');
     const e = t.encode({ text: 'the movie', label: 'x' });
     const pad = S.pad as number;
     expect(e.ids).toEqual([S.cls, pad, pad, pad, ...ids('the movie'), ...ids('it was'), S.mask, ...ids('.'), S.sep]);
@@ -92,6 +93,7 @@ describe('encoding', () => {
   it('explicit slots anywhere number the prompt rows in template order; no default slot is added', () => {
     const t = bert('[SOFT*2] {text} [SOFT] [MASK]', { promptLength: 7 });
     expect(t.softCount).toBe(3);
+    expect(t.placement).toBe('template');
     const e = t.encode({ text: 'good' });
     expect(e.softIndex).toEqual([-1, 0, 1, -1, 2, -1, -1]);
     expect(e.ids[e.maskPosition]).toBe(S.mask);

@@ -140,6 +140,11 @@ export class Template {
   readonly maxLength: number;
   /** Tokens taken by everything except column text: specials, literal text, soft slots, mask. */
   readonly fixedLength: number;
+  /**
+   * Where the soft tokens sit: at the template's [SOFT] slots, or (default slot) right after
+   * [CLS]/BOS, or before everything when the tokenizer has no BOS (exports.ts records this).
+   */
+  readonly placement: 'template' | 'after-first-token' | 'prefix';
 
   private constructor(
     readonly source: string,
@@ -147,9 +152,10 @@ export class Template {
     private readonly segments: Segment[],
     private readonly tokenizer: TextTokenizer,
     private readonly typeVocabSize: number,
-    info: { lmKind: LmKind; spaceBeforePrediction: boolean; maxLength: number },
+    info: { lmKind: LmKind; spaceBeforePrediction: boolean; maxLength: number; placement: Template['placement'] },
   ) {
     this.lmKind = info.lmKind;
+    this.placement = info.placement;
     this.spaceBeforePrediction = info.spaceBeforePrediction;
     this.maxLength = info.maxLength;
     this.softCount = segments.reduce((n, s) => n + (s.kind === 'soft' ? s.count : 0), 0);
@@ -185,9 +191,8 @@ export class Template {
     if (pieces.some((p) => p.kind === 'sep') && tokenizer.special.sep === null) {
       throw new TemplateError(`${quote} uses [SEP], but the ${config.modelType} tokenizer has no separator token`);
     }
-    if (!pieces.some((p) => p.kind === 'soft') && options.promptLength > 0) {
-      pieces.unshift({ kind: 'soft', count: options.promptLength });
-    }
+    const defaultSlot = !pieces.some((p) => p.kind === 'soft') && options.promptLength > 0;
+    if (defaultSlot) pieces.unshift({ kind: 'soft', count: options.promptLength });
 
     const spaceSensitive = isSpaceSensitive(tokenizer);
     const encodeText = (t: string) => (t.length === 0 ? [] : tokenizer.encode(t));
@@ -243,7 +248,8 @@ export class Template {
 
     const modelMax = config.maxPositions - config.positionOffset;
     const maxLength = Math.min(options.maxLength ?? modelMax, modelMax);
-    const template = new Template(source, pieces, segments, tokenizer, config.typeVocabSize, { lmKind, spaceBeforePrediction, maxLength });
+    const placement = !defaultSlot ? 'template' : segments[0].kind === 'tokens' ? 'after-first-token' : 'prefix';
+    const template = new Template(source, pieces, segments, tokenizer, config.typeVocabSize, { lmKind, spaceBeforePrediction, maxLength, placement });
     if (template.fixedLength > maxLength) {
       throw new TemplateError(
         `${quote} alone takes ${template.fixedLength} tokens (${template.softCount} soft, the rest literal text, ` +
