@@ -196,3 +196,25 @@ describe('runTraining', () => {
     v.dispose();
   });
 });
+
+describe('yieldToEventLoop', () => {
+  it('resolves after pending microtasks, with setImmediate (Node) and with the MessageChannel path (workers)', async () => {
+    const { yieldToEventLoop } = await import('./train');
+    const check = async () => {
+      const order: string[] = [];
+      queueMicrotask(() => order.push('micro'));
+      await yieldToEventLoop();
+      order.push('after');
+      expect(order).toEqual(['micro', 'after']);
+      await Promise.all([yieldToEventLoop(), yieldToEventLoop()]); // concurrent waiters all resolve
+    };
+    await check();
+    const saved = globalThis.setImmediate;
+    (globalThis as { setImmediate?: unknown }).setImmediate = undefined;
+    try {
+      await check();
+    } finally {
+      globalThis.setImmediate = saved;
+    }
+  });
+});

@@ -145,11 +145,30 @@ export class TrainingController implements TrainingControl {
   }
 }
 
-/** Lets queued messages (pause, stop) in between steps: a macrotask, not a microtask. */
+let channel: { port: MessagePort; waiting: (() => void)[] } | null = null;
+
+/**
+ * Lets queued messages (pause, stop) in between steps: a macrotask, not a microtask. Node has
+ * setImmediate; in a (worker) browser context a MessageChannel round trip avoids the 4 ms clamp
+ * that nested setTimeout(0) gets.
+ */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => {
-    if (typeof setImmediate === 'function') setImmediate(resolve);
-    else setTimeout(resolve, 0);
+    if (typeof setImmediate === 'function') {
+      setImmediate(resolve);
+    } else if (typeof MessageChannel === 'function') {
+      if (!channel) {
+        const mc = new MessageChannel();
+        const c = { port: mc.port2, waiting: [] as (() => void)[] };
+        mc.port1.onmessage = () => c.waiting.shift()?.();
+        (mc.port1 as { unref?: () => void }).unref?.(); // Node: an idle port must not keep the process alive
+        channel = c;
+      }
+      channel.waiting.push(resolve);
+      channel.port.postMessage(null);
+    } else {
+      setTimeout(resolve, 0);
+    }
   });
 }
 

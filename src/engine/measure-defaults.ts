@@ -1,0 +1,107 @@
+/**
+ * Measures training settings on a real checkpoint and sample CSV, one JSON line per run: the
+ * evidence behind DEFAULT_TRAINING_CONFIG. Not a test (minutes per run).
+ *
+ *   npx tsx src/engine/measure-defaults.ts --model public/models/studio-bert-tiny \
+ *     --csv public/samples/sentiment.csv --template "{text} It was [MASK]." \
+ *     --label-words "positive=good,great" --label-words "negative=bad,terrible" \
+ *     --lr 0.003,0.03,0.1,0.3 [--mode verbalizer|head] [--epochs 20] [--batch 16] \
+ *     [--prompt-length 20] [--init labels] [--seeds 1,2] [--max-rows 0] [--backend wasm]
+ *
+ * Generation (decoder checkpoints): --target <column> instead of --label / --label-words.
+ */
+import { readFile } from 'node:fs/promises';
+import Papa from 'papaparse';
+import { loadPretrained } from '../model/loader';
+import { dirFolder, useNodeBackend } from '../model/node';
+import { trainClassifier } from './classification';
+import type { Row } from './data';
+import { trainGenerator } from './generation';
+import type { PromptInit } from './softPrompt';
+import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from './train';
+import type { LabelWords } from './verbalizer';
+
+function parseArgs(argv: string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i];
+    if (!key.startsWith('--')) throw new Error(`unexpected argument ${key}`);
+    const value = argv[i + 1] ?? '';
+    out.set(key.slice(2), [...(out.get(key.slice(2)) ?? []), value]);
+    i++;
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const one = (k: string, fallback?: string): string => {
+    const v = args.get(k)?.[0] ?? fallback;
+    if (v === undefined) throw new Error(`--${k} is required`);
+    return v;
+  };
+  const list = (k: string, fallback: string) => one(k, fallback).split(',').map(Number);
+  const backend = await useNodeBackend(one('backend', 'wasm') as 'wasm' | 'cpu');
+  const { model, tokenizer, checkpointHash } = await loadPretrained(await dirFolder(one('model')));
+  const parsed = Papa.parse<Row>(await readFile(one('csv'), 'utf8'), { header: true, skipEmptyLines: true });
+  let rows = parsed.data;
+  const maxRows = Number(one('max-rows', '0'));
+  if (maxRows > 0) rows = rows.slice(0, maxRows);
+  const target = args.get('target')?.[0];
+  const labelWords: LabelWords = {};
+  for (const spec of args.get('label-words') ?? []) {
+    const [label, words] = spec.split('=');
+    labelWords[label] = words.split(',');
+  }
+  for (const seed of list('seeds', '1')) {
+    for (const lr of list('lr', String(DEFAULT_TRAINING_CONFIG.learningRate))) {
+      const config: TrainingConfig = {
+        ...DEFAULT_TRAINING_CONFIG,
+        mode: one('mode', DEFAULT_TRAINING_CONFIG.mode) as TrainingConfig['mode'],
+        learningRate: lr,
+        epochs: Number(one('epochs', String(DEFAULT_TRAINING_CONFIG.epochs))),
+        batchSize: Number(one('batch', String(DEFAULT_TRAINING_CONFIG.batchSize))),
+        promptLength: Number(one('prompt-length', String(DEFAULT_TRAINING_CONFIG.promptLength))),
+        init: one('init', target ? 'vocab' : DEFAULT_TRAINING_CONFIG.init) as PromptInit,
+        patience: Number(one('patience', '0')),
+        maxLength: Number(one('max-length', '128')),
+        seed,
+      };
+      const started = Date.now();
+      const base = { model: one('model'), csv: one('csv'), backend, checkpointHash: checkpointHash.slice(0, 12), seed, lr, mode: config.mode, epochs: config.epochs, batch: config.batchSize, promptLength: config.promptLength, init: config.init };
+      if (target) {
+        const r = await trainGenerator({ model, tokenizer }, { rows, targetColumn: target, template: one('template') }, config);
+        console.log(JSON.stringify({ ...base, task: 'generation', steps: r.steps, seconds: Math.round((Date.now() - started) / 1000), before: r.before, after: r.after, valLoss: r.epochs.map((e) => +(e.validation?.loss ?? NaN).toFixed(4)), samples: r.samples.slice(0, 5) }));
+        r.dispose();
+      } else {
+        const r = await trainClassifier({ model, tokenizer }, { rows, labelColumn: one('label'), template: one('template'), labelWords }, config);
+        console.log(
+          JSON.stringify({
+            ...base,
+            task: 'classification',
+            train: r.trainSize,
+            val: r.valSize,
+            steps: r.steps,
+            seconds: Math.round((Date.now() - started) / 1000),
+            stopReason: r.stopReason,
+            zeroShot: r.zeroShot?.accuracy ?? null,
+            majority: r.majority.accuracy,
+            accuracy: r.validation?.accuracy,
+            macroF1: r.validation?.macroF1,
+            bestEpoch: r.bestEpoch,
+            valAccuracy: r.epochs.map((e) => e.validation?.accuracy),
+            valLoss: r.epochs.map((e) => +(e.validation?.loss ?? NaN).toFixed(4)),
+            robustness: r.robustness,
+          }),
+        );
+        r.dispose();
+      }
+    }
+  }
+  model.dispose();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
