@@ -45,6 +45,8 @@ export function urlFolder(baseUrl: string, fetchImpl: typeof fetch = fetch): Mod
       }
       if (res.status === 404) return null;
       if (!res.ok) throw new LoadError(`${url}: HTTP ${res.status} ${res.statusText}`);
+      // Static hosts with a single-page-app fallback answer a missing file with index.html.
+      if (!name.endsWith('.html') && (res.headers.get('content-type') ?? '').includes('text/html')) return null;
       return bytesSource(name, new Uint8Array(await res.arrayBuffer()));
     },
   };
@@ -72,6 +74,8 @@ export interface LoadedModel {
   checkpointHash: string;
   /** Total bytes of weight files read. */
   weightBytes: number;
+  /** Number of weights loaded (a tied decoder counted once). */
+  parameters: number;
 }
 
 export interface LoadOptions {
@@ -171,16 +175,22 @@ async function openWeights(folder: ModelFolder): Promise<{ store: TensorStore; h
   return { store, hash: await sha256Hex(contents), bytes: contents.reduce((n, c) => n + c.length, 0) };
 }
 
-/** Reads the tokenizer files the folder has. */
+/** Reads the tokenizer files the folder has, asking only for what is needed (each miss is a request). */
 async function readTokenizerFiles(folder: ModelFolder): Promise<TokenizerFiles> {
-  return {
+  const files: TokenizerFiles = {
     tokenizerJson: (await readJson<unknown>(folder, 'tokenizer.json')) ?? undefined,
     tokenizerConfig: (await readJson<Record<string, unknown>>(folder, 'tokenizer_config.json')) ?? undefined,
-    specialTokensMap: (await readJson<Record<string, unknown>>(folder, 'special_tokens_map.json')) ?? undefined,
-    vocabTxt: (await readText(folder, 'vocab.txt')) ?? undefined,
-    vocabJson: (await readJson<Record<string, number>>(folder, 'vocab.json')) ?? undefined,
-    mergesTxt: (await readText(folder, 'merges.txt')) ?? undefined,
   };
+  // Older checkpoints name their special tokens only in special_tokens_map.json.
+  if (!files.tokenizerConfig || !Object.keys(files.tokenizerConfig).some((k) => k.endsWith('_token'))) {
+    files.specialTokensMap = (await readJson<Record<string, unknown>>(folder, 'special_tokens_map.json')) ?? undefined;
+  }
+  if (files.tokenizerJson !== undefined) return files;
+  files.vocabTxt = (await readText(folder, 'vocab.txt')) ?? undefined;
+  if (files.vocabTxt !== undefined) return files;
+  files.vocabJson = (await readJson<Record<string, number>>(folder, 'vocab.json')) ?? undefined;
+  files.mergesTxt = (await readText(folder, 'merges.txt')) ?? undefined;
+  return files;
 }
 
 export async function loadPretrained(folder: ModelFolder, options: LoadOptions = {}): Promise<LoadedModel> {
@@ -201,6 +211,7 @@ export async function loadPretrained(folder: ModelFolder, options: LoadOptions =
   const isGpt2 = config.modelType === 'gpt2';
   const specs = isGpt2 ? gpt2WeightSpecs(config) : encoderWeightSpecs(config);
   const { tensors, missingHead } = await resolveWeights(specs, store, isGpt2 ? GPT2_PREFIX : encoderPrefix(config));
+  const parameters = [...tensors.values()].reduce((n, t) => n + t.size, 0);
   const model = isGpt2 ? new Gpt2Model(config, tensors) : new BertEncoder(config, tensors, missingHead);
-  return { model, tokenizer, config, checkpointHash: hash, weightBytes: bytes };
+  return { model, tokenizer, config, checkpointHash: hash, weightBytes: bytes, parameters };
 }

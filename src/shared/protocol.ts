@@ -33,10 +33,51 @@ export interface PingResult {
   pong: true;
 }
 
+/** Where a checkpoint folder (HF layout) comes from. */
+export type ModelSource =
+  | { kind: 'url'; url: string; /** Shown to the user and recorded in exports. */ id: string }
+  | { kind: 'files'; label: string; files: File[] };
+
+export interface LoadModelPayload {
+  source: ModelSource;
+}
+
+/** What the UI shows about a loaded model. */
+export interface ModelSummary {
+  id: string;
+  modelType: 'bert' | 'distilbert' | 'roberta' | 'gpt2';
+  lmKind: 'masked-lm' | 'causal-lm';
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  vocabSize: number;
+  maxPositions: number;
+  parameters: number;
+  weightBytes: number;
+  /** False for a checkpoint without its LM head: only the linear-head mode works. */
+  hasLmHead: boolean;
+  checkpointHash: string;
+  /** "[MASK]" / "<mask>" for encoders, null for decoders. */
+  maskToken: string | null;
+}
+
+export interface TopTokensPayload {
+  /** Encoders: a text with one mask token. Decoders: the text to continue. */
+  text: string;
+  k: number;
+}
+
+export interface TopTokensResult {
+  position: number;
+  tokens: { id: number; token: string; prob: number }[];
+}
+
 /** Every request kind: what it sends and what its `result` event carries. */
 export interface RequestMap {
   init: { payload: InitPayload; result: InitResult };
   ping: { payload: PingPayload; result: PingResult };
+  loadModel: { payload: LoadModelPayload; result: ModelSummary };
+  topTokens: { payload: TopTokensPayload; result: TopTokensResult };
   // TODO, payloads to be designed with the engine: loadModel, loadDataset, train, pause,
   // resume, stop, evaluate, predict (generate for causal LMs), export.
 }
@@ -44,7 +85,7 @@ export interface RequestMap {
 export type RequestKind = keyof RequestMap;
 
 /** Every request kind at run time; the type makes it list exactly the keys of `RequestMap`. */
-export const REQUEST_KINDS: { readonly [K in RequestKind]: true } = { init: true, ping: true };
+export const REQUEST_KINDS: { readonly [K in RequestKind]: true } = { init: true, ping: true, loadModel: true, topTokens: true };
 export type RequestPayload<K extends RequestKind> = RequestMap[K]['payload'];
 export type RequestResult<K extends RequestKind> = RequestMap[K]['result'];
 

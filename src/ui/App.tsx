@@ -1,5 +1,6 @@
 import { BackendBadge, backendLabel } from './BackendBadge';
 import { useStudio } from './useStudio';
+import { ModelPanel } from './ModelPanel';
 import type { StudioState } from './useStudio';
 
 export function App() {
@@ -19,12 +20,12 @@ export function App() {
         </p>
       )}
 
-      <main className="panel">
-        <h2>Tune a soft prompt on a frozen transformer</h2>
-        <p>
-          Everything runs in this tab: the model, your data and the training loop stay on your machine. Model, dataset
-          and training panels will appear here.
+      <main className="main">
+        <p className="intro">
+          Tune a soft prompt on a frozen transformer. Everything runs in this tab: the model, your data and the training
+          loop stay on your machine.
         </p>
+        {studio.phase === 'ready' && <ModelPanel client={studio.client} />}
       </main>
 
       <footer className={`status status-${studio.phase}`} data-testid="app.status" role="status">

@@ -3,6 +3,7 @@ import { StudioClient, StudioError } from './StudioClient';
 import type { WorkerPort } from './StudioClient';
 import { handleRequest } from '../worker/handler';
 import type { WorkerApi } from '../worker/handler';
+import { fakeWorkerApi } from '../worker/fakeApi';
 import type { Request, WorkerEvent } from '../shared/protocol';
 
 /** A Worker stand-in that runs the real handler on a fake engine, answering asynchronously. */
@@ -41,7 +42,7 @@ class LoopbackWorker implements WorkerPort {
   }
 }
 
-const api: WorkerApi = {
+const api: WorkerApi = fakeWorkerApi({
   async init({ preferredBackends }, { progress, metrics }) {
     progress({ stage: 'choosing backend' });
     metrics({ values: { probeMs: 3 } });
@@ -49,7 +50,7 @@ const api: WorkerApi = {
     return { backend: 'webgl', fallbackReason: 'webgpu: no adapter', tfjsVersion: '4.22.0' };
   },
   ping: () => ({ pong: true }),
-};
+});
 
 describe('StudioClient', () => {
   it('resolves each call with the result for its own id', async () => {

@@ -24,7 +24,10 @@ export function useStudio(): StudioState {
     });
     client
       .init(backendsFromUrl(window.location.search))
-      .then((init) => active && setState({ phase: 'ready', client, init }))
+      .then((init) => {
+        offProgress(); // later progress events belong to other tasks (model loading, training)
+        if (active) setState({ phase: 'ready', client, init });
+      })
       .catch((error: unknown) => {
         if (active) setState({ phase: 'failed', message: error instanceof Error ? error.message : String(error) });
       });

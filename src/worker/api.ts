@@ -1,9 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WorkerApi } from './handler';
 import { describeFailures, selectTfjsBackend } from './backend';
+import { filesFolder, loadPretrained, urlFolder, type LoadedModel } from '../model/loader';
+import { topTokens } from '../model/predict';
+import type { ModelSummary } from '../shared/protocol';
 
 /** The worker's side of every request kind. Engine work is delegated to src/engine as it lands. */
 export function createWorkerApi(): WorkerApi {
+  let loaded: { model: LoadedModel; id: string } | null = null;
+  const requireModel = (): LoadedModel => {
+    if (!loaded) throw new Error('no model is loaded: load one first');
+    return loaded.model;
+  };
   return {
     async init({ preferredBackends }, { progress }) {
       progress({ stage: 'choosing backend' });
@@ -17,5 +25,37 @@ export function createWorkerApi(): WorkerApi {
     ping() {
       return { pong: true };
     },
+    async loadModel({ source }, { progress }) {
+      const folder =
+        source.kind === 'url'
+          ? urlFolder(new URL(source.url, self.location.href).href)
+          : filesFolder(source.label, source.files);
+      const id = source.kind === 'url' ? source.id : source.label;
+      const model = await loadPretrained(folder, { onProgress: (stage) => progress({ stage: `reading ${stage}` }) });
+      loaded?.model.model.dispose();
+      loaded = { model, id };
+      return summarize(id, model);
+    },
+    topTokens({ text, k }) {
+      return topTokens(requireModel(), text, k);
+    },
+  };
+}
+
+function summarize(id: string, { config, tokenizer, model, checkpointHash, weightBytes, parameters }: LoadedModel): ModelSummary {
+  return {
+    id,
+    modelType: config.modelType,
+    lmKind: config.lmKind,
+    hiddenSize: config.hiddenSize,
+    numLayers: config.numLayers,
+    numHeads: config.numHeads,
+    vocabSize: config.vocabSize,
+    maxPositions: config.maxPositions,
+    parameters,
+    weightBytes,
+    hasLmHead: model.hasLmHead,
+    checkpointHash,
+    maskToken: tokenizer.maskToken,
   };
 }

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { handleRequest } from './handler';
 import type { WorkerApi } from './handler';
+import { fakeWorkerApi } from './fakeApi';
 import type { WorkerEvent } from '../shared/protocol';
 
 /** A fake engine: init reports progress and metrics, then answers; a wasm-only request fails. */
 function fakeApi(): WorkerApi {
-  return {
+  return fakeWorkerApi({
     async init({ preferredBackends }, { progress, metrics }) {
       progress({ stage: 'choosing backend', fraction: 0.5 });
       metrics({ step: 1, values: { loss: 0.25 } });
@@ -13,7 +14,7 @@ function fakeApi(): WorkerApi {
       return { backend: preferredBackends?.[0] ?? 'webgpu', tfjsVersion: '0.0.0-fake' };
     },
     ping: () => ({ pong: true }),
-  };
+  });
 }
 
 async function run(message: unknown, api: WorkerApi = fakeApi()): Promise<WorkerEvent[]> {
