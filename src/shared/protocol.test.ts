@@ -43,7 +43,7 @@ describe('protocol types', () => {
 describe('protocol values', () => {
   it('lists every request kind at run time', () => {
     expectTypeOf<keyof typeof REQUEST_KINDS>().toEqualTypeOf<RequestKind>();
-    expect(Object.keys(REQUEST_KINDS).sort()).toEqual(['init', 'ping']);
+    expect(Object.keys(REQUEST_KINDS).sort()).toEqual(['init', 'loadModel', 'ping', 'topTokens']);
   });
 
   it('tries WebGPU first and CPU last by default', () => {
