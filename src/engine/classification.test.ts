@@ -113,6 +113,18 @@ describe('trainClassifier on the tiny random BERT', () => {
     r.dispose();
   });
 
+  it("head mode without label words: the 'labels' init starts from the class names' embeddings", async () => {
+    const rows = data.rows.map((r) => ({ ...r, label: r.label === 'pos' ? 'good' : 'bad' }));
+    const r = await trainClassifier(lm, { ...data, rows, labelWords: undefined }, { ...config, mode: 'head', init: 'labels', epochs: 1, learningRate: 1e-12 });
+    expect(r.zeroShot).toBeNull(); // no label words: no zero-shot baseline
+    expect(r.classes).toEqual(['bad', 'good']);
+    const table = (await lm.model.wordEmbeddings.array()) as number[][];
+    const rowsNow = (await r.prompt.vectors.array()) as number[][];
+    const id = (w: string) => lm.tokenizer.tokenToId(w) as number;
+    [table[id('bad')], table[id('good')]].forEach((expected, i) => expected.forEach((x, h) => expect(rowsNow[i][h]).toBeCloseTo(x, 5)));
+    r.dispose();
+  });
+
   it('an injected NaN stops training with a message; the prompt stays finite', async () => {
     let calls = 0;
     const poisoned: FrozenLM = Object.create(lm.model, {

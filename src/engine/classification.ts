@@ -198,6 +198,16 @@ export interface ClassificationHooks extends LoopHooks<EpochClassification> {
   onZeroShot?(report: ClassificationReport | null): void;
 }
 
+/**
+ * Head mode without label words: the 'labels' init uses the class names themselves (their first
+ * token, when the tokenizer knows it), which is what Lester et al.'s class-label init is.
+ */
+function classNameIds(lm: LanguageModel, classes: readonly string[]): number[][] | undefined {
+  const unk = lm.tokenizer.special.unk;
+  const ids = classes.map((c) => lm.tokenizer.encode(' ' + c)[0]).filter((id) => id !== undefined && id !== unk);
+  return ids.length ? ids.map((id) => [id]) : undefined;
+}
+
 function partsFor(lm: LanguageModel, prepared: PreparedClassification, prompt: SoftPrompt | null, mode: ClassifierMode): ClassifierParts {
   return {
     model: lm.model,
@@ -259,7 +269,7 @@ export async function trainClassifier(
       seed: config.seed,
       text: config.initText,
       tokenizer: lm.tokenizer,
-      labelWordIds: prepared.verbalizer?.labelWordIds,
+      labelWordIds: prepared.verbalizer?.labelWordIds ?? classNameIds(lm, classes),
       frequentTokenIds: tokenFrequencies(prepared.train.map((e) => e.encoded.ids), lm.tokenizer),
       headClasses: config.mode === 'head' ? classes.length : undefined,
     });

@@ -57,3 +57,4 @@ export {
 export { accuracy, confusionMatrix, exactMatch, macroF1, majorityBaseline, tokenF1 } from './metrics';
 export { PERTURBATIONS, perturbText, type Perturbation } from './perturb';
 export { classificationExport, generationExport, softPromptFromImport, type ModelSource } from './promptExport';
+export { syntheticStep, type SyntheticStep, type SyntheticStepOptions } from './benchmarkStep';
