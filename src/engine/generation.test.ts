@@ -34,8 +34,10 @@ describe('generation metrics', () => {
 
 describe('generation on the tiny random GPT-2', () => {
   it('the loss covers target tokens only (teacher forcing), matching a direct computation', async () => {
-    const p = prepareGeneration(gpt, { rows: constantTask(4), targetColumn: 'target', template: '{input} a' }, { ...config, promptLength: 0, valFraction: 0 });
-    const examples = p.train.slice(0, 2);
+    const rows = [{ input: 'o the u', target: 'great' }, { input: 'e', target: 'the great a' }]; // targets of different lengths
+    const p = prepareGeneration(gpt, { rows, targetColumn: 'target', template: '{input} a' }, { ...config, promptLength: 0, valFraction: 0 });
+    const examples = p.train;
+    expect(examples[0].targetIds.length).toBeLessThan(examples[1].targetIds.length);
     const batch = makeGenerationBatch(examples, gpt, 0);
     const loss = generationLoss(gpt, null, batch);
     const got = (await loss.data())[0];
