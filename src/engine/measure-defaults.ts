@@ -70,11 +70,16 @@ async function main(): Promise<void> {
       const started = Date.now();
       const base = { model: one('model'), csv: one('csv'), backend, checkpointHash: checkpointHash.slice(0, 12), seed, lr, mode: config.mode, epochs: config.epochs, batch: config.batchSize, promptLength: config.promptLength, init: config.init };
       if (target) {
-        const r = await trainGenerator({ model, tokenizer }, { rows, targetColumn: target, template: one('template') }, config);
+        const onEpoch = (e: { epoch: number; trainLoss: number; validation: { loss: number } | null }) =>
+          console.log(JSON.stringify({ ...base, epochReport: e.epoch, trainLoss: +e.trainLoss.toFixed(4), valLoss: e.validation?.loss }));
+        const r = await trainGenerator({ model, tokenizer }, { rows, targetColumn: target, template: one('template') }, config, { onEpoch });
         console.log(JSON.stringify({ ...base, task: 'generation', steps: r.steps, seconds: Math.round((Date.now() - started) / 1000), before: r.before, after: r.after, valLoss: r.epochs.map((e) => +(e.validation?.loss ?? NaN).toFixed(4)), samples: r.samples.slice(0, 5) }));
         r.dispose();
       } else {
-        const r = await trainClassifier({ model, tokenizer }, { rows, labelColumn: one('label'), template: one('template'), labelWords }, config);
+        // One line per epoch too, so a run cut short still leaves its curve.
+        const onEpoch = (e: { epoch: number; trainLoss: number; validation: { loss: number; accuracy: number } | null }) =>
+          console.log(JSON.stringify({ ...base, epochReport: e.epoch, trainLoss: +e.trainLoss.toFixed(4), valLoss: e.validation?.loss, valAccuracy: e.validation?.accuracy }));
+        const r = await trainClassifier({ model, tokenizer }, { rows, labelColumn: one('label'), template: one('template'), labelWords }, config, { onEpoch });
         console.log(
           JSON.stringify({
             ...base,
