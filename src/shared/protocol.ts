@@ -36,7 +36,21 @@ export interface PingResult {
 /** Where a checkpoint folder (HF layout) comes from. */
 export type ModelSource =
   | { kind: 'url'; url: string; /** Shown to the user and recorded in exports. */ id: string }
-  | { kind: 'files'; label: string; files: File[] };
+  | { kind: 'files'; label: string; files: File[] }
+  | {
+      /** A Hugging Face Hub repo, read from the browser cache when it is there. */
+      kind: 'hub';
+      /** "org/name" (or a legacy id like "gpt2"). */
+      repo: string;
+      /** Branch, tag or commit; "main" when omitted. */
+      revision?: string;
+      /** The Hub or a mirror; https://huggingface.co when omitted. */
+      endpoint?: string;
+      /** Access token for gated or private repos: used for this load only, sent only to the endpoint. */
+      token?: string;
+    }
+  /** Not a model: aborts the load in flight (which then fails as cancelled); this request fails too. */
+  | { kind: 'cancel' };
 
 export interface LoadModelPayload {
   source: ModelSource;

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WorkerApi } from './handler';
 import { describeFailures, selectTfjsBackend } from './backend';
-import { filesFolder, loadPretrained, urlFolder, type LoadedModel } from '../model/loader';
+import type { LoadedModel } from '../model/loader';
+import { loadFromSource } from '../model/hubLoad';
+import { deviceLimits } from '../model/hubInspect';
 import { topTokens } from '../model/predict';
 import type { ModelSummary } from '../shared/protocol';
 
@@ -26,12 +28,8 @@ export function createWorkerApi(): WorkerApi {
       return { pong: true };
     },
     async loadModel({ source }, { progress }) {
-      const folder =
-        source.kind === 'url'
-          ? urlFolder(new URL(source.url, self.location.href).href)
-          : filesFolder(source.label, source.files);
-      const id = source.kind === 'url' ? source.id : source.label;
-      const model = await loadPretrained(folder, { onProgress: (stage) => progress({ stage: `reading ${stage}` }) });
+      // Hub downloads, caching, checks and cancellation live in src/model/hubLoad.ts.
+      const { model, id } = await loadFromSource(source, { progress, limits: deviceLimits() });
       loaded?.model.model.dispose();
       loaded = { model, id };
       return summarize(id, model);
