@@ -1,0 +1,146 @@
+/**
+ * Benchmark measurements shared by Node (src/cli/bench.ts) and the browser (bench.html): the
+ * backend's own matmul peak, and the engine's real prompt-tuning step (syntheticStep: frozen
+ * model, N soft tokens, backward to the prompt only, Adam) on a given model.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { syntheticStep } from '../engine/benchmarkStep';
+import type { FrozenLM, TransformerConfig } from '../model/types';
+
+export interface StepShape {
+  batchSize: number;
+  sequenceLength: number;
+  promptLength: number;
+}
+
+export interface BenchResult {
+  backend: string;
+  model: string;
+  shape: StepShape;
+  stepsTimed: number;
+  msPerStep: number;
+  stepsPerSecond: number;
+  tokensPerSecond: number;
+  /** Estimated FLOPs of one step (see stepFlops). */
+  stepGflop: number;
+  achievedGflops: number;
+  /** The backend's own 1024x512x512 matmul rate, measured in the same process. */
+  matmulPeakGflops: number;
+  /** achievedGflops / matmulPeakGflops. */
+  peakRatio: number;
+  numTensorsBefore: number;
+  numTensorsAfter: number;
+}
+
+/** Waits until queued GPU work is done (a readback), for honest timings. */
+async function sync(t: tf.Tensor): Promise<void> {
+  await t.data();
+}
+
+/** GFLOP/s of a [1024, 512] x [512, 512] product, best of a few timed repetitions after warm-up. */
+export async function matmulPeak(): Promise<number> {
+  const a = tf.randomNormal([1024, 512]);
+  const b = tf.randomNormal([512, 512]);
+  try {
+    const once = () => tf.matMul(a, b);
+    for (let i = 0; i < 2; i++) {
+      const w = once();
+      await sync(w);
+      w.dispose();
+    }
+    let best = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const reps = 5;
+      const t0 = performance.now();
+      const outs: tf.Tensor[] = [];
+      for (let i = 0; i < reps; i++) outs.push(once());
+      await sync(outs[outs.length - 1]);
+      best = Math.min(best, (performance.now() - t0) / reps);
+      tf.dispose(outs);
+    }
+    return (2 * 1024 * 512 * 512) / (best / 1000) / 1e9;
+  } finally {
+    tf.dispose([a, b]);
+  }
+}
+
+/**
+ * FLOPs of one prompt-tuning step: the forward pass (2 x weights x tokens for every projection,
+ * 4 x B x T^2 x H per layer for attention, the LM head on the B prediction positions) times 2,
+ * because the backward pass to the prompt computes input gradients only (about one forward's work)
+ * and no weight gradients.
+ */
+export function stepFlops(cfg: TransformerConfig, shape: StepShape): number {
+  const { hiddenSize: H, intermediateSize: I, numLayers: L, vocabSize: V } = cfg;
+  const tokens = shape.batchSize * shape.sequenceLength;
+  const perTokenPerLayer = 2 * (4 * H * H + 2 * H * I);
+  const attention = 4 * shape.batchSize * shape.sequenceLength ** 2 * H;
+  const head = 2 * shape.batchSize * (H * V + (cfg.lmKind === 'masked-lm' ? H * H : 0));
+  return 2 * (L * (tokens * perTokenPerLayer + attention) + head);
+}
+
+export async function benchStep(
+  model: FrozenLM,
+  modelName: string,
+  shape: StepShape,
+  options: { steps: number; warmup: number; peak: number },
+): Promise<BenchResult> {
+  const bench = await syntheticStep(model, { ...shape, seed: 1 });
+  try {
+    for (let i = 0; i < options.warmup; i++) {
+      const l = bench.step();
+      await sync(l);
+      l.dispose();
+    }
+    const numTensorsBefore = tf.memory().numTensors;
+    const t0 = performance.now();
+    let last: tf.Scalar | null = null;
+    for (let i = 0; i < options.steps; i++) {
+      last?.dispose();
+      last = bench.step();
+    }
+    await sync(last as tf.Scalar);
+    const ms = (performance.now() - t0) / options.steps;
+    last?.dispose();
+    const numTensorsAfter = tf.memory().numTensors;
+    const gflop = stepFlops(model.config, shape) / 1e9;
+    const achieved = gflop / (ms / 1000);
+    return {
+      backend: tf.getBackend(),
+      model: modelName,
+      shape,
+      stepsTimed: options.steps,
+      msPerStep: ms,
+      stepsPerSecond: 1000 / ms,
+      tokensPerSecond: (bench.tokensPerStep * 1000) / ms,
+      stepGflop: gflop,
+      achievedGflops: achieved,
+      matmulPeakGflops: options.peak,
+      peakRatio: achieved / options.peak,
+      numTensorsBefore,
+      numTensorsAfter,
+    };
+  } finally {
+    bench.dispose();
+  }
+}
+
+/** The BERT-base shape the issue compares against PyTorch: 12 layers, hidden 768, 30522 vocab. */
+export const BERT_BASE_CONFIG: TransformerConfig = {
+  modelType: 'bert',
+  lmKind: 'masked-lm',
+  vocabSize: 30522,
+  hiddenSize: 768,
+  numLayers: 12,
+  numHeads: 12,
+  intermediateSize: 3072,
+  maxPositions: 512,
+  typeVocabSize: 2,
+  layerNormEps: 1e-12,
+  hiddenAct: 'gelu',
+  padTokenId: 0,
+  positionOffset: 0,
+};
+
+export const EMBEDDED_SHAPE: StepShape = { batchSize: 16, sequenceLength: 64, promptLength: 20 };
+export const BERT_BASE_SHAPE: StepShape = { batchSize: 8, sequenceLength: 128, promptLength: 20 };

@@ -1,0 +1,16 @@
+/** A frozen model of any config with N(0, 0.02) weights: enough to time a step (values don't matter). */
+import * as tf from '@tensorflow/tfjs';
+import { BertEncoder, encoderWeightSpecs } from '../model/bert';
+import { Gpt2Model, gpt2WeightSpecs } from '../model/gpt2';
+import type { FrozenLM, TransformerConfig } from '../model/types';
+
+export function randomModel(cfg: TransformerConfig): FrozenLM {
+  const specs = cfg.modelType === 'gpt2' ? gpt2WeightSpecs(cfg) : encoderWeightSpecs(cfg);
+  const tensors = new Map<string, tf.Tensor>();
+  for (const spec of specs) {
+    if (spec.optional) continue;
+    const shape = spec.transpose ? [spec.shape[1], spec.shape[0]] : spec.shape;
+    tensors.set(spec.key, shape.length === 1 ? tf.ones(shape) : tf.randomNormal(shape, 0, 0.02, 'float32', 1));
+  }
+  return cfg.modelType === 'gpt2' ? new Gpt2Model(cfg, tensors) : new BertEncoder(cfg, tensors);
+}
