@@ -43,7 +43,27 @@ describe('protocol types', () => {
 describe('protocol values', () => {
   it('lists every request kind at run time', () => {
     expectTypeOf<keyof typeof REQUEST_KINDS>().toEqualTypeOf<RequestKind>();
-    expect(Object.keys(REQUEST_KINDS).sort()).toEqual(['init', 'loadModel', 'ping', 'topTokens']);
+    expect(Object.keys(REQUEST_KINDS).sort()).toEqual([
+      'checkLabelWords',
+      'datasetStats',
+      'engineInfo',
+      'evaluatePrompt',
+      'exportPrompt',
+      'generate',
+      'importPrompt',
+      'init',
+      'loadDataset',
+      'loadModel',
+      'pauseTraining',
+      'ping',
+      'predict',
+      'previewTemplate',
+      'resumeTraining',
+      'stopTraining',
+      'suggestLabelWords',
+      'topTokens',
+      'train',
+    ]);
   });
 
   it('tries WebGPU first and CPU last by default', () => {
@@ -52,9 +72,11 @@ describe('protocol values', () => {
 
   it.each<WorkerEvent>([
     { type: 'result', id: 1, kind: 'init', payload: { backend: 'wasm', fallbackReason: 'webgpu: no adapter', tfjsVersion: '4.22.0' } },
-    { type: 'error', id: 2, kind: 'train', error: { code: 'unknown-kind', message: 'Unknown request kind "train".' } },
+    { type: 'error', id: 2, kind: 'fineTune', error: { code: 'unknown-kind', message: 'Unknown request kind "fineTune".' } },
     { type: 'progress', id: 3, progress: { stage: 'downloading weights', fraction: 0.25 } },
     { type: 'metrics', id: 4, metrics: { step: 10, values: { loss: 0.5 } } },
+    { type: 'metrics', id: 5, metrics: { step: 12, series: 'epoch', values: { valLoss: 0.5, valAccuracy: 0.75 } } },
+    { type: 'checkpoint', id: 6, checkpoint: { step: 12, epochsDone: 1, values: { vectors: new Float32Array([0.5, -1]), numTokens: 1, dim: 2 } } },
   ])('a $type event survives postMessage (structured clone) unchanged', (event) => {
     expect(structuredClone(event)).toEqual(event);
   });

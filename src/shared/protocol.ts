@@ -3,12 +3,44 @@
  * constant tables, nothing that runs on import.
  *
  * A request is `{kind, id, payload}`. The worker answers each request with exactly one
- * `result` or `error` event carrying the same id, and may send any number of `progress`
- * and `metrics` events with that id before it.
+ * `result` or `error` event carrying the same id, and may send any number of `progress`,
+ * `metrics` and `checkpoint` events with that id before it. The studio's payload and result
+ * types live in `tasks.ts`.
  *
  * To add a request kind, add one entry to `RequestMap`: its payload type and its result
  * type. The union types, the worker's handler and the client's `call()` follow from it.
  */
+
+import type {
+  CheckLabelWordsPayload,
+  Checkpoint,
+  DatasetInfo,
+  DatasetStats,
+  DatasetStatsPayload,
+  EngineInfo,
+  EvaluatePromptPayload,
+  ExportPromptPayload,
+  ExportPromptResult,
+  GeneratePayload,
+  GenerateResult,
+  ImportPromptPayload,
+  ImportPromptResult,
+  LabelWordsCheck,
+  LabelWordSuggestions,
+  LoadDatasetPayload,
+  MetricsSeries,
+  PredictPayload,
+  PredictResult,
+  PreviewTemplatePayload,
+  SuggestLabelWordsPayload,
+  TemplatePreview,
+  TrainControlPayload,
+  TrainControlResult,
+  TrainOutcome,
+  TrainPayload,
+} from './tasks';
+
+export type * from './tasks';
 
 /** tfjs backends the worker can run on, fastest first (the default trial order). */
 export const BACKEND_NAMES = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
@@ -27,7 +59,8 @@ export interface InitResult {
   tfjsVersion: string;
 }
 
-export type PingPayload = Record<string, never>;
+export type EmptyPayload = Record<string, never>;
+export type PingPayload = EmptyPayload;
 
 export interface PingResult {
   pong: true;
@@ -92,14 +125,50 @@ export interface RequestMap {
   ping: { payload: PingPayload; result: PingResult };
   loadModel: { payload: LoadModelPayload; result: ModelSummary };
   topTokens: { payload: TopTokensPayload; result: TopTokensResult };
-  // TODO, payloads to be designed with the engine: loadModel, loadDataset, train, pause,
-  // resume, stop, evaluate, predict (generate for causal LMs), export.
+  engineInfo: { payload: EmptyPayload; result: EngineInfo };
+  /** Parses a CSV in the worker (progress events while it reads); the rows stay there. */
+  loadDataset: { payload: LoadDatasetPayload; result: DatasetInfo };
+  datasetStats: { payload: DatasetStatsPayload; result: DatasetStats };
+  previewTemplate: { payload: PreviewTemplatePayload; result: TemplatePreview };
+  checkLabelWords: { payload: CheckLabelWordsPayload; result: LabelWordsCheck };
+  suggestLabelWords: { payload: SuggestLabelWordsPayload; result: LabelWordSuggestions };
+  /** Metrics events (`series` step, epoch, zeroShot) and checkpoint events until it answers. */
+  train: { payload: TrainPayload; result: TrainOutcome };
+  pauseTraining: { payload: TrainControlPayload; result: TrainControlResult };
+  resumeTraining: { payload: TrainControlPayload; result: TrainControlResult };
+  stopTraining: { payload: TrainControlPayload; result: TrainControlResult };
+  /** Zero-shot vs a given prompt on the validation split, without training (an import). */
+  evaluatePrompt: { payload: EvaluatePromptPayload; result: TrainOutcome };
+  predict: { payload: PredictPayload; result: PredictResult };
+  generate: { payload: GeneratePayload; result: GenerateResult };
+  exportPrompt: { payload: ExportPromptPayload; result: ExportPromptResult };
+  importPrompt: { payload: ImportPromptPayload; result: ImportPromptResult };
 }
 
 export type RequestKind = keyof RequestMap;
 
 /** Every request kind at run time; the type makes it list exactly the keys of `RequestMap`. */
-export const REQUEST_KINDS: { readonly [K in RequestKind]: true } = { init: true, ping: true, loadModel: true, topTokens: true };
+export const REQUEST_KINDS: { readonly [K in RequestKind]: true } = {
+  init: true,
+  ping: true,
+  loadModel: true,
+  topTokens: true,
+  engineInfo: true,
+  loadDataset: true,
+  datasetStats: true,
+  previewTemplate: true,
+  checkLabelWords: true,
+  suggestLabelWords: true,
+  train: true,
+  pauseTraining: true,
+  resumeTraining: true,
+  stopTraining: true,
+  evaluatePrompt: true,
+  predict: true,
+  generate: true,
+  exportPrompt: true,
+  importPrompt: true,
+};
 export type RequestPayload<K extends RequestKind> = RequestMap[K]['payload'];
 export type RequestResult<K extends RequestKind> = RequestMap[K]['result'];
 
@@ -156,6 +225,8 @@ export interface ProgressEvent {
 export interface Metrics {
   /** Optimiser step the values belong to, when they come from training. */
   step?: number;
+  /** Which series the values extend (training: per step, per epoch, the zero-shot baseline). */
+  series?: MetricsSeries;
   /** Named scalars: `loss`, `accuracy`, `stepsPerSecond`, ... */
   values: Record<string, number>;
 }
@@ -166,4 +237,11 @@ export interface MetricsEvent {
   metrics: Metrics;
 }
 
-export type WorkerEvent = ResultEvent | ErrorEvent | ProgressEvent | MetricsEvent;
+/** Training: the prompt's values after some steps, for the UI to persist. */
+export interface CheckpointEvent {
+  type: 'checkpoint';
+  id: RequestId;
+  checkpoint: Checkpoint;
+}
+
+export type WorkerEvent = ResultEvent | ErrorEvent | ProgressEvent | MetricsEvent | CheckpointEvent;

@@ -4,7 +4,7 @@ import type { WorkerPort } from './StudioClient';
 import { handleRequest } from '../worker/handler';
 import type { WorkerApi } from '../worker/handler';
 import { fakeWorkerApi } from '../worker/fakeApi';
-import type { Request, WorkerEvent } from '../shared/protocol';
+import type { Checkpoint, Request, WorkerEvent } from '../shared/protocol';
 
 /** A Worker stand-in that runs the real handler on a fake engine, answering asynchronously. */
 class LoopbackWorker implements WorkerPort {
@@ -75,8 +75,8 @@ describe('StudioClient', () => {
   it('rejects a kind the worker does not know with unknown-kind', async () => {
     const client = new StudioClient(new LoopbackWorker(api));
     // A newer UI talking to an older worker: the kind is not in this build's protocol.
-    const call = client.call('train' as 'ping', {});
-    await expect(call).rejects.toMatchObject({ code: 'unknown-kind', kind: 'train' });
+    const call = client.call('fineTune' as 'ping', {});
+    await expect(call).rejects.toMatchObject({ code: 'unknown-kind', kind: 'fineTune' });
   });
 
   it('delivers progress and metrics to subscribers until they unsubscribe', async () => {
@@ -89,6 +89,33 @@ describe('StudioClient', () => {
     offMetrics();
     await client.init();
     expect(seen).toEqual(['progress 1 choosing backend', 'metrics 1 3']);
+  });
+
+  it('hands a call its own progress, metrics and checkpoint events, not another call\'s', async () => {
+    const values = { vectors: new Float32Array([1, 2]), numTokens: 1, dim: 2 };
+    const worker = new LoopbackWorker(
+      fakeWorkerApi({
+        async train({ runId }, { progress, metrics, checkpoint }) {
+          progress({ stage: `preparing ${runId}` });
+          metrics({ step: 1, series: 'step', values: { loss: runId === 'a' ? 1 : 2 } });
+          checkpoint({ step: 1, epochsDone: 0, values });
+          throw new Error(`stopped ${runId}`);
+        },
+      }),
+    );
+    const client = new StudioClient(worker);
+    const seen: unknown[] = [];
+    const listeners = {
+      onProgress: (p: { stage: string }) => seen.push(p.stage),
+      onMetrics: (m: { values: Record<string, number> }) => seen.push(m.values.loss),
+      onCheckpoint: (c: Checkpoint) => seen.push([c.step, Array.from(c.values.vectors)]),
+    };
+    const payload = (runId: string) => ({ runId, spec: { task: 'generation' as const, template: '{a}', targetColumn: 'b', textColumns: ['a'] }, config: {} as never });
+    const a = client.call('train', payload('a'), listeners);
+    const b = client.call('train', payload('b'));
+    await expect(a).rejects.toMatchObject({ message: 'stopped a' });
+    await expect(b).rejects.toMatchObject({ message: 'stopped b' });
+    expect(seen).toEqual(['preparing a', 1, [1, [1, 2]]]);
   });
 
   it('rejects pending and later calls when the worker crashes', async () => {

@@ -1,5 +1,6 @@
 import type {
   BackendName,
+  Checkpoint,
   ErrorCode,
   InitResult,
   Metrics,
@@ -35,8 +36,16 @@ export class StudioError extends Error {
 export type ProgressListener = (progress: Progress, id: RequestId) => void;
 export type MetricsListener = (metrics: Metrics, id: RequestId) => void;
 
+/** Events of one call, before its result. */
+export interface CallListeners {
+  onProgress?(progress: Progress): void;
+  onMetrics?(metrics: Metrics): void;
+  onCheckpoint?(checkpoint: Checkpoint): void;
+}
+
 interface PendingCall {
   kind: RequestKind;
+  listeners?: CallListeners;
   resolve(result: unknown): void;
   reject(error: StudioError): void;
 }
@@ -60,13 +69,16 @@ export class StudioClient {
     });
   }
 
-  /** Sends one request; resolves with its result or rejects with a `StudioError`. */
-  call<K extends RequestKind>(kind: K, payload: RequestPayload<K>): Promise<RequestResult<K>> {
+  /**
+   * Sends one request; resolves with its result or rejects with a `StudioError`. `listeners`
+   * get this call's own progress, metrics and checkpoint events.
+   */
+  call<K extends RequestKind>(kind: K, payload: RequestPayload<K>, listeners?: CallListeners): Promise<RequestResult<K>> {
     if (this.closedReason) return Promise.reject(this.closedReason);
     const id = this.nextId++;
     return new Promise<RequestResult<K>>((resolve, reject) => {
       // The worker answers this id with the result of this kind (see handleRequest).
-      this.pending.set(id, { kind, resolve: resolve as (result: unknown) => void, reject });
+      this.pending.set(id, { kind, listeners, resolve: resolve as (result: unknown) => void, reject });
       this.worker.postMessage({ kind, id, payload } as Request);
     });
   }
@@ -100,10 +112,15 @@ export class StudioClient {
   private receive(event: WorkerEvent): void {
     switch (event.type) {
       case 'progress':
+        this.pending.get(event.id)?.listeners?.onProgress?.(event.progress);
         this.progressListeners.forEach((listener) => listener(event.progress, event.id));
         return;
       case 'metrics':
+        this.pending.get(event.id)?.listeners?.onMetrics?.(event.metrics);
         this.metricsListeners.forEach((listener) => listener(event.metrics, event.id));
+        return;
+      case 'checkpoint':
+        this.pending.get(event.id)?.listeners?.onCheckpoint?.(event.checkpoint);
         return;
       case 'result':
       case 'error': {

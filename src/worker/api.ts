@@ -6,6 +6,7 @@ import { loadFromSource } from '../model/hubLoad';
 import { deviceLimits } from '../model/hubInspect';
 import { topTokens } from '../model/predict';
 import type { ModelSummary } from '../shared/protocol';
+import { createStudioTasks } from './studioTasks';
 
 /** The worker's side of every request kind. Engine work is delegated to src/engine as it lands. */
 export function createWorkerApi(): WorkerApi {
@@ -37,6 +38,7 @@ export function createWorkerApi(): WorkerApi {
     topTokens({ text, k }) {
       return topTokens(requireModel(), text, k);
     },
+    ...createStudioTasks(() => (loaded ? { ...loaded.model, id: loaded.id } : null)),
   };
 }
 

@@ -39,6 +39,20 @@ describe('handleRequest', () => {
     ]);
   });
 
+  it('posts checkpoint events with the request id', async () => {
+    const values = { vectors: new Float32Array([0.25, -0.5]), numTokens: 1, dim: 2 };
+    const api = fakeWorkerApi({
+      async stopTraining({ runId }, { checkpoint }) {
+        checkpoint({ step: 4, epochsDone: 1, values });
+        return { runId, state: 'stopping' };
+      },
+    });
+    expect(await run({ kind: 'stopTraining', id: 11, payload: { runId: 'r' } }, api)).toEqual([
+      { type: 'checkpoint', id: 11, checkpoint: { step: 4, epochsDone: 1, values } },
+      { type: 'result', id: 11, kind: 'stopTraining', payload: { runId: 'r', state: 'stopping' } },
+    ]);
+  });
+
   it('turns a thrown error into a typed task-failed error', async () => {
     const events = await run({ kind: 'init', id: 4, payload: { preferredBackends: ['wasm'] } });
     const last = events.at(-1);
@@ -58,7 +72,7 @@ describe('handleRequest', () => {
     ]);
   });
 
-  it.each(['train', 'toString', '__proto__', ''])('rejects unknown kind %j', async (kind) => {
+  it.each(['fineTune', 'toString', '__proto__', ''])('rejects unknown kind %j', async (kind) => {
     expect(await run({ kind, id: 9, payload: {} })).toEqual([
       { type: 'error', id: 9, kind, error: { code: 'unknown-kind', message: `Unknown request kind "${kind}".` } },
     ]);

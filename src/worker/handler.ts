@@ -1,5 +1,6 @@
 import { REQUEST_KINDS } from '../shared/protocol';
 import type {
+  Checkpoint,
   ErrorCode,
   ErrorEvent,
   Metrics,
@@ -17,6 +18,8 @@ export interface TaskContext {
   id: RequestId;
   progress(progress: Progress): void;
   metrics(metrics: Metrics): void;
+  /** Training: prompt values for the UI to persist. */
+  checkpoint(checkpoint: Checkpoint): void;
 }
 
 /** One method per request kind; the handler knows nothing else about the engine. */
@@ -48,6 +51,7 @@ export async function handleRequest(message: unknown, api: WorkerApi, post: Post
     id,
     progress: (progress) => post({ type: 'progress', id, progress }),
     metrics: (metrics) => post({ type: 'metrics', id, metrics }),
+    checkpoint: (checkpoint) => post({ type: 'checkpoint', id, checkpoint }),
   };
   try {
     // The payload's shape is the sender's promise (both sides compile against protocol.ts);

@@ -1,0 +1,400 @@
+/**
+ * Payloads and results of the studio's request kinds (data, templates, label words, training,
+ * evaluation, playground, export and import). Data only: the engine types used here are imported
+ * with `import type`, so nothing from the engine runs on the UI side.
+ */
+import type { PromptCompatibility, PromptExportMetadata, PromptVectors } from '../engine/exports';
+import type { GenerationScores } from '../engine/generation';
+import type { PromptInit, PromptValues } from '../engine/softPrompt';
+import type { StopReason, TrainingConfig } from '../engine/train';
+import type { Perturbation } from '../engine/perturb';
+
+export type { PromptCompatibility, PromptExportMetadata, PromptInit, PromptValues, PromptVectors, StopReason, TrainingConfig, Perturbation };
+
+// ---------------------------------------------------------------------------------------------
+// Datasets
+
+/** Where a CSV comes from: a picked or dropped file, pasted text, or a sample served with the page. */
+export type DatasetSource =
+  | { kind: 'file'; file: File }
+  | { kind: 'text'; name: string; text: string }
+  | { kind: 'url'; name: string; url: string };
+
+export interface LoadDatasetPayload {
+  source: DatasetSource;
+}
+
+/** Some rows, by their spreadsheet row number (the header is row 1, the first data row is row 2). */
+export interface RowIssues {
+  count: number;
+  /** The first row numbers (at most `MAX_LISTED_ROWS`). */
+  rows: number[];
+}
+
+/** How many row numbers an issue list carries; `count` says how many there are in all. */
+export const MAX_LISTED_ROWS = 200;
+
+export type TextEncodingName = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+
+export interface DatasetInfo {
+  name: string;
+  bytes: number;
+  encoding: TextEncodingName;
+  /** What the user should know although the file loaded: an encoding fallback, renamed columns. */
+  notices: string[];
+  /** The detected field delimiter: ",", ";" or "\t". */
+  delimiter: string;
+  columns: string[];
+  /** Data rows kept (malformed rows excluded). */
+  rowCount: number;
+  /** The first rows, cells in column order. */
+  preview: { row: number; cells: string[] }[];
+  /** Rows whose number of fields differs from the header's: not loaded, listed here. */
+  malformedRows: RowIssues;
+  /** Per column, the rows where that cell is empty (after trimming). */
+  emptyCells: Record<string, RowIssues>;
+}
+
+export type TaskKind = 'classification' | 'generation';
+
+export interface DatasetStatsPayload {
+  task: TaskKind;
+  /** Label column (classification) or target column (generation). */
+  labelColumn: string;
+  /** The input columns (the template's placeholders). */
+  textColumns: string[];
+  valFraction: number;
+  seed: number;
+}
+
+export interface ClassCount {
+  name: string;
+  count: number;
+  train: number;
+  val: number;
+}
+
+export interface DatasetStats {
+  /** Rows used for training and validation. */
+  kept: number;
+  train: number;
+  val: number;
+  /** Rows left out because the label/target cell is empty. */
+  emptyLabel: RowIssues;
+  /** Rows left out because a text column is empty (and the label is not). */
+  emptyText: RowIssues;
+  /** Classification: classes by descending count (at most `MAX_LISTED_CLASSES`). */
+  classes: ClassCount[];
+  /** Distinct labels in all (may exceed `classes.length`). */
+  distinctLabels: number;
+}
+
+export const MAX_LISTED_CLASSES = 50;
+
+// ---------------------------------------------------------------------------------------------
+// Tasks: what is trained, on which columns
+
+export type TaskSpec =
+  | {
+      task: 'classification';
+      template: string;
+      labelColumn: string;
+      textColumns: string[];
+      /** Class -> label words. Required in verbalizer mode; optional in head mode (zero-shot, 'labels' init). */
+      labelWords?: Record<string, string[]>;
+    }
+  | {
+      task: 'generation';
+      template: string;
+      targetColumn: string;
+      textColumns: string[];
+    };
+
+// ---------------------------------------------------------------------------------------------
+// Template preview and label words
+
+export interface PreviewTemplatePayload {
+  task: TaskKind;
+  template: string;
+  /** Generation: the target column (shown after the template, and never allowed inside it). */
+  targetColumn?: string;
+  promptLength: number;
+  maxLength?: number;
+  /** How many rows to render (from the first). */
+  count: number;
+}
+
+export type PreviewTokenKind = 'token' | 'special' | 'soft' | 'mask' | 'target';
+
+export interface PreviewToken {
+  text: string;
+  kind: PreviewTokenKind;
+}
+
+export interface PreviewExample {
+  row: number;
+  tokens: PreviewToken[];
+  /** Tokens the model reads (soft tokens included, target excluded). */
+  tokenCount: number;
+  /** A column's text was cut to fit the model's positions. */
+  truncated: boolean;
+}
+
+export interface TemplatePreview {
+  lmKind: 'masked-lm' | 'causal-lm';
+  softCount: number;
+  /** Tokens the template takes besides column text. */
+  fixedLength: number;
+  maxLength: number;
+  placement: 'template' | 'after-first-token' | 'prefix';
+  /** The predicted word follows a space (byte-level BPE: label words are encoded as " word"). */
+  spaceBeforePrediction: boolean;
+  examples: PreviewExample[];
+  /** Rows tokenised for the counts below (the first ones, at most `MAX_PREVIEW_STATS_ROWS`). */
+  checkedRows: number;
+  truncatedRows: number;
+  meanTokens: number;
+  maxTokens: number;
+}
+
+export const MAX_PREVIEW_STATS_ROWS = 2000;
+
+export interface CheckLabelWordsPayload {
+  template: string;
+  promptLength: number;
+  labelWords: Record<string, string[]>;
+}
+
+export interface LabelWordProblem {
+  /** The class the problem belongs to, when it belongs to one. */
+  className: string | null;
+  message: string;
+}
+
+export interface LabelWordsCheck {
+  problems: LabelWordProblem[];
+  /** Words longer than one token: scored by their first token, shown so the user knows. */
+  multiTokenWords: { className: string; word: string; tokens: string[] }[];
+}
+
+export interface SuggestLabelWordsPayload {
+  template: string;
+  labelColumn: string;
+  textColumns: string[];
+  valFraction: number;
+  seed: number;
+  topK: number;
+}
+
+export interface SuggestedLabelWord {
+  word: string;
+  score: number;
+  meanProbability: number;
+}
+
+export interface LabelWordSuggestions {
+  classes: Record<string, SuggestedLabelWord[]>;
+  /** Training-split rows the suggestion looked at. */
+  examples: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training and results
+
+export interface TrainPayload {
+  /** The UI's id for the run; pause/resume/stop name it. */
+  runId: string;
+  spec: TaskSpec;
+  config: TrainingConfig;
+  /** Start from these values instead of `config.init` (resuming a run, continuing an import). */
+  initial?: PromptValues;
+  /** Also checkpoint every this many steps (every epoch always). */
+  checkpointEverySteps?: number;
+}
+
+/** What the metrics events of a training request carry, told apart by `Metrics.series`. */
+export type MetricsSeries = 'step' | 'epoch' | 'zeroShot';
+
+export interface TrainControlPayload {
+  runId: string;
+}
+
+export interface TrainControlResult {
+  runId: string;
+  state: 'running' | 'paused' | 'stopping' | 'not-running';
+}
+
+/** Prompt values after some steps, for the UI to keep (IndexedDB) so a reload can resume. */
+export interface Checkpoint {
+  step: number;
+  /** Epochs finished when the checkpoint was taken. */
+  epochsDone: number;
+  values: PromptValues;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  valMacroF1: number | null;
+}
+
+export interface EvalSummary {
+  loss: number;
+  accuracy: number;
+  macroF1: number;
+  /** counts[gold][predicted], in class order. */
+  confusionMatrix: number[][];
+}
+
+export interface PredictionRow {
+  row: number;
+  /** The input columns' text, joined. */
+  text: string;
+  gold: string;
+  predicted: string;
+  /** Softmax over the classes, in class order. */
+  probabilities: number[];
+  /** The zero-shot prediction for the same row, when there is a zero-shot baseline. */
+  zeroShotPredicted: string | null;
+}
+
+export interface GenerationSampleRow {
+  row: number;
+  input: string;
+  target: string;
+  before: string;
+  after: string;
+}
+
+interface OutcomeCommon {
+  stopReason: StopReason;
+  message?: string;
+  bestEpoch: number | null;
+  steps: number;
+  totalSteps: number;
+  seconds: number;
+  trainSize: number;
+  valSize: number;
+  truncatedCount: number;
+  /** Per step training loss. */
+  trainLosses: number[];
+  epochs: EpochMetrics[];
+  /** The kept values, for playground, export and resuming. */
+  prompt: PromptValues;
+  /** Export metadata (model, template, label words, hyperparameters, metrics, date). */
+  meta: PromptExportMetadata;
+}
+
+export interface ClassificationOutcome extends OutcomeCommon {
+  task: 'classification';
+  classes: string[];
+  zeroShot: EvalSummary | null;
+  tuned: EvalSummary | null;
+  majority: { label: string; accuracy: number };
+  robustness: { clean: number; perturbed: Record<Perturbation, number> } | null;
+  /** Validation predictions (at most `MAX_PREDICTION_ROWS`). */
+  predictions: PredictionRow[];
+  predictionsTotal: number;
+}
+
+export interface GenerationOutcome extends OutcomeCommon {
+  task: 'generation';
+  before: GenerationScores | null;
+  after: GenerationScores | null;
+  samples: GenerationSampleRow[];
+}
+
+export type TrainOutcome = ClassificationOutcome | GenerationOutcome;
+
+export const MAX_PREDICTION_ROWS = 5000;
+
+export interface EvaluatePromptPayload {
+  spec: TaskSpec;
+  config: TrainingConfig;
+  prompt: PromptValues;
+  /** Metadata of the imported file, kept in the outcome's export metadata when given. */
+  meta?: PromptExportMetadata;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Playground
+
+export interface PredictPayload {
+  spec: Extract<TaskSpec, { task: 'classification' }>;
+  mode: TrainingConfig['mode'];
+  /** Class order of the prompt's head (head mode) and of the probabilities. */
+  classes: string[];
+  /** Null: the template and label words alone (zero-shot). */
+  prompt: PromptValues | null;
+  /** Column -> text, for the template's placeholders. */
+  inputs: Record<string, string>;
+}
+
+export interface PredictResult {
+  classes: string[];
+  tuned: number[] | null;
+  zeroShot: number[] | null;
+}
+
+export interface GeneratePayload {
+  spec: Extract<TaskSpec, { task: 'generation' }>;
+  prompt: PromptValues | null;
+  inputs: Record<string, string>;
+  strategy: 'greedy' | 'sample';
+  topK?: number;
+  temperature?: number;
+  maxNewTokens?: number;
+  seed?: number;
+}
+
+export interface GenerateResult {
+  tuned: string | null;
+  zeroShot: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export and import
+
+export interface ExportPromptPayload {
+  prompt: PromptVectors;
+  meta: PromptExportMetadata;
+  /** Written as metrics.json in the zip. */
+  metrics?: unknown;
+}
+
+export interface ExportedFile {
+  /** Path in the bundle, e.g. "peft/adapter_config.json". */
+  path: string;
+  bytes: Uint8Array;
+}
+
+export interface ExportPromptResult {
+  files: ExportedFile[];
+  zip: Uint8Array;
+  /** Where the PEFT adapter behaves differently from the studio. */
+  notes: string[];
+}
+
+export interface ImportPromptPayload {
+  fileName: string;
+  bytes: Uint8Array;
+}
+
+export interface ImportPromptResult {
+  fileName: string;
+  format: 'prompt.json' | 'safetensors' | 'npy' | 'zip';
+  prompt: PromptValues;
+  metadata: PromptExportMetadata | null;
+  modelId: string | null;
+  /** Null when no model is loaded to check against. */
+  compatibility: PromptCompatibility | null;
+  warnings: string[];
+}
+
+export interface EngineInfo {
+  defaults: TrainingConfig;
+  inits: readonly PromptInit[];
+  metricsIntervalMs: number;
+}

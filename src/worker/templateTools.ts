@@ -1,0 +1,147 @@
+/**
+ * What the template and label-word editors ask while the user types: the first rows rendered
+ * and tokenised (soft tokens, mask, special tokens, truncation), and label words checked class by
+ * class with the engine's verbalizer.
+ */
+import type { Row } from '../engine/data';
+import { compileTemplate, isSpaceSensitive, TemplateError, type Template } from '../engine/template';
+import { buildVerbalizer, VerbalizerError, type LabelWords } from '../engine/verbalizer';
+import type { LanguageModel } from '../engine/languageModel';
+import { MAX_PREVIEW_STATS_ROWS } from '../shared/tasks';
+import type { LabelWordProblem, LabelWordsCheck, PreviewExample, PreviewToken, PreviewTemplatePayload, TemplatePreview } from '../shared/tasks';
+
+/** A token as the user should read it: byte-level BPE's space and newline markers made visible. */
+export function displayToken(token: string): string {
+  return token.replace(/^Ġ/, '␣').replace(/Ċ/g, '⏎').replace(/Ġ/g, '␣');
+}
+
+export function compileFor(lm: LanguageModel, template: string, columns: readonly string[], promptLength: number, maxLength?: number): Template {
+  return compileTemplate(template, { tokenizer: lm.tokenizer, config: lm.model.config, columns, promptLength, maxLength });
+}
+
+/** The first `count` rows rendered as tokens, plus length statistics over the first rows. */
+export function previewTemplate(lm: LanguageModel, columns: readonly string[], rows: readonly Row[], rowNumberOf: (r: Row) => number, p: PreviewTemplatePayload): TemplatePreview {
+  const { tokenizer } = lm;
+  const template = compileFor(lm, p.template, columns, p.promptLength, p.maxLength);
+  if (p.task === 'generation') {
+    if (lm.model.config.lmKind !== 'causal-lm') {
+      throw new TemplateError(`generation needs a decoder model (gpt2); the loaded ${lm.model.config.modelType} is an encoder`);
+    }
+    if (p.targetColumn && template.columns.includes(p.targetColumn)) {
+      throw new TemplateError(`the template contains the target column {${p.targetColumn}}: the model would see the answer`);
+    }
+  }
+  const specials = new Set(Object.values(tokenizer.special).filter((v): v is number => v !== null));
+  const targetIds = (row: Row): number[] => {
+    if (p.task !== 'generation' || !p.targetColumn) return [];
+    const target = (row[p.targetColumn] ?? '').trim();
+    const ids = target ? tokenizer.encode((template.spaceBeforePrediction ? ' ' : '') + target) : [];
+    return tokenizer.special.eos !== null ? [...ids, tokenizer.special.eos] : ids;
+  };
+  const render = (row: Row): PreviewExample => {
+    const target = targetIds(row);
+    const e = template.encode(row, { reserve: Math.min(target.length, Math.max(0, template.maxLength - template.fixedLength)) });
+    const tokens: PreviewToken[] = e.ids.map((id, i) => {
+      if (e.softIndex[i] >= 0) return { text: `P${e.softIndex[i] + 1}`, kind: 'soft' };
+      if (template.lmKind === 'masked-lm' && i === e.maskPosition) return { text: tokenizer.idToToken(id) ?? '[MASK]', kind: 'mask' };
+      if (specials.has(id)) return { text: tokenizer.idToToken(id) ?? `#${id}`, kind: 'special' };
+      return { text: displayToken(tokenizer.idToToken(id) ?? `#${id}`), kind: 'token' };
+    });
+    for (const id of target) tokens.push({ text: displayToken(tokenizer.idToToken(id) ?? `#${id}`), kind: 'target' });
+    return { row: rowNumberOf(row), tokens, tokenCount: e.ids.length, truncated: e.truncated };
+  };
+  const examples = rows.slice(0, Math.max(0, p.count)).map(render);
+  const checked = rows.slice(0, MAX_PREVIEW_STATS_ROWS);
+  let truncatedRows = 0;
+  let total = 0;
+  let maxTokens = 0;
+  for (const row of checked) {
+    const e = template.encode(row, { reserve: Math.min(targetIds(row).length, Math.max(0, template.maxLength - template.fixedLength)) });
+    if (e.truncated) truncatedRows++;
+    total += e.ids.length;
+    maxTokens = Math.max(maxTokens, e.ids.length);
+  }
+  return {
+    lmKind: template.lmKind,
+    softCount: template.softCount,
+    fixedLength: template.fixedLength,
+    maxLength: template.maxLength,
+    placement: template.placement,
+    spaceBeforePrediction: template.spaceBeforePrediction,
+    examples,
+    checkedRows: checked.length,
+    truncatedRows,
+    meanTokens: checked.length ? total / checked.length : 0,
+    maxTokens,
+  };
+}
+
+/** Words tried, in order, as the partner class when one class's words are checked alone. */
+const PROBE_WORDS = ['the', 'and', 'of', 'it', 'is', 'was', 'a', 'to'];
+
+/**
+ * Every problem with the label words, by class. Each class is first checked alone (against a probe
+ * class holding one harmless word, placed after it so that any error is about this class); then
+ * the full set is checked for conflicts between classes (a shared word, a shared first token).
+ */
+export function checkLabelWords(lm: LanguageModel, labelWords: LabelWords, spaceBefore: boolean): LabelWordsCheck {
+  const { tokenizer } = lm;
+  const options = { spaceBefore, vocabSize: lm.model.config.vocabSize };
+  const problems: LabelWordProblem[] = [];
+  const classes = Object.keys(labelWords);
+  const clean = (words: string[]) => words.map((w) => w.trim()).filter((w) => w.length > 0);
+  for (const className of classes) {
+    const words = clean(labelWords[className] ?? []);
+    if (words.length === 0) {
+      problems.push({ className, message: `class "${className}" has no label words` });
+      continue;
+    }
+    const firstIds = new Set(words.map((w) => tokenizer.encode((spaceBefore ? ' ' : '') + w)[0]));
+    const probe = PROBE_WORDS.find((w) => !words.includes(w) && !firstIds.has(tokenizer.encode((spaceBefore ? ' ' : '') + w)[0]));
+    try {
+      buildVerbalizer({ [className]: words, '\u0000probe': [probe ?? 'the'] }, tokenizer, options).dispose();
+    } catch (e) {
+      if (!(e instanceof VerbalizerError)) throw e;
+      problems.push({ className, message: e.message });
+    }
+  }
+  if (problems.length > 0) return { problems, multiTokenWords: [] };
+  if (classes.length < 2) return { problems: [{ className: null, message: `label words are needed for at least two classes (got ${classes.length})` }], multiTokenWords: [] };
+  try {
+    const verbalizer = buildVerbalizer(
+      Object.fromEntries(classes.map((c) => [c, clean(labelWords[c])])),
+      tokenizer,
+      options,
+    );
+    const multiTokenWords = verbalizer.multiTokenWords.map((w) => ({
+      className: w.className,
+      word: w.word,
+      tokens: w.tokenIds.map((id) => displayToken(tokenizer.idToToken(id) ?? `#${id}`)),
+    }));
+    verbalizer.dispose();
+    return { problems: [], multiTokenWords };
+  } catch (e) {
+    if (!(e instanceof VerbalizerError)) throw e;
+    return { problems: [{ className: lastNamedClass(e.message, classes), message: e.message }], multiTokenWords: [] };
+  }
+}
+
+/** The class whose quoted name appears last in a verbalizer message: the one being checked when it failed. */
+function lastNamedClass(message: string, classes: readonly string[]): string | null {
+  let best: string | null = null;
+  let at = -1;
+  for (const c of classes) {
+    const i = message.lastIndexOf(`"${c}"`);
+    if (i > at) [best, at] = [c, i];
+  }
+  return best;
+}
+
+/** Where the label word is predicted follows a space, from the template when it compiles. */
+export function spaceBeforePrediction(lm: LanguageModel, template: string, columns: readonly string[], promptLength: number): boolean {
+  try {
+    return compileFor(lm, template, columns, promptLength).spaceBeforePrediction;
+  } catch {
+    return isSpaceSensitive(lm.tokenizer); // the usual case: "... It was [MASK]." / "... Label:"
+  }
+}
