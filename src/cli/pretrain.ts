@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../model/node';
 import { bytesSource, readSafetensorsHeader, readTensorData, writeSafetensors } from '../model/safetensors';
 import type { TransformerConfig } from '../model/types';
-import { CACHE_DIR, loadTokenStreams, type TokenStream } from '../pretrain/corpus';
+import { CACHE_DIR, loadTokenStreams } from '../pretrain/corpus';
 import {
   buildModel,
   causalLoss,
@@ -23,6 +23,7 @@ import {
   hfConfigFile,
   hfName,
   initialWeights,
+  joinParagraphs,
   learningRate,
   maskBatch,
   mlmLoss,
@@ -100,20 +101,6 @@ const specials: Specials | null =
   family === 'bert' ? { cls: idOf('[CLS]'), sep: idOf('[SEP]'), mask: idOf('[MASK]'), reserved } : null;
 const separator = family === 'bert' ? idOf('[SEP]') : idOf('<|endoftext|>');
 
-/** One long id stream with a separator between paragraphs. */
-function joined(stream: TokenStream): Int32Array {
-  const paragraphs = stream.offsets.length - 1;
-  const out = new Int32Array(stream.ids.length + paragraphs);
-  let o = 0;
-  for (let p = 0; p < paragraphs; p++) {
-    const part = stream.ids.subarray(stream.offsets[p], stream.offsets[p + 1]);
-    out.set(part, o);
-    o += part.length;
-    out[o++] = separator;
-  }
-  return out;
-}
-
 // A BERT window leaves room for [CLS] and [SEP]; a GPT-2 window holds T inputs plus the last target.
 const windowLen = family === 'bert' ? T - 2 : T + 1;
 const stride = family === 'bert' ? windowLen : T;
@@ -137,8 +124,8 @@ async function main(): Promise<void> {
   await useNodeBackend('wasm');
   const t0 = Date.now();
   const streams = loadTokenStreams(outDir);
-  const train = joined(streams.train);
-  const heldOut = joined(streams.heldOut);
+  const train = joinParagraphs(streams.train, separator);
+  const heldOut = joinParagraphs(streams.heldOut, separator);
   const trainStarts = windowsOf(train);
   const heldStarts = windowsOf(heldOut);
   console.log(

@@ -87,6 +87,20 @@ export function hfConfigFile(cfg: TransformerConfig, extra: Record<string, unkno
 
 // ---- Batches ----
 
+/** One long id stream with `separator` after each paragraph ([SEP] for BERT, <|endoftext|> for GPT-2). */
+export function joinParagraphs(stream: { ids: Int32Array; offsets: Int32Array }, separator: number): Int32Array {
+  const paragraphs = stream.offsets.length - 1;
+  const out = new Int32Array(stream.ids.length + paragraphs);
+  let o = 0;
+  for (let p = 0; p < paragraphs; p++) {
+    const part = stream.ids.subarray(stream.offsets[p], stream.offsets[p + 1]);
+    out.set(part, o);
+    o += part.length;
+    out[o++] = separator;
+  }
+  return out;
+}
+
 export interface MlmBatch {
   ids: number[][]; // [B, T], masked input
   /** Flat indices b * T + t of the positions to predict, and their original ids. */
