@@ -10,7 +10,8 @@
  * - `GET <hub>/api/models/<repo>[/revision/<rev>]` (siblings) and `/api/models/<repo>/tree/<rev>`.
  * - CORS as the Hub does it: any origin, preflights answered, the size/range/etag/error headers exposed.
  * - Faults per file: cut the connection after N bytes (a number of times), or trickle the body.
- * Every request is recorded.
+ * Every request is recorded, and every response is `Cache-Control: no-store` so that the browser's
+ * HTTP cache never answers in the server's place (the tests count requests).
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -226,6 +227,8 @@ function cors(res: ServerResponse): void {
   res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
   res.setHeader('Access-Control-Expose-Headers', EXPOSED);
   res.setHeader('Access-Control-Max-Age', '86400');
+  // The browser's HTTP cache must not answer for the server: the tests count what reaches it.
+  res.setHeader('Cache-Control', 'no-store');
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -2,59 +2,118 @@ import { useState } from 'react';
 import { EMBEDDED_MODELS } from '../shared/models';
 import type { ModelSummary, TopTokensResult } from '../shared/protocol';
 import type { StudioClient } from './StudioClient';
+import { CachedModels } from './hub/CachedModels';
+import { DownloadView } from './hub/DownloadView';
+import { HubForm } from './hub/HubForm';
+import { InspectionView } from './hub/InspectionView';
+import { LocalFiles } from './hub/LocalFiles';
+import { useModelLoad } from './hub/useModelLoad';
+import { errorText } from './hub/format';
+import './hub/hub.css';
 
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const SOURCES = [
+  { id: 'embedded', title: 'Embedded' },
+  { id: 'hub', title: 'Hugging Face Hub' },
+  { id: 'local', title: 'Local files' },
+] as const;
+type SourceTab = (typeof SOURCES)[number]['id'];
 
-/** Pick and load a model, see what it is, and ask it what it predicts. */
+/** Pick and load a model (embedded, from the Hub, or from local files), see what it is, and ask it what it predicts. */
 export function ModelPanel({ client, onLoaded }: { client: StudioClient; onLoaded?: (m: ModelSummary) => void }) {
+  const [tab, setTab] = useState<SourceTab>('embedded');
   const [choice, setChoice] = useState(EMBEDDED_MODELS[0].id);
-  const [loading, setLoading] = useState<string | null>(null);
-  const [summary, setSummary] = useState<ModelSummary | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [cacheVersion, setCacheVersion] = useState(0);
+  const { state, load, cancel } = useModelLoad(client, onLoaded);
+  const { loading, download, inspection, notice, error, summary } = state;
 
-  const load = async () => {
+  const loadEmbedded = () => {
     const model = EMBEDDED_MODELS.find((m) => m.id === choice)!;
-    setLoading('loading…');
-    setError(null);
-    const off = client.onProgress((p) => setLoading(p.stage));
-    try {
-      const url = new URL(`${model.path}/`, document.baseURI).href;
-      const s = await client.call('loadModel', { source: { kind: 'url', url, id: model.id } });
-      setSummary(s);
-      onLoaded?.(s);
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      off();
-      setLoading(null);
-    }
+    void load({ kind: 'url', url: new URL(`${model.path}/`, document.baseURI).href, id: model.id });
+  };
+  // The cached list changes when a Hub load ends, whether it was stored or not.
+  const loadAndRefresh = async (...args: Parameters<typeof load>) => {
+    await load(...args);
+    setCacheVersion((v) => v + 1);
   };
 
   return (
     <section className="panel" aria-labelledby="model-heading" data-testid="model.panel">
       <h2 id="model-heading">Model</h2>
-      <div className="row">
-        <label htmlFor="model-select">Embedded model</label>
-        <select id="model-select" data-testid="model.select" value={choice} onChange={(e) => setChoice(e.target.value)}>
-          {EMBEDDED_MODELS.map((m) => (
-            <option key={m.id} value={m.id}>
-              {m.title}
-            </option>
-          ))}
-        </select>
-        <button type="button" data-testid="model.load" onClick={load} disabled={loading !== null}>
-          {loading ? 'Loading…' : 'Load'}
-        </button>
+      <div className="tabs" role="tablist" aria-label="Where the model comes from">
+        {SOURCES.map((s) => (
+          <button
+            key={s.id}
+            type="button"
+            role="tab"
+            id={`model-tab-${s.id}`}
+            aria-selected={tab === s.id}
+            aria-controls={`model-source-${s.id}`}
+            data-testid={`model.tab.${s.id}`}
+            onClick={() => setTab(s.id)}
+          >
+            {s.title}
+          </button>
+        ))}
       </div>
-      <p className="muted">{EMBEDDED_MODELS.find((m) => m.id === choice)?.description}</p>
-      {loading && <p className="muted" data-testid="model.progress">{loading}</p>}
+      <div role="tabpanel" id={`model-source-${tab}`} aria-labelledby={`model-tab-${tab}`}>
+        {tab === 'embedded' && (
+          <>
+            <div className="row">
+              <label htmlFor="model-select">Embedded model</label>
+              <select id="model-select" data-testid="model.select" value={choice} onChange={(e) => setChoice(e.target.value)}>
+                {EMBEDDED_MODELS.map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {m.title}
+                  </option>
+                ))}
+              </select>
+              <button type="button" data-testid="model.load" onClick={loadEmbedded} disabled={loading !== null}>
+                {loading ? 'Loading…' : 'Load'}
+              </button>
+            </div>
+            <p className="muted">{EMBEDDED_MODELS.find((m) => m.id === choice)?.description}</p>
+          </>
+        )}
+        {tab === 'hub' && (
+          <>
+            <HubForm onLoad={(source) => void loadAndRefresh(source)} onCancel={cancel} loading={loading !== null} />
+            <CachedModels
+              version={cacheVersion}
+              disabled={loading !== null}
+              onLoad={(m) => void loadAndRefresh({ kind: 'hub', repo: m.repo, revision: m.revision, endpoint: m.endpoint })}
+            />
+          </>
+        )}
+        {tab === 'local' && (
+          <>
+            <LocalFiles onFiles={(label, files) => void load({ kind: 'files', label, files })} disabled={loading !== null} />
+            {loading && (
+              <button type="button" data-testid="local.cancel" onClick={cancel}>
+                Cancel
+              </button>
+            )}
+          </>
+        )}
+      </div>
+      {loading && (
+        <p className="muted" data-testid="model.progress">
+          {loading}
+        </p>
+      )}
+      {download && <DownloadView download={download} />}
+      {inspection && <InspectionView inspection={inspection} />}
       {error && (
         <p className="note note-error" role="alert" data-testid="model.error">
           {error}
         </p>
       )}
+      {notice && (
+        <p className="note note-warn" data-testid="model.notice">
+          {notice}
+        </p>
+      )}
       {summary && <ModelSummaryView summary={summary} />}
-      {summary && <Probe client={client} summary={summary} />}
+      {summary && <Probe key={summary.checkpointHash} client={client} summary={summary} />}
     </section>
   );
 }
