@@ -56,17 +56,19 @@ describe('hubRepoRef', () => {
 });
 
 describe('endpointFetch', () => {
-  it('sends the token to the endpoint origin only, and carries the abort signal', async () => {
-    const seen: { url: string; auth: string | null; signal?: AbortSignal | null }[] = [];
+  it('sends the token to the endpoint origin only, asks for plain files, and carries the abort signal', async () => {
+    const seen: { url: string; auth: string | null; accept: string | null; signal?: AbortSignal | null }[] = [];
     const base = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      seen.push({ url: String(input), auth: new Headers(init?.headers).get('Authorization'), signal: init?.signal });
+      const headers = new Headers(init?.headers);
+      seen.push({ url: String(input), auth: headers.get('Authorization'), accept: headers.get('Accept'), signal: init?.signal });
       return new Response('ok');
     }) as typeof fetch;
     const controller = new AbortController();
     const f = endpointFetch('https://hub.example', controller.signal, base);
-    await f('https://hub.example/a/resolve/main/config.json', { headers: { Authorization: 'Bearer hf_x' } });
+    await f('https://hub.example/a/resolve/main/config.json', { headers: { Authorization: 'Bearer hf_x', Accept: 'application/vnd.xet-fileinfo+json, */*' } });
     await f('https://cdn.example/blob', { headers: { Authorization: 'Bearer hf_x' } });
     expect(seen.map((s) => s.auth)).toEqual(['Bearer hf_x', null]);
+    expect(seen[0].accept).toBe('*/*');
     expect(seen.every((s) => s.signal === controller.signal)).toBe(true);
   });
 

@@ -74,8 +74,8 @@ export function hubRepoRef(input: { endpoint?: string; repo: string; revision?: 
 }
 
 /**
- * A fetch that carries `signal` on every request and sends the token only to the endpoint's
- * origin (a redirect to a CDN on another origin is followed without it: browsers drop
+ * A fetch that carries `signal` on every request, asks for plain files rather than Xet metadata,
+ * and sends the token only to the endpoint's origin (a redirect to a CDN on another origin is followed without it: browsers drop
  * Authorization on cross-origin redirects, and a request made to another origin directly is
  * stripped here).
  */
@@ -85,6 +85,9 @@ export function endpointFetch(endpoint: string, signal: AbortSignal | undefined,
     const url = new URL(input instanceof Request ? input.url : String(input));
     const headers = new Headers(init.headers);
     if (url.origin !== origin) headers.delete('Authorization');
+    // The library asks for Xet file info (a JSON answer whose headers a cross-origin page may not be
+    // allowed to read); files are read through `resolve` with plain HTTP, so ask for the plain answer.
+    if (headers.get('Accept')?.includes('vnd.xet-fileinfo')) headers.set('Accept', '*/*');
     return base(input, { ...init, headers, signal });
   };
 }
@@ -225,7 +228,7 @@ export class HubClient {
     if (this.options.signal?.aborted) return cancelledError(this.options.signal);
     const repo = `"${this.ref.repo}"`;
     if (e instanceof HubApiError) {
-      const code = (e.data as { error_code?: string } | undefined)?.error_code ?? errorCodeOf(e);
+      const code = errorCodeOf(e);
       const tokenHint = this.options.token ? 'check that your token has access to it' : 'add an access token';
       if (code === 'RepoNotFound' || (e.statusCode === 401 && !code)) {
         return new HubError('not-found', `No model ${repo} on ${this.ref.endpoint} (HTTP ${e.statusCode}). Check the id; if the model is private or gated, ${tokenHint}.`);
