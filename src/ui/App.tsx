@@ -1,7 +1,8 @@
+import { useEffect, useState } from 'react';
 import { BackendBadge, backendLabel } from './BackendBadge';
 import { useStudio } from './useStudio';
-import { ModelPanel } from './ModelPanel';
 import type { StudioState } from './useStudio';
+import { Studio } from './Studio';
 
 export function App() {
   const studio = useStudio();
@@ -25,7 +26,7 @@ export function App() {
           Tune a soft prompt on a frozen transformer. Everything runs in this tab: the model, your data and the training
           loop stay on your machine.
         </p>
-        {studio.phase === 'ready' && <ModelPanel client={studio.client} />}
+        {studio.phase === 'ready' && <StudioWhenReady studio={studio} />}
       </main>
 
       <footer className={`status status-${studio.phase}`} data-testid="app.status" role="status">
@@ -33,6 +34,25 @@ export function App() {
       </footer>
     </div>
   );
+}
+
+/** Asks the worker for the engine's defaults once, then shows the panels. */
+function StudioWhenReady({ studio }: { studio: Extract<StudioState, { phase: 'ready' }> }) {
+  const [engine, setEngine] = useState<Awaited<ReturnType<typeof studio.client.call<'engineInfo'>>> | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let current = true;
+    studio.client
+      .call('engineInfo', {})
+      .then((info) => current && setEngine(info))
+      .catch((e: unknown) => current && setError(e instanceof Error ? e.message : String(e)));
+    return () => {
+      current = false;
+    };
+  }, [studio.client]);
+  if (error) return <p className="note note-error">The worker did not answer: {error}</p>;
+  if (!engine) return <p className="muted">Starting…</p>;
+  return <Studio client={studio.client} engine={engine} />;
 }
 
 function statusText(studio: StudioState): string {

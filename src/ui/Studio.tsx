@@ -1,0 +1,241 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { ModelSummary } from '../shared/protocol';
+import type { EngineInfo, ImportPromptResult } from '../shared/tasks';
+import type { StudioClient } from './StudioClient';
+import { ModelPanel } from './ModelPanel';
+import { DataPanel } from './DataPanel';
+import { TemplatePanel } from './TemplatePanel';
+import { TrainingPanel } from './TrainingPanel';
+import { ResultsPanel } from './ResultsPanel';
+import { ExportPanel, type ImportActions } from './ExportPanel';
+import { useDataset } from './useDataset';
+import { useRuns } from './useRuns';
+import { newRunId, useTrainer } from './useTrainer';
+import { useTemplateChecks } from './useTemplateChecks';
+import { datasetKey, type RunRecord } from './runStore';
+import { answerColumn, defaultLabelWords, defaultTemplate, mappingProblems, taskSpec, templateColumns } from './mapping';
+import { draftFrom, parseDraft, type ConfigDraft } from './trainingConfig';
+import { errorText } from './format';
+
+/** The studio's panels, in the order a run is made: data, model, template, training, results, export. */
+export function Studio({ client, engine }: { client: StudioClient; engine: EngineInfo }) {
+  const [model, setModel] = useState<ModelSummary | null>(null);
+  const [draft, setDraft] = useState<ConfigDraft>(() => draftFrom(engine.defaults));
+  const { config, errors: configErrors } = parseDraft(draft);
+  const [template, setTemplateText] = useState('');
+  const [templateEdited, setTemplateEdited] = useState(false);
+  const [labelWords, setLabelWords] = useState<Record<string, string>>({});
+  const [selectedRunId, setSelectedRunId] = useState<string | null>(null);
+  const [overlayIds, setOverlayIds] = useState<ReadonlySet<string>>(new Set());
+  const [resumeErrors, setResumeErrors] = useState<Record<string, string>>({});
+
+  const used = templateColumns(template);
+  const data = useDataset(client, { valFraction: Number(draft.valFraction), seed: Number(draft.seed) }, used.length ? used : null);
+  const runs = useRuns();
+  const trainer = useTrainer(client, runs);
+  const { info, mapping, stats } = data;
+  const task = mapping.task;
+
+  // The classes of the label column, in name order (the order of the label words and the metrics).
+  const classes = useMemo(() => (task === 'classification' && stats ? stats.classes.map((c) => c.name).sort() : []), [task, stats]);
+  useEffect(() => {
+    setLabelWords((current) => {
+      const missing = classes.filter((c) => !(c in current));
+      return missing.length ? { ...current, ...Object.fromEntries(missing.map((c) => [c, defaultLabelWords(c)])) } : current;
+    });
+  }, [classes]);
+
+  // A starting template for the model and columns, until the user edits it.
+  const mappingKey = `${model?.lmKind}|${task}|${mapping.textColumns.join(',')}`;
+  useEffect(() => {
+    if (!templateEdited && model && mapping.textColumns.length) setTemplateText(defaultTemplate(model.lmKind, mapping));
+  }, [mappingKey, templateEdited]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const wordsForClasses = Object.fromEntries(classes.map((c) => [c, labelWords[c] ?? '']));
+  const anyWords = Object.values(wordsForClasses).some((w) => w.trim() !== '');
+  const usesWords = task === 'classification' && (draft.mode === 'verbalizer' || anyWords);
+  const checks = useTemplateChecks(client, {
+    key: model && info ? `${model.id}|${info.name}|${info.rowCount}|${info.bytes}` : null,
+    task,
+    template,
+    promptLength: Number(draft.promptLength) || 0,
+    targetColumn: mapping.targetColumn,
+    labelWords: usesWords && classes.length ? wordsForClasses : null,
+  });
+
+  useEffect(() => {
+    if (trainer.runId) setSelectedRunId(trainer.runId);
+  }, [trainer.runId]);
+  useEffect(() => {
+    if (runs.ready && selectedRunId === null && runs.runs.length) setSelectedRunId(runs.runs[runs.runs.length - 1].id);
+  }, [runs.ready]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const selectedRun = runs.runs.find((r) => r.id === selectedRunId) ?? null;
+  const overlays = runs.runs.filter((r) => overlayIds.has(r.id) && r.id !== selectedRunId);
+
+  const blockers: string[] = [];
+  if (!info) blockers.push('Load a dataset (step 1).');
+  if (!model) blockers.push('Load a model (step 2).');
+  if (info) blockers.push(...mappingProblems(mapping, info.columns).map((p) => `Data: ${p}.`));
+  if (info && data.statsError) blockers.push(`Data: ${data.statsError}`);
+  if (stats && stats.kept === 0) blockers.push('Data: no rows left to train on.');
+  if (stats && task === 'classification' && stats.distinctLabels < 2) blockers.push('Data: classification needs at least two classes.');
+  if (model && task === 'generation' && model.lmKind !== 'causal-lm') blockers.push('Generation needs a causal LM (GPT-2): load one in step 2.');
+  if (model && !model.hasLmHead && draft.mode === 'verbalizer') blockers.push('This checkpoint has no LM head: choose the linear-head mode.');
+  if (task === 'generation' && draft.mode === 'head') blockers.push('Generation trains the prompt only: choose the label-words mode.');
+  if (checks.previewError) blockers.push(`Template: ${checks.previewError}`);
+  if (usesWords) for (const [c, ps] of checks.wordProblems) blockers.push(...ps.map((p) => `Label words${c ? ` (${c})` : ''}: ${p}`));
+  blockers.push(...Object.values(configErrors));
+  if (blockers.length === 0 && checks.pending) blockers.push('Checking the template and label words…');
+
+  const specNow = () => taskSpec(mapping, template, usesWords ? wordsForClasses : null);
+  const runName = (prefix = '') => `${prefix}${info?.name ?? 'data'} · ${model?.id ?? 'model'} · #${runs.runs.length + 1}`;
+
+  const start = async () => {
+    if (!config || !model || !info) return;
+    const key = data.source ? await runs.storeDataset(data.source) : null;
+    await trainer.start({ name: runName(), spec: specNow(), config, modelId: model.id, datasetName: info.name, datasetKey: key });
+  };
+
+  const resumeRun = useCallback(
+    async (run: RunRecord) => {
+      setResumeErrors((e) => ({ ...e, [run.id]: '' }));
+      try {
+        if (!model || model.id !== run.modelId) throw new Error(`Load the model “${run.modelId}” in step 2 first: this run was tuned on it.`);
+        const current = data.source ? datasetKey(data.source) : null;
+        if (current !== run.datasetKey) {
+          const source = run.datasetKey ? await runs.storedDataset(run.datasetKey) : null;
+          if (!source) throw new Error(`The dataset “${run.datasetName}” is not stored in this browser: load it in step 1 first.`);
+          if (!(await data.load(source))) throw new Error(`The dataset “${run.datasetName}” could not be loaded again.`);
+        }
+        setSelectedRunId(run.id);
+        await trainer.resumeRun(run);
+      } catch (e) {
+        setResumeErrors((errs) => ({ ...errs, [run.id]: errorText(e) }));
+      }
+    },
+    [model, data, runs, trainer],
+  );
+
+  const importActions: ImportActions = {
+    blocked:
+      trainer.state !== 'idle'
+        ? 'Wait for the current training to end.'
+        : blockers.filter((b) => !b.startsWith('Label words') || draft.mode === 'verbalizer').find((b) => !b.startsWith('Prompt length')) ?? null,
+    async evaluate(imported: ImportPromptResult) {
+      if (!config || !model || !info) return;
+      const evalConfig = { ...config, promptLength: imported.prompt.numTokens, mode: imported.prompt.head ? ('head' as const) : config.mode };
+      const spec = specNow();
+      const outcome = await client.call('evaluatePrompt', { spec, config: evalConfig, prompt: imported.prompt, ...(imported.metadata ? { meta: imported.metadata } : {}) });
+      const now = new Date().toISOString();
+      const id = newRunId();
+      runs.create({
+        id,
+        name: runName(`${imported.fileName} evaluated on `),
+        createdAt: now,
+        updatedAt: now,
+        status: 'completed',
+        modelId: model.id,
+        datasetName: info.name,
+        datasetKey: data.source ? await runs.storeDataset(data.source) : null,
+        spec,
+        config: evalConfig,
+        steps: [],
+        epochs: [],
+        zeroShotAccuracy: outcome.task === 'classification' ? (outcome.zeroShot?.accuracy ?? null) : null,
+        progress: null,
+        checkpoint: { step: 0, epochsDone: 0, values: imported.prompt },
+        outcome,
+        message: null,
+        importedFrom: imported.fileName,
+      });
+      setSelectedRunId(id);
+    },
+    async continueTraining(imported: ImportPromptResult) {
+      if (!config || !model || !info) return;
+      const key = data.source ? await runs.storeDataset(data.source) : null;
+      await trainer.start({
+        name: runName(`${imported.fileName} continued on `),
+        spec: specNow(),
+        config: { ...config, promptLength: imported.prompt.numTokens },
+        modelId: model.id,
+        datasetName: info.name,
+        datasetKey: key,
+        initial: imported.prompt,
+        importedFrom: imported.fileName,
+      });
+    },
+    applySettings(imported: ImportPromptResult) {
+      const meta = imported.metadata;
+      if (!meta) return;
+      setTemplateText(meta.template);
+      setTemplateEdited(true);
+      if (Object.keys(meta.labelWords).length) setLabelWords(Object.fromEntries(Object.entries(meta.labelWords).map(([c, ws]) => [c, ws.join(', ')])));
+      setDraft((d) => ({ ...d, mode: meta.mode, promptLength: String(imported.prompt.numTokens), seed: String(meta.seed) }));
+    },
+  };
+
+  return (
+    <>
+      <DataPanel data={data} disabled={trainer.state !== 'idle'} />
+      <ModelPanel client={client} onLoaded={setModel} />
+      <TemplatePanel
+        client={client}
+        model={model}
+        columns={info?.columns ?? null}
+        task={task}
+        template={template}
+        onTemplate={(t) => {
+          setTemplateText(t);
+          setTemplateEdited(true);
+        }}
+        classes={classes}
+        labelWords={wordsForClasses}
+        onLabelWords={(w) => setLabelWords((current) => ({ ...current, ...w }))}
+        headMode={draft.mode === 'head'}
+        checks={checks}
+        suggestRequest={
+          info && task === 'classification' && !mappingProblems(mapping, info.columns).length
+            ? { labelColumn: answerColumn(mapping), textColumns: used.length ? used : mapping.textColumns, valFraction: Number(draft.valFraction), seed: Number(draft.seed) }
+            : null
+        }
+      />
+      <TrainingPanel
+        draft={draft}
+        onDraft={setDraft}
+        onResetDefaults={() => setDraft(draftFrom(engine.defaults))}
+        inits={engine.inits}
+        task={task}
+        blockers={blockers}
+        trainer={trainer}
+        onStart={() => void start()}
+        run={selectedRun}
+        overlays={overlays}
+        runsList={{
+          runs: runs.runs,
+          selectedId: selectedRunId,
+          onSelect: setSelectedRunId,
+          overlayIds,
+          onToggleOverlay: (id) =>
+            setOverlayIds((s) => {
+              const next = new Set(s);
+              if (!next.delete(id)) next.add(id);
+              return next;
+            }),
+          onRename: runs.rename,
+          onDelete: (id) => {
+            runs.remove(id);
+            if (id === selectedRunId) setSelectedRunId(null);
+          },
+          onResume: (run) => void resumeRun(run),
+          activeId: trainer.state !== 'idle' ? trainer.runId : null,
+          resumeErrors,
+          storageError: runs.storageError,
+          onDismissStorageError: runs.dismissStorageError,
+        }}
+      />
+      <ResultsPanel client={client} run={selectedRun} model={model} />
+      <ExportPanel client={client} run={selectedRun} actions={importActions} />
+    </>
+  );
+}

@@ -1,0 +1,250 @@
+import { useId, useRef, useState } from 'react';
+import type { ModelSummary } from '../shared/protocol';
+import type { LabelWordSuggestions, TemplatePreview } from '../shared/tasks';
+import type { StudioClient } from './StudioClient';
+import type { TemplateChecks } from './useTemplateChecks';
+import { errorText, plural } from './format';
+import { parseWords } from './mapping';
+
+export interface TemplatePanelProps {
+  client: StudioClient;
+  model: ModelSummary | null;
+  columns: string[] | null;
+  task: 'classification' | 'generation';
+  template: string;
+  onTemplate(template: string): void;
+  /** Classification: the classes found in the label column, in order. */
+  classes: string[];
+  labelWords: Record<string, string>;
+  onLabelWords(words: Record<string, string>): void;
+  /** Head mode: label words are optional (zero-shot baseline and the 'labels' init). */
+  headMode: boolean;
+  checks: TemplateChecks;
+  /** For the suggestion: the training split of the current mapping. */
+  suggestRequest: { labelColumn: string; textColumns: string[]; valFraction: number; seed: number } | null;
+}
+
+/** Step 3: the template with placeholders from the CSV, its tokenized preview, and the label words. */
+export function TemplatePanel(props: TemplatePanelProps) {
+  const { model, columns, task, template, onTemplate, checks } = props;
+  const ids = useId();
+  const textarea = useRef<HTMLTextAreaElement>(null);
+  const blocked = !model ? 'Load a model first (step 2).' : !columns ? 'Load a dataset first (step 1).' : null;
+
+  const insert = (snippet: string) => {
+    const el = textarea.current;
+    const start = el?.selectionStart ?? template.length;
+    const end = el?.selectionEnd ?? template.length;
+    const next = template.slice(0, start) + snippet + template.slice(end);
+    onTemplate(next);
+    requestAnimationFrame(() => {
+      el?.focus();
+      el?.setSelectionRange(start + snippet.length, start + snippet.length);
+    });
+  };
+
+  return (
+    <section className="panel" aria-labelledby={`${ids}-h`} data-testid="template.panel">
+      <h2 id={`${ids}-h`}>3. Template{task === 'classification' ? ' and label words' : ''}</h2>
+      {blocked ? (
+        <p className="muted" data-testid="template.blocked">
+          {blocked}
+        </p>
+      ) : (
+        <>
+          <label htmlFor={`${ids}-template`}>Template</label>
+          <textarea
+            id={`${ids}-template`}
+            ref={textarea}
+            className="template-input"
+            data-testid="template.input"
+            rows={2}
+            value={template}
+            spellCheck={false}
+            aria-invalid={checks.previewError !== null}
+            aria-describedby={`${ids}-help ${ids}-error`}
+            onChange={(e) => onTemplate(e.target.value)}
+          />
+          <div className="row chips" aria-label="Insert into the template">
+            <span className="muted">Insert:</span>
+            {columns!.map((c) => (
+              <button key={c} type="button" className="chip" data-testid={`template.insert.${c}`} onClick={() => insert(`{${c}}`)}>
+                {`{${c}}`}
+              </button>
+            ))}
+            {model!.maskToken && (
+              <button type="button" className="chip" data-testid="template.insert.mask" onClick={() => insert('[MASK]')}>
+                [MASK]
+              </button>
+            )}
+            <button type="button" className="chip" data-testid="template.insert.soft" onClick={() => insert('[SOFT*10]')}>
+              [SOFT*10]
+            </button>
+          </div>
+          <p id={`${ids}-help`} className="muted help">
+            <code>{'{column}'}</code> is replaced by the row's text.{' '}
+            {model!.lmKind === 'masked-lm'
+              ? 'The model predicts the label word at [MASK] (required for this encoder). '
+              : task === 'generation'
+                ? 'The model continues after the template with the target text. '
+                : 'The model predicts the label word as the next token after the template. '}
+            Soft tokens go right after [CLS]/start unless you place them with [SOFT] or [SOFT*N].
+          </p>
+          <p id={`${ids}-error`} className="note note-error" role="alert" data-testid="template.error" hidden={!checks.previewError}>
+            {checks.previewError}
+          </p>
+          {checks.preview && <Preview preview={checks.preview} stale={checks.previewError !== null} />}
+          {task === 'classification' && <LabelWords {...props} />}
+        </>
+      )}
+    </section>
+  );
+}
+
+function Preview({ preview, stale }: { preview: TemplatePreview; stale: boolean }) {
+  return (
+    <div className={`preview${stale ? ' stale' : ''}`} data-testid="template.preview" aria-live="polite">
+      <p className="muted" data-testid="template.counts">
+        {plural(preview.softCount, 'soft token')} · the template takes {preview.fixedLength} of {preview.maxLength} positions · examples average{' '}
+        {preview.meanTokens.toFixed(1)} tokens, longest {preview.maxTokens}
+        {preview.truncatedRows > 0 ? ` · ${plural(preview.truncatedRows, 'row')} of the first ${preview.checkedRows} cut to fit` : ''}
+      </p>
+      <ol className="token-examples">
+        {preview.examples.map((ex) => (
+          <li key={ex.row} data-testid="template.preview.example">
+            <span className="muted">
+              Row {ex.row} · {plural(ex.tokenCount, 'token')}
+            </span>
+            {ex.truncated && (
+              <span className="tag tag-warn" data-testid="template.preview.truncated" title="A column's text was cut from its end to fit the model">
+                ✂ truncated
+              </span>
+            )}
+            <span className="tokens">
+              {ex.tokens.map((t, i) => (
+                <span key={i} className={`tok tok-${t.kind}`} title={t.kind}>
+                  {t.text}
+                </span>
+              ))}
+            </span>
+          </li>
+        ))}
+      </ol>
+      <p className="muted legend">
+        <span className="tok tok-soft">P1</span> soft token <span className="tok tok-mask">[MASK]</span> predicted here{' '}
+        <span className="tok tok-special">[CLS]</span> special <span className="tok tok-target">target</span> target (trained on)
+      </p>
+    </div>
+  );
+}
+
+function LabelWords({ client, classes, labelWords, onLabelWords, headMode, checks, template, suggestRequest }: TemplatePanelProps) {
+  const ids = useId();
+  const [suggestions, setSuggestions] = useState<LabelWordSuggestions | null>(null);
+  const [suggesting, setSuggesting] = useState(false);
+  const [suggestError, setSuggestError] = useState<string | null>(null);
+  const general = checks.wordProblems.get(null) ?? [];
+
+  const suggest = async () => {
+    if (!suggestRequest) return;
+    setSuggesting(true);
+    setSuggestError(null);
+    try {
+      setSuggestions(await client.call('suggestLabelWords', { template, topK: 5, ...suggestRequest }));
+    } catch (e) {
+      setSuggestError(errorText(e));
+    } finally {
+      setSuggesting(false);
+    }
+  };
+  const addWord = (className: string, word: string) => {
+    const words = parseWords(labelWords[className] ?? '');
+    if (!words.includes(word)) onLabelWords({ ...labelWords, [className]: [...words, word].join(', ') });
+  };
+
+  if (classes.length === 0) return <p className="muted">Label words appear here once the label column has classes.</p>;
+  return (
+    <fieldset className="label-words" data-testid="labels.panel">
+      <legend>Label words{headMode ? ' (optional in linear-head mode: used for the zero-shot baseline)' : ''}</legend>
+      <p className="muted help">
+        One or more words per class, comma-separated. A class scores the mean log-probability of its words at the prediction point; a word longer than one token
+        is scored by its first token.
+      </p>
+      {classes.map((c) => {
+        const problems = checks.wordProblems.get(c) ?? [];
+        const multi = checks.multiTokenWords.filter((w) => w.className === c);
+        return (
+          <div key={c} className="label-row">
+            <label htmlFor={`${ids}-${c}`}>{c}</label>
+            <input
+              id={`${ids}-${c}`}
+              data-testid={`labels.class.${c}`}
+              value={labelWords[c] ?? ''}
+              placeholder="e.g. good, great"
+              aria-invalid={problems.length > 0}
+              aria-describedby={`${ids}-${c}-err`}
+              onChange={(e) => onLabelWords({ ...labelWords, [c]: e.target.value })}
+            />
+            <div id={`${ids}-${c}-err`}>
+              {problems.map((p) => (
+                <p key={p} className="field-error" role="alert" data-testid={`labels.class.${c}.error`}>
+                  {p}
+                </p>
+              ))}
+              {multi.map((w) => (
+                <p key={w.word} className="muted field-note" data-testid={`labels.class.${c}.note`}>
+                  “{w.word}” is {w.tokens.length} tokens ({w.tokens.join(' ')}); scored by “{w.tokens[0]}”.
+                </p>
+              ))}
+            </div>
+            {suggestions?.classes[c] && (
+              <div className="row chips suggestions" data-testid={`labels.suggestions.${c}`}>
+                <span className="muted">Suggested:</span>
+                {suggestions.classes[c].length === 0 && <span className="muted">none found</span>}
+                {suggestions.classes[c].map((s) => (
+                  <button
+                    key={s.word}
+                    type="button"
+                    className="chip"
+                    data-testid={`labels.suggestion.${c}.${s.word}`}
+                    title={`mean P = ${s.meanProbability.toExponential(2)}, log-ratio vs other classes ${s.score.toFixed(2)}`}
+                    onClick={() => addWord(c, s.word)}
+                  >
+                    + {s.word}
+                  </button>
+                ))}
+                {suggestions.classes[c].length > 0 && (
+                  <button
+                    type="button"
+                    className="chip chip-plain"
+                    data-testid={`labels.suggestion.${c}.use`}
+                    onClick={() => onLabelWords({ ...labelWords, [c]: suggestions.classes[c].slice(0, 3).map((s) => s.word).join(', ') })}
+                  >
+                    use top 3
+                  </button>
+                )}
+              </div>
+            )}
+          </div>
+        );
+      })}
+      {general.map((p) => (
+        <p key={p} className="field-error" role="alert" data-testid="labels.error">
+          {p}
+        </p>
+      ))}
+      <div className="row">
+        <button type="button" data-testid="labels.suggest" disabled={suggesting || !suggestRequest || checks.previewError !== null} onClick={() => void suggest()}>
+          {suggesting ? 'Scoring the vocabulary…' : 'Suggest label words'}
+        </button>
+        <span className="muted">Finds the words the frozen model already predicts at the mask for each class of the training split.</span>
+      </div>
+      {suggestError && (
+        <p className="note note-error" role="alert" data-testid="labels.suggest.error">
+          {suggestError}
+        </p>
+      )}
+      {suggestions && <p className="muted">Suggestions from {plural(suggestions.examples, 'training example')}. Click a word to add it.</p>}
+    </fieldset>
+  );
+}
