@@ -87,7 +87,7 @@ export function DataPanel({ data, disabled }: { data: DatasetState; disabled: bo
         <>
           <p className="muted" data-testid="data.summary">
             <strong>{info.name}</strong>: {plural(info.rowCount, 'row')}, {plural(info.columns.length, 'column')}, {delimiterName(info.delimiter)}-separated,{' '}
-            {info.encoding.toUpperCase()}, {(info.bytes / 1024).toFixed(0)} KB
+            {info.encoding.toUpperCase()}, {info.bytes >= 1e6 ? `${(info.bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(info.bytes / 1e3))} kB`}
           </p>
           {info.notices.map((n) => (
             <p key={n} className="note note-warn" data-testid="data.notice">
@@ -146,7 +146,7 @@ export function DataPanel({ data, disabled }: { data: DatasetState; disabled: bo
               )}
               <p data-testid="data.split">
                 {plural(stats.kept, 'row')} used: <strong>{stats.train.toLocaleString('en')}</strong> for training,{' '}
-                <strong>{stats.val.toLocaleString('en')}</strong> for validation (stratified by label, seeded).
+                <strong>{stats.val.toLocaleString('en')}</strong> for validation ({mapping.task === 'classification' ? 'stratified by label' : 'at random'}, seeded by the training seed).
               </p>
               {mapping.task === 'classification' && <LabelDistribution stats={stats} />}
             </div>

@@ -116,7 +116,7 @@ export function Playground({ client, run, outcome, model }: { client: StudioClie
       {generated && run.spec.task === 'generation' && (
         <dl className="facts" data-testid="playground.generated">
           <dt>Tuned prompt</dt>
-          <dd data-testid="playground.output">{generated.tuned || '(nothing: the model ended the text at once)'}</dd>
+          <dd data-testid="playground.output" data-text={generated.tuned ?? ''}>{generated.tuned || '(nothing: the model ended the text at once)'}</dd>
           <dt>Template alone</dt>
           <dd data-testid="playground.zeroShot">{generated.zeroShot || '(nothing)'}</dd>
         </dl>

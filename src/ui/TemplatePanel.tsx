@@ -93,7 +93,7 @@ export function TemplatePanel(props: TemplatePanelProps) {
           <p id={`${ids}-error`} className="note note-error" role="alert" data-testid="template.error" hidden={!checks.previewError}>
             {checks.previewError}
           </p>
-          {checks.preview && <Preview preview={checks.preview} stale={checks.previewError !== null} />}
+          {checks.preview && <Preview preview={checks.preview} stale={checks.previewError !== null} task={task} />}
           {task === 'classification' && <LabelWords {...props} />}
         </>
       )}
@@ -101,7 +101,7 @@ export function TemplatePanel(props: TemplatePanelProps) {
   );
 }
 
-function Preview({ preview, stale }: { preview: TemplatePreview; stale: boolean }) {
+function Preview({ preview, stale, task }: { preview: TemplatePreview; stale: boolean; task: 'classification' | 'generation' }) {
   return (
     <div className={`preview${stale ? ' stale' : ''}`} data-testid="template.preview" aria-live="polite">
       <p className="muted" data-testid="template.counts">
@@ -131,8 +131,18 @@ function Preview({ preview, stale }: { preview: TemplatePreview; stale: boolean 
         ))}
       </ol>
       <p className="muted legend">
-        <span className="tok tok-soft">P1</span> soft token <span className="tok tok-mask">[MASK]</span> predicted here{' '}
-        <span className="tok tok-special">[CLS]</span> special <span className="tok tok-target">target</span> target (trained on)
+        <span className="tok tok-soft">P1</span> soft token <span className="tok tok-special">special</span> special token{' '}
+        {preview.lmKind === 'masked-lm' && (
+          <>
+            <span className="tok tok-mask">[MASK]</span> the label word is predicted here
+          </>
+        )}
+        {preview.lmKind === 'causal-lm' && task === 'classification' && 'the label word is predicted after the last token'}
+        {task === 'generation' && (
+          <>
+            <span className="tok tok-target">target</span> target tokens (the loss is on these)
+          </>
+        )}
       </p>
     </div>
   );

@@ -63,7 +63,9 @@ export function TrainingPanel(props: TrainingPanelProps) {
               </option>
             ))}
           </select>
-          <small className="muted">Start the prompt from {INIT_HELP[draft.init]}.</small>
+          <small className="muted">
+            Start the prompt from {task === 'generation' && draft.init === 'labels' ? 'frequent tokens (a generation task has no label words)' : INIT_HELP[draft.init]}.
+          </small>
         </div>
         {draft.init === 'text' && (
           <div className="setting">
@@ -151,7 +153,9 @@ function RunProgress({ run, live, state }: { run: RunRecord; live: boolean; stat
           ? `Step ${p.step} / ${p.totalSteps} · epoch ${p.epoch} / ${p.totalEpochs} · ETA ${live ? duration(p.etaSeconds) : '–'} · loss ${fixed(p.loss)} · lr ${compact(p.learningRate)} · ${p.examplesPerSecond.toFixed(1)} examples/s · ${Math.round(p.tokensPerSecond)} tokens/s`
           : live
             ? 'Measuring the zero-shot baseline and preparing…'
-            : 'No steps recorded.'}
+            : run.outcome
+              ? 'Evaluated without training.'
+              : 'No steps recorded.'}
       </p>
       {run.message && (
         <p className={`note ${run.status === 'failed' ? 'note-error' : 'note-warn'}`} data-testid="train.message">
