@@ -5,6 +5,9 @@
  *   npm run pretrain -- --family bert --out public/models/studio-bert-tiny
  *   npm run pretrain -- --family gpt2 --out public/models/studio-gpt2-tiny
  *
+ * To continue training a finished checkpoint with a new schedule (a fresh Adam), copy its
+ * model.safetensors aside and pass --init-from <that file>.
+ *
  * The tokenizer (tokenizer.json + tokenizer_config.json) must already be in --out: it is made by
  * `npx tsx src/cli/build-tokenizers.ts` from the same corpus.
  */
@@ -50,6 +53,8 @@ const { values: args } = parseArgs({
     'checkpoint-every': { type: 'string', default: '200' },
     'log-every': { type: 'string', default: '20' },
     fresh: { type: 'boolean', default: false },
+    /** Start from this checkpoint's weights (an earlier run's model.safetensors) with a new optimizer and schedule. */
+    'init-from': { type: 'string' },
   },
 });
 
@@ -134,6 +139,10 @@ async function main(): Promise<void> {
   );
 
   const vars = initialWeights(cfg, seed);
+  if (args['init-from']) {
+    await restoreWeights(args['init-from'], vars);
+    console.log(`[pretrain] weights from ${args['init-from']}`);
+  }
   const model = buildModel(cfg, vars);
   const optimizer = tf.train.adam(peakLr, 0.9, 0.98, 1e-6);
   const nParams = [...vars.values()].reduce((n, v) => n + v.size, 0);
@@ -274,6 +283,20 @@ async function checkpoint(dir: string, vars: Map<string, tf.Variable>, optimizer
 }
 
 async function restore(weightsPath: string, vars: Map<string, tf.Variable>, adamPath: string, optimizer: tf.AdamOptimizer): Promise<void> {
+  await restoreWeights(weightsPath, vars);
+  const asrc = bytesSource(adamPath, new Uint8Array(readFileSync(adamPath)));
+  const aheader = await readSafetensorsHeader(asrc);
+  const weights: { name: string; tensor: tf.Tensor }[] = [];
+  for (const info of aheader.tensors.values()) {
+    weights.push({ name: info.name, tensor: tf.tensor(await readTensorData(asrc, info), info.shape) });
+  }
+  // getWeights() lists the iteration counter first, then the moments in variable order.
+  weights.sort((a, b) => (a.name === 'iter' ? -1 : b.name === 'iter' ? 1 : 0));
+  await optimizer.setWeights(weights);
+}
+
+/** Loads an HF-layout safetensors file (a checkpoint of this script) into the variables. */
+async function restoreWeights(weightsPath: string, vars: Map<string, tf.Variable>): Promise<void> {
   const { specs, prefix } = weightSpecs(cfg);
   const src = bytesSource(weightsPath, new Uint8Array(readFileSync(weightsPath)));
   const header = await readSafetensorsHeader(src);
@@ -286,15 +309,6 @@ async function restore(weightsPath: string, vars: Map<string, tf.Variable>, adam
     v.assign(spec.transpose ? tf.tidy(() => t.transpose()) : t);
     t.dispose();
   }
-  const asrc = bytesSource(adamPath, new Uint8Array(readFileSync(adamPath)));
-  const aheader = await readSafetensorsHeader(asrc);
-  const weights: { name: string; tensor: tf.Tensor }[] = [];
-  for (const info of aheader.tensors.values()) {
-    weights.push({ name: info.name, tensor: tf.tensor(await readTensorData(asrc, info), info.shape) });
-  }
-  // getWeights() lists the iteration counter first, then the moments in variable order.
-  weights.sort((a, b) => (a.name === 'iter' ? -1 : b.name === 'iter' ? 1 : 0));
-  await optimizer.setWeights(weights);
 }
 
 main().catch((e) => {
