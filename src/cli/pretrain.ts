@@ -306,8 +306,9 @@ async function restoreWeights(weightsPath: string, vars: Map<string, tf.Variable
     const info = header.tensors.get(hfName(spec, prefix));
     if (!info) throw new Error(`${weightsPath}: missing ${hfName(spec, prefix)}`);
     const t = tf.tensor(await readTensorData(src, info), spec.shape);
-    v.assign(spec.transpose ? tf.tidy(() => t.transpose()) : t);
-    t.dispose();
+    const value = spec.transpose ? tf.transpose(t) : t;
+    v.assign(value);
+    tf.dispose([t, value]);
   }
 }
 
