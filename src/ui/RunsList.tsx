@@ -11,6 +11,8 @@ export interface RunsListProps {
   onRename(id: string, name: string): void;
   onDelete(id: string): void;
   onResume(run: RunRecord): void;
+  /** Puts the run's template, label words, columns and settings into the editors. */
+  onUseSettings(run: RunRecord): void;
   /** The run training now (cannot be deleted, resumed or renamed meanwhile). */
   activeId: string | null;
   /** Per run id, why resuming it failed. */
@@ -52,7 +54,7 @@ export function RunsList(props: RunsListProps) {
           const busy = run.id === activeId;
           const resumable = !busy && run.checkpoint !== null && run.checkpoint.epochsDone < run.config.epochs && (run.status === 'interrupted' || run.status === 'stopped' || run.status === 'failed');
           return (
-            <li key={run.id} className={run.id === selectedId ? 'selected' : ''} data-testid="runs.item" data-run-id={run.id} data-status={run.status}>
+            <li key={run.id} className={run.id === selectedId ? 'selected' : ''} data-testid="runs.item" data-run-id={run.id} data-status={run.status} data-checkpoint-step={run.checkpoint?.step ?? ''}>
               <div className="row">
                 {renaming?.id === run.id ? (
                   <form
@@ -84,6 +86,9 @@ export function RunsList(props: RunsListProps) {
                   <input type="checkbox" data-testid="runs.overlay" checked={props.overlayIds.has(run.id)} disabled={run.id === selectedId} onChange={() => props.onToggleOverlay(run.id)} />
                   overlay on charts
                 </label>
+                <button type="button" className="secondary" data-testid="runs.useSettings" disabled={activeId !== null} onClick={() => props.onUseSettings(run)}>
+                  Use its settings
+                </button>
                 <button type="button" className="secondary" data-testid="runs.rename" disabled={busy} onClick={() => setRenaming({ id: run.id, name: run.name })}>
                   Rename
                 </button>

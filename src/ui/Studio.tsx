@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { ModelSummary } from '../shared/protocol';
 import type { EngineInfo, ImportPromptResult } from '../shared/tasks';
 import type { StudioClient } from './StudioClient';
@@ -97,25 +97,42 @@ export function Studio({ client, engine }: { client: StudioClient; engine: Engin
     await trainer.start({ name: runName(), spec: specNow(), config, modelId: model.id, datasetName: info.name, datasetKey: key });
   };
 
-  const resumeRun = useCallback(
-    async (run: RunRecord) => {
-      setResumeErrors((e) => ({ ...e, [run.id]: '' }));
-      try {
-        if (!model || model.id !== run.modelId) throw new Error(`Load the model “${run.modelId}” in step 2 first: this run was tuned on it.`);
-        const current = data.source ? datasetKey(data.source) : null;
-        if (current !== run.datasetKey) {
-          const source = run.datasetKey ? await runs.storedDataset(run.datasetKey) : null;
-          if (!source) throw new Error(`The dataset “${run.datasetName}” is not stored in this browser: load it in step 1 first.`);
-          if (!(await data.load(source))) throw new Error(`The dataset “${run.datasetName}” could not be loaded again.`);
-        }
-        setSelectedRunId(run.id);
-        await trainer.resumeRun(run);
-      } catch (e) {
-        setResumeErrors((errs) => ({ ...errs, [run.id]: errorText(e) }));
+  /** The editors take a run's template, label words, columns and settings (to repeat or vary it). */
+  const applyRunSettings = (run: RunRecord, columns = data.info?.columns ?? []) => {
+    const spec = run.spec;
+    setTemplateText(spec.template);
+    setTemplateEdited(true);
+    if (spec.task === 'classification' && spec.labelWords) setLabelWords(Object.fromEntries(Object.entries(spec.labelWords).map(([c, ws]) => [c, ws.join(', ')])));
+    setDraft(draftFrom(run.config));
+    if (spec.textColumns.every((c) => columns.includes(c))) {
+      data.setMapping(
+        spec.task === 'classification'
+          ? { ...mapping, task: 'classification', textColumns: spec.textColumns, labelColumn: spec.labelColumn }
+          : { ...mapping, task: 'generation', textColumns: spec.textColumns, targetColumn: spec.targetColumn },
+      );
+    }
+  };
+
+  const resumeRun = async (run: RunRecord) => {
+    setResumeErrors((e) => ({ ...e, [run.id]: '' }));
+    try {
+      if (!model || model.id !== run.modelId) throw new Error(`Load the model “${run.modelId}” in step 2 first: this run was tuned on it.`);
+      const current = data.source ? datasetKey(data.source) : null;
+      let columns = data.info?.columns ?? [];
+      if (current !== run.datasetKey) {
+        const source = run.datasetKey ? await runs.storedDataset(run.datasetKey) : null;
+        if (!source) throw new Error(`The dataset “${run.datasetName}” is not stored in this browser: load it in step 1 first.`);
+        const loaded = await data.load(source);
+        if (!loaded) throw new Error(`The dataset “${run.datasetName}” could not be loaded again.`);
+        columns = loaded.columns;
       }
-    },
-    [model, data, runs, trainer],
-  );
+      setSelectedRunId(run.id);
+      applyRunSettings(run, columns);
+      await trainer.resumeRun(run);
+    } catch (e) {
+      setResumeErrors((errs) => ({ ...errs, [run.id]: errorText(e) }));
+    }
+  };
 
   const importActions: ImportActions = {
     blocked:
@@ -228,6 +245,7 @@ export function Studio({ client, engine }: { client: StudioClient; engine: Engin
             if (id === selectedRunId) setSelectedRunId(null);
           },
           onResume: (run) => void resumeRun(run),
+          onUseSettings: applyRunSettings,
           activeId: trainer.state !== 'idle' ? trainer.runId : null,
           resumeErrors,
           storageError: runs.storageError,

@@ -77,7 +77,8 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
                   id,
                   (r) => ({
                     ...r,
-                    steps: [...r.steps, { step: offsets.step + v.step, loss: v.loss }],
+                    // A pause re-sends the latest step's metrics: one point per step.
+                    steps: [...r.steps.filter((p) => p.step !== offsets.step + v.step), { step: offsets.step + v.step, loss: v.loss }],
                     progress: {
                       step: offsets.step + v.step,
                       totalSteps: offsets.step + v.totalSteps,

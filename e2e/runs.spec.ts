@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, test } from './fixtures/studio';
+
+// Runs live in IndexedDB: a reload in the middle of training loses only the steps after the last
+// checkpoint, and the run resumes from there (its dataset comes back from storage too). Rename and
+// delete persist. The wasm backend keeps this spec quicker; WebGPU is covered by studio.spec.ts.
+test.setTimeout(600_000);
+
+async function tinyCsv(): Promise<string> {
+  const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
+  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, 6);
+  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, 6);
+  return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
+}
+
+test('a run interrupted by a reload resumes from its checkpoint; rename and delete survive reloads', async ({ studio, page }) => {
+  const started = Date.now();
+  await studio.setup('?backend=wasm');
+  await studio.uploadCsv('tiny.csv', await tinyCsv());
+  await studio.expectDataset('tiny.csv', 12);
+  await studio.loadEmbeddedModel('studio-bert-tiny');
+  await studio.setTemplate('{text} It was [MASK].');
+  await studio.setLabelWords('positive', 'good');
+  await studio.setLabelWords('negative', 'bad');
+  // 8 training rows, batch 4: 2 steps per epoch, 10 epochs (patience 0: no early stop).
+  await studio.byId('train.advanced').click();
+  await studio.setTraining({ promptLength: 4, batchSize: 4, epochs: 10, valFraction: 0.34, seed: 1, learningRate: 0.1, patience: 0 });
+  await studio.startTraining();
+
+  // Once the end-of-epoch-1 checkpoint is stored, pause (so the run cannot finish first) and
+  // reload mid-run.
+  const run = studio.byId('runs.item').first();
+  await expect(run).toHaveAttribute('data-checkpoint-step', /^\d+$/, { timeout: 180_000 });
+  await studio.byId('train.pause').click();
+  await expect(run).toHaveAttribute('data-status', 'paused');
+  await page.waitForTimeout(1000); // a checkpoint of the step in flight may still land
+  const checkpointStep = Number(await run.getAttribute('data-checkpoint-step'));
+  await page.reload();
+  await studio.setup('?backend=wasm');
+  await expect(run).toHaveAttribute('data-status', 'interrupted');
+  await expect(studio.byId('train.message')).toContainText(`the last checkpoint is at step ${checkpointStep}`);
+  await studio.screenshot('runs-1-interrupted');
+
+  // Resuming needs the model the run was tuned on; the message says so next to the run.
+  await run.getByTestId('runs.resume').click();
+  await expect(run.getByTestId('runs.resume.error')).toContainText('Load the model “studio-bert-tiny” in step 2 first');
+  await studio.loadEmbeddedModel('studio-bert-tiny');
+  await run.getByTestId('runs.resume').click();
+  // The dataset is read back from IndexedDB and the editors take the run's settings; training
+  // continues after the checkpoint's step.
+  await studio.expectDataset('tiny.csv', 12);
+  await expect(studio.byId('template.input')).toHaveValue('{text} It was [MASK].');
+  await expect(studio.byId('labels.class.positive')).toHaveValue('good');
+  await expect(studio.byId('train.batchSize')).toHaveValue('4');
+  expect(await studio.waitForRunEnd()).toBe('completed');
+  await expect(studio.byId('train.status')).toContainText('Step 20 / 20 · epoch 10 / 10');
+  await expect(studio.byId('train.valChart')).toHaveAttribute('data-points', '10');
+  await expect(studio.byId('train.lossChart')).toHaveAttribute('data-points', '20');
+  await expect(studio.byId('results.tuned.value')).toHaveText(/^\d+\.\d%$/);
+  await studio.screenshot('runs-2-resumed');
+
+  // Rename, reload: the new name stays.
+  await run.getByTestId('runs.rename').click();
+  await studio.byId('runs.rename.input').fill('first prompt');
+  await studio.byId('runs.rename.save').click();
+  await expect(run.getByTestId('runs.open')).toHaveText('first prompt');
+  await page.reload();
+  await studio.setup('?backend=wasm');
+  await expect(run.getByTestId('runs.open')).toHaveText('first prompt');
+  await expect(run).toHaveAttribute('data-status', 'completed');
+
+  // Delete (with a confirmation), reload: it stays gone.
+  await run.getByTestId('runs.delete').click();
+  await studio.byId('runs.delete.confirm').click();
+  await expect(studio.byId('runs.item')).toHaveCount(0);
+  await page.reload();
+  await studio.setup('?backend=wasm');
+  await expect(studio.byId('runs.list')).toContainText('No runs yet');
+  expect(studio.errors).toEqual([]);
+  console.log(`runs.spec: ${(Date.now() - started) / 1000}s`);
+});
