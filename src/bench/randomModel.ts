@@ -1,4 +1,7 @@
-/** A frozen model of any config with N(0, 0.02) weights: enough to time a step (values don't matter). */
+/**
+ * A frozen model of any config, for timing a step: the values don't change the work done, so the
+ * weights are constants (cheap to make at BERT-base size) rather than random draws.
+ */
 import * as tf from '@tensorflow/tfjs';
 import { BertEncoder, encoderWeightSpecs } from '../model/bert';
 import { Gpt2Model, gpt2WeightSpecs } from '../model/gpt2';
@@ -10,7 +13,7 @@ export function randomModel(cfg: TransformerConfig): FrozenLM {
   for (const spec of specs) {
     if (spec.optional) continue;
     const shape = spec.transpose ? [spec.shape[1], spec.shape[0]] : spec.shape;
-    tensors.set(spec.key, shape.length === 1 ? tf.ones(shape) : tf.randomNormal(shape, 0, 0.02, 'float32', 1));
+    tensors.set(spec.key, tf.fill(shape, shape.length === 1 ? 1 : 0.02));
   }
   return cfg.modelType === 'gpt2' ? new Gpt2Model(cfg, tensors) : new BertEncoder(cfg, tensors);
 }
