@@ -275,7 +275,10 @@ async function checkpoint(dir: string, vars: Map<string, tf.Variable>, optimizer
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'weights.safetensors.tmp'), await toSafetensors(cfg, vars));
   const adam: Record<string, { data: Float32Array; shape: number[] }> = {};
-  for (const w of await optimizer.getWeights()) adam[w.name] = { data: (await w.tensor.data()) as Float32Array, shape: w.tensor.shape };
+  const weights = await optimizer.getWeights();
+  for (const w of weights) adam[w.name] = { data: (await w.tensor.data()) as Float32Array, shape: w.tensor.shape };
+  // The first entry is a fresh scalar holding the step count; the rest are the optimizer's own variables.
+  weights[0].tensor.dispose();
   writeFileSync(join(dir, 'adam.safetensors.tmp'), writeSafetensors(adam));
   writeFileSync(join(dir, 'state.json.tmp'), JSON.stringify(state));
   // Rename last, so an interrupted save leaves the previous checkpoint intact.
