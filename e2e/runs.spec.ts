@@ -21,6 +21,16 @@ test('a run interrupted by a reload resumes from its checkpoint; rename and dele
   await studio.expectDataset('tiny.csv', 12);
   await studio.loadEmbeddedModel('studio-bert-tiny');
   await studio.setTemplate('{text} It was [MASK].');
+  // Suggested label words: the frozen model's most distinctive words per class; one click adds one.
+  await studio.byId('labels.suggest').click();
+  const suggestions = studio.byId('labels.suggestions.positive').locator('button.chip:not(.chip-plain)');
+  await expect(suggestions.first()).toBeVisible({ timeout: 60_000 });
+  await expect(studio.byId('labels.suggestions.negative')).toBeVisible();
+  await studio.panelShot('template.panel', 'runs-0-suggestions');
+  const word = ((await suggestions.first().textContent()) ?? '').replace(/^\+\s*/, '');
+  await studio.setLabelWords('positive', 'good');
+  await suggestions.first().click();
+  await expect(studio.byId('labels.class.positive')).toHaveValue(word === 'good' ? 'good' : `good, ${word}`);
   await studio.setLabelWords('positive', 'good');
   await studio.setLabelWords('negative', 'bad');
   // 8 training rows, batch 4: 2 steps per epoch, 10 epochs (patience 0: no early stop).

@@ -200,6 +200,7 @@ export function Studio({ client, engine }: { client: StudioClient; engine: Engin
         client={client}
         model={model}
         columns={info?.columns ?? null}
+        answerColumn={answerColumn(mapping)}
         task={task}
         template={template}
         onTemplate={(t) => {

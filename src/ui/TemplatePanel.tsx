@@ -10,6 +10,8 @@ export interface TemplatePanelProps {
   client: StudioClient;
   model: ModelSummary | null;
   columns: string[] | null;
+  /** The label or target column: not offered as a placeholder (the model would see the answer). */
+  answerColumn: string;
   task: 'classification' | 'generation';
   template: string;
   onTemplate(template: string): void;
@@ -67,7 +69,7 @@ export function TemplatePanel(props: TemplatePanelProps) {
           />
           <div className="row chips" aria-label="Insert into the template">
             <span className="muted">Insert:</span>
-            {columns!.map((c) => (
+            {columns!.filter((c) => c !== props.answerColumn).map((c) => (
               <button key={c} type="button" className="chip" data-testid={`template.insert.${c}`} onClick={() => insert(`{${c}}`)}>
                 {`{${c}}`}
               </button>
