@@ -4,6 +4,8 @@ import { expect, test } from './fixtures/studio';
 // an invalid label word, invalid settings and a full browser storage. Each message must appear in
 // the panel (next to the control) that caused it, and the page must keep working afterwards.
 test.setTimeout(400_000);
+// A narrow window: the panels, messages and label-word rows must stay readable there too.
+test.use({ viewport: { width: 420, height: 900 } });
 
 const GOOD_CSV = [
   'text,label',

@@ -20,7 +20,8 @@ export function DataPanel({ data, disabled }: { data: DatasetState; disabled: bo
   const { info, loading, error, mapping, stats, statsError } = data;
 
   const loadFile = (file: File | undefined) => {
-    if (file) void data.load({ kind: 'file', file });
+    // While a run trains on the current dataset, a new one is not loaded.
+    if (file && !disabled) void data.load({ kind: 'file', file });
   };
 
   return (
@@ -233,6 +234,7 @@ function LabelDistribution({ stats }: { stats: NonNullable<DatasetState['stats']
           Classification needs at least two classes; the label column has {stats.distinctLabels}.
         </p>
       )}
+      <div className="table-scroll">
       <table className="data-table distribution" data-testid="data.distribution">
         <caption className="muted">Label distribution</caption>
         <thead>
@@ -259,6 +261,7 @@ function LabelDistribution({ stats }: { stats: NonNullable<DatasetState['stats']
           ))}
         </tbody>
       </table>
+      </div>
       {stats.distinctLabels > stats.classes.length && (
         <p className="muted">…and {stats.distinctLabels - stats.classes.length} more labels.</p>
       )}
