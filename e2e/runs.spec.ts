@@ -70,6 +70,22 @@ test('a run interrupted by a reload resumes from its checkpoint; rename and dele
   await expect(studio.byId('results.tuned.value')).toHaveText(/^\d+\.\d%$/);
   await studio.screenshot('runs-2-resumed');
 
+  // A second, shorter run; the first one overlaid on its loss chart for comparison.
+  await studio.setTraining({ epochs: 2, learningRate: 0.3 });
+  await studio.startTraining();
+  expect(await studio.waitForRunEnd()).toBe('completed');
+  await expect(studio.byId('runs.item')).toHaveCount(2);
+  const first = studio.byId('runs.item').nth(1); // newest first
+  const curves = studio.byId('train.lossChart').locator('path.recharts-curve');
+  await expect(curves).toHaveCount(2); // raw and smoothed
+  await first.getByTestId('runs.overlay').check();
+  await expect(curves).toHaveCount(3);
+  await expect(studio.byId('train.lossChart')).toContainText('tiny.csv · studio-bert-tiny · #1');
+  await studio.panelShot('train.panel', 'runs-3-overlay');
+  await studio.byId('runs.item').first().getByTestId('runs.delete').click();
+  await studio.byId('runs.delete.confirm').click();
+  await expect(studio.byId('runs.item')).toHaveCount(1);
+
   // Rename, reload: the new name stays.
   await run.getByTestId('runs.rename').click();
   await studio.byId('runs.rename.input').fill('first prompt');

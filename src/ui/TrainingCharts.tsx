@@ -2,8 +2,8 @@ import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContai
 import type { RunRecord } from './runStore';
 import { smooth, thin } from './chartData';
 
-/** Colours for overlaid earlier runs (the selected run is always the accent colour). */
-const OVERLAY_COLOURS = ['#e8590c', '#2b8a3e', '#862e9c', '#0b7285', '#c2255c', '#5c940d'];
+/** Colours for overlaid earlier runs: none is the accent (the selected run) or the validation loss/accuracy colours. */
+const OVERLAY_COLOURS = ['#862e9c', '#0b7285', '#a61e4d', '#5c940d', '#e67700', '#495057'];
 const MAIN = '#3b5bdb';
 const RAW = '#a5b4fc';
 const CHART_HEIGHT = 240;
