@@ -3,7 +3,7 @@
  * both classification modes, with the zero-shot and majority baselines; for decoders also the
  * generation sample. Writes <model>/tuning.json for the model card.
  *
- *   npm run measure-samples -- --model public/models/studio-bert-tiny
+ *   npm run measure-samples -- --model public/models/studio-bert-tiny [--only sentiment|spam|antonyms]
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -90,13 +90,14 @@ async function main(): Promise<void> {
     r.dispose();
   }
   const out = {
-    command: `npm run measure-samples -- --model ${dir}`,
+    command: `npm run measure-samples -- --model ${dir}${values.only ? ` --only ${values.only}` : ''}`,
     checkpointHash: loaded.checkpointHash,
     config,
     backend: 'Node wasm',
     results,
   };
-  await writeFile(join(dir, 'tuning.json'), JSON.stringify(out, null, 2) + '\n');
+  // --only runs (one sample per process, to use both cores) write their own file; the card merges them.
+  await writeFile(join(dir, values.only ? `tuning-${values.only}.json` : 'tuning.json'), JSON.stringify(out, null, 2) + '\n');
   loaded.model.dispose();
 }
 

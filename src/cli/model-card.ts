@@ -5,7 +5,7 @@
  *
  *   npm run model-card -- --model public/models/studio-bert-tiny
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -15,7 +15,12 @@ const read = (f: string) => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(
 const corpus = read('corpus.json');
 const training = read('training.json');
 const evaluation = read('evaluation.json');
-const tuning = read('tuning.json');
+// tuning.json, or the tuning-<sample>.json files of per-sample runs, merged in file-name order.
+const tuningFiles = readdirSync(dir).filter((f) => /^tuning(-[a-z]+)?\.json$/.test(f)).sort();
+const tuningParts = tuningFiles.map(read);
+const tuning = tuningParts.length
+  ? { ...tuningParts[0], command: tuningParts.map((t) => `\`${t.command}\``).join(', '), results: tuningParts.flatMap((t) => t.results) }
+  : null;
 const config = read('config.json');
 if (!corpus || !training || !evaluation || !config) throw new Error(`${dir}: corpus.json, training.json, evaluation.json and config.json are needed`);
 
@@ -84,7 +89,7 @@ if (!tuning) {
 } else {
   const c = tuning.config;
   lines.push(
-    `Measured by \`${tuning.command}\` (${tuning.backend}) in the studio's default settings: ${c.promptLength} soft tokens, init \`${c.init}\`, Adam lr ${c.learningRate}, ` +
+    `Measured by ${tuning.command} (${tuning.backend}) in the studio's default settings: ${c.promptLength} soft tokens, init \`${c.init}\`, Adam lr ${c.learningRate}, ` +
       `batch ${c.batchSize}, up to ${c.epochs} epochs with early stopping (patience ${c.patience}), ${pct(c.valFraction)} of each class held out for validation, seed ${c.seed}. Accuracy on that validation split:`,
     '',
   );
