@@ -19,7 +19,9 @@ export {
   type LabeledExample,
 } from './step';
 export {
+  DEFAULT_HEAD_LEARNING_RATE,
   DEFAULT_TRAINING_CONFIG,
+  defaultTrainingConfig,
   LOSS_READBACK_STEPS,
   METRICS_INTERVAL_MS,
   learningRateAt,

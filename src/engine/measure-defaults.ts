@@ -9,6 +9,14 @@
  *     [--prompt-length 20] [--init labels] [--seeds 1,2] [--max-rows 0] [--backend wasm]
  *
  * Generation (decoder checkpoints): --target <column> instead of --label / --label-words.
+ *
+ * The numbers quoted at DEFAULT_TRAINING_CONFIG came from 16 such runs in parallel (one core each):
+ * sentiment.csv on studio-bert-tiny, 20 epochs, verbalizer at lr 0.003 / 0.01 / 0.03 / 0.1 / 0.3 / 1,
+ * head at 0.003 / 0.03 / 0.1, lr 0.1 with --init random and with --prompt-length 5; spam.csv
+ * ("{text} This is [MASK]." spam=spam,money ham=work,personal), 4 epochs, lr 0.03 / 0.3;
+ * studio-gpt2-tiny: sentiment ("{text} It was"), 15 epochs, lr 0.03 / 0.3, and antonyms.csv
+ * ("The opposite of {input} is", --target target --prompt-length 10), lr 0.3. Raw lines:
+ * measurements/defaults-2026-11-28.jsonl.
  */
 import { readFile } from 'node:fs/promises';
 import Papa from 'papaparse';

@@ -3,7 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../model/node';
 import {
   checkTrainingConfig,
+  DEFAULT_HEAD_LEARNING_RATE,
   DEFAULT_TRAINING_CONFIG,
+  defaultTrainingConfig,
   learningRateAt,
   METRICS_INTERVAL_MS,
   runTraining,
@@ -32,6 +34,15 @@ describe('learning-rate schedule', () => {
   });
   it('without warmup it starts at the peak', () => {
     expect(learningRateAt(0, 4, 0.3, 0)).toBeCloseTo(0.3, 12);
+  });
+});
+
+describe('defaults', () => {
+  it('are valid, and head mode gets the lower learning rate', () => {
+    expect(() => checkTrainingConfig(DEFAULT_TRAINING_CONFIG)).not.toThrow();
+    expect(defaultTrainingConfig('verbalizer')).toEqual(DEFAULT_TRAINING_CONFIG);
+    expect(defaultTrainingConfig('head')).toEqual({ ...DEFAULT_TRAINING_CONFIG, mode: 'head', learningRate: DEFAULT_HEAD_LEARNING_RATE });
+    expect(DEFAULT_HEAD_LEARNING_RATE).toBeLessThan(DEFAULT_TRAINING_CONFIG.learningRate);
   });
 });
 
