@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import Papa from 'papaparse';
 import { loadPretrained } from '../model/loader';
 import { dirFolder, useNodeBackend } from '../model/node';
-import { DEFAULT_TRAINING_CONFIG, trainClassifier, trainGenerator, type Row, type TrainingConfig } from '../engine';
+import { defaultTrainingConfig, trainClassifier, trainGenerator, type Row } from '../engine';
 
 /** The sample tasks, as a person would set them up in the studio. */
 export const SAMPLE_TASKS = {
@@ -41,16 +41,17 @@ async function main(): Promise<void> {
   const lm = { model: loaded.model, tokenizer: loaded.tokenizer };
   const kind = loaded.config.lmKind;
   const results: Record<string, unknown>[] = [];
-  const config: TrainingConfig = { ...DEFAULT_TRAINING_CONFIG };
+  const config = defaultTrainingConfig('verbalizer');
   for (const [name, task] of Object.entries(SAMPLE_TASKS)) {
     if (values.only && values.only !== name) continue;
     for (const mode of ['verbalizer', 'head'] as const) {
       const labelWords = Object.fromEntries(Object.entries(task.labelWords).map(([c, w]) => [c, [...w]]));
       const data = { rows: await rows(task.csv), labelColumn: 'label', template: task.templates[kind] as string, labelWords };
-      const r = await trainClassifier(lm, data, { ...config, mode });
+      const r = await trainClassifier(lm, data, defaultTrainingConfig(mode));
       const row = {
         sample: name,
         mode,
+        learningRate: defaultTrainingConfig(mode).learningRate,
         template: data.template,
         labelWords: task.labelWords,
         trainSize: r.trainSize,
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
   }
   if (kind === 'causal-lm' && (!values.only || values.only === 'antonyms')) {
     const data = { rows: await rows(GENERATION_TASK.csv), targetColumn: GENERATION_TASK.target, template: GENERATION_TASK.template };
-    const r = await trainGenerator(lm, data, { ...config, mode: 'verbalizer' });
+    const r = await trainGenerator(lm, data, config);
     const row = {
       sample: 'antonyms',
       mode: 'generation',

@@ -89,14 +89,14 @@ if (!tuning) {
 } else {
   const c = tuning.config;
   lines.push(
-    `Measured by ${tuning.command} (${tuning.backend}) in the studio's default settings: ${c.promptLength} soft tokens, init \`${c.init}\`, Adam lr ${c.learningRate}, ` +
+    `Measured by ${tuning.command} (${tuning.backend}) in the studio's default settings: ${c.promptLength} soft tokens, init \`${c.init}\`, Adam lr ${c.learningRate} (label words; the linear head's own default where the table says so), ` +
       `batch ${c.batchSize}, up to ${c.epochs} epochs with early stopping (patience ${c.patience}), ${pct(c.valFraction)} of each class held out for validation, seed ${c.seed}. Accuracy on that validation split:`,
     '',
   );
-  lines.push('| sample | mode | template | majority | zero-shot | tuned | macro-F1 | steps |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push('| sample | mode | lr | template | majority | zero-shot | tuned | macro-F1 | steps |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of tuning.results) {
     if (r.mode === 'generation') continue;
-    lines.push(`| ${r.sample} (${r.trainSize} train / ${r.valSize} val) | ${r.mode === 'head' ? 'linear head' : 'label words'} | \`${r.template}\` | ${pct(r.majority)} | ${pct(r.zeroShot)} | ${pct(r.accuracy)} | ${r.macroF1?.toFixed(3) ?? '–'} | ${r.steps} |`);
+    lines.push(`| ${r.sample} (${r.trainSize} train / ${r.valSize} val) | ${r.mode === 'head' ? 'linear head' : 'label words'} | ${r.learningRate ?? c.learningRate} | \`${r.template}\` | ${pct(r.majority)} | ${pct(r.zeroShot)} | ${pct(r.accuracy)} | ${r.macroF1?.toFixed(3) ?? '–'} | ${r.steps} |`);
   }
   const gen = tuning.results.find((r: { mode: string }) => r.mode === 'generation');
   if (gen) {

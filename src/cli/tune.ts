@@ -18,6 +18,7 @@ import { dirFolder, useNodeBackend } from '../model/node';
 import {
   classificationExport,
   DEFAULT_TRAINING_CONFIG,
+  defaultTrainingConfig,
   generationExport,
   PROMPT_INITS,
   trainClassifier,
@@ -109,14 +110,14 @@ async function main(): Promise<void> {
   const init = (args.init ?? DEFAULT_TRAINING_CONFIG.init) as PromptInit;
   if (!(PROMPT_INITS as readonly string[]).includes(init)) throw new UsageError(`--init must be one of ${PROMPT_INITS.join(', ')}`);
   const mode = (args.mode ?? (args.target ? 'verbalizer' : DEFAULT_TRAINING_CONFIG.mode)) as TrainingConfig['mode'];
+  const defaults = defaultTrainingConfig(mode);
   const config: TrainingConfig = {
-    ...DEFAULT_TRAINING_CONFIG,
-    mode,
+    ...defaults,
     init,
     initText: args['init-text'],
     promptLength: num(args['prompt-length'], 'prompt-length', DEFAULT_TRAINING_CONFIG.promptLength),
     epochs: num(args.epochs, 'epochs', DEFAULT_TRAINING_CONFIG.epochs),
-    learningRate: num(args.lr, 'lr', DEFAULT_TRAINING_CONFIG.learningRate),
+    learningRate: num(args.lr, 'lr', defaults.learningRate),
     batchSize: num(args.batch, 'batch', DEFAULT_TRAINING_CONFIG.batchSize),
     seed: num(args.seed, 'seed', DEFAULT_TRAINING_CONFIG.seed),
     valFraction: num(args['val-split'], 'val-split', DEFAULT_TRAINING_CONFIG.valFraction),
