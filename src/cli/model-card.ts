@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultTrainingConfig } from '../engine/train';
 
 const { values } = parseArgs({ options: { model: { type: 'string' } } });
 const dir = values.model ?? 'public/models/studio-bert-tiny';
@@ -24,6 +25,11 @@ const tuning = tuningParts.length
 const config = read('config.json');
 if (!corpus || !training || !evaluation || !config) throw new Error(`${dir}: corpus.json, training.json, evaluation.json and config.json are needed`);
 
+/** A run's learning rate, flagged when the mode's default has changed since it was measured. */
+const lrCell = (mode: 'verbalizer' | 'head', lr: number) => {
+  const now = defaultTrainingConfig(mode).learningRate;
+  return lr === now ? String(lr) : `${lr} (default now ${now})`;
+};
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number) => x.toLocaleString('en');
 const isBert = config.model_type === 'bert';
@@ -89,14 +95,14 @@ if (!tuning) {
 } else {
   const c = tuning.config;
   lines.push(
-    `Measured by ${tuning.command} (${tuning.backend}) in the studio's default settings: ${c.promptLength} soft tokens, init \`${c.init}\`, Adam lr ${c.learningRate} (label words; the linear head's own default where the table says so), ` +
+    `Measured by ${tuning.command} (${tuning.backend}) in the studio's default settings: ${c.promptLength} soft tokens, init \`${c.init}\`, Adam at the learning rate in the table, ` +
       `batch ${c.batchSize}, up to ${c.epochs} epochs with early stopping (patience ${c.patience}), ${pct(c.valFraction)} of each class held out for validation, seed ${c.seed}. Accuracy on that validation split:`,
     '',
   );
   lines.push('| sample | mode | lr | template | majority | zero-shot | tuned | macro-F1 | steps |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of tuning.results) {
     if (r.mode === 'generation') continue;
-    lines.push(`| ${r.sample} (${r.trainSize} train / ${r.valSize} val) | ${r.mode === 'head' ? 'linear head' : 'label words'} | ${r.learningRate ?? c.learningRate} | \`${r.template}\` | ${pct(r.majority)} | ${pct(r.zeroShot)} | ${pct(r.accuracy)} | ${r.macroF1?.toFixed(3) ?? '–'} | ${r.steps} |`);
+    lines.push(`| ${r.sample} (${r.trainSize} train / ${r.valSize} val) | ${r.mode === 'head' ? 'linear head' : 'label words'} | ${lrCell(r.mode, r.learningRate ?? c.learningRate)} | \`${r.template}\` | ${pct(r.majority)} | ${pct(r.zeroShot)} | ${pct(r.accuracy)} | ${r.macroF1?.toFixed(3) ?? '–'} | ${r.steps} |`);
   }
   const gen = tuning.results.find((r: { mode: string }) => r.mode === 'generation');
   if (gen) {
