@@ -138,12 +138,7 @@ async function main(): Promise<void> {
     const { prompt, meta } = await generationExport(result, data, config, source);
     metrics = {
       task: 'generation',
-      stopReason: result.stopReason,
-      message: result.message,
-      steps: result.steps,
-      seconds: result.seconds,
-      trainSize: result.trainSize,
-      valSize: result.valSize,
+      ...runSummary(result),
       zeroShotExactMatch: result.before?.exactMatch ?? null,
       exactMatch: result.after?.exactMatch ?? null,
       zeroShotTokenF1: result.before?.tokenF1 ?? null,
@@ -160,12 +155,7 @@ async function main(): Promise<void> {
     const { prompt, meta } = await classificationExport(result, data, config, source);
     metrics = {
       task: 'classification',
-      stopReason: result.stopReason,
-      message: result.message,
-      steps: result.steps,
-      seconds: result.seconds,
-      trainSize: result.trainSize,
-      valSize: result.valSize,
+      ...runSummary(result),
       truncated: result.truncatedCount,
       classes: result.classes,
       majority: result.majority,
@@ -187,6 +177,11 @@ async function main(): Promise<void> {
   }
   line('done', { out, files: Object.keys(files), ...pick(metrics) });
   loaded.model.dispose();
+}
+
+/** What every run reports, classification or generation. */
+function runSummary(r: { stopReason: string; message?: string; steps: number; seconds: number; trainSize: number; valSize: number }) {
+  return { stopReason: r.stopReason, message: r.message, steps: r.steps, seconds: r.seconds, trainSize: r.trainSize, valSize: r.valSize };
 }
 
 function pick(m: Record<string, unknown>) {
