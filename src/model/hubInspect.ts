@@ -8,6 +8,7 @@ import { parseConfig } from './config';
 import { LoadError, type ModelFolder } from './loader';
 import { readSafetensorsHeader, type TensorInfo } from './safetensors';
 import type { ModelType, TransformerConfig } from './types';
+import { formatBytes } from '../shared/format';
 
 /** The training default batch size (src/engine/train.ts); the estimate assumes it. */
 export const ESTIMATE_BATCH_SIZE = 16;
@@ -184,14 +185,3 @@ export function deviceLimits(): DeviceLimits {
   return limits;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[u]}`;
-}
