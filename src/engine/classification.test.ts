@@ -125,6 +125,43 @@ describe('trainClassifier on the tiny random BERT', () => {
     r.dispose();
   });
 
+  it('starts from given values, hands the prompt out before the first step, and continues where it left off', async () => {
+    const first = await trainClassifier(lm, data, { ...config, epochs: 2 });
+    const values = await first.prompt.values();
+    const firstVal = first.validation!.loss;
+    first.dispose();
+    let seenBeforeTraining: number[] | null = null;
+    const resumed = await trainClassifier(lm, data, { ...config, epochs: 1, learningRate: 1e-12 }, {}, {
+      initial: values,
+      onPrompt: (p) => (seenBeforeTraining = Array.from(p.vectors.dataSync())),
+    });
+    expect(seenBeforeTraining).toEqual(Array.from(values.vectors));
+    // With a vanishing learning rate the resumed run keeps the given prompt, so it scores as the first run ended.
+    expect(resumed.validation!.loss).toBeCloseTo(firstVal, 5);
+    expect(resumed.trainLosses.length).toBe(6);
+    resumed.dispose();
+  });
+
+  it('train: false evaluates the given prompt without a step; a wrong prompt length is named', async () => {
+    const trained = await trainClassifier(lm, data, { ...config, mode: 'head', epochs: 2 });
+    const values = await trained.prompt.values();
+    const expected = trained.validation!;
+    trained.dispose();
+    const before = tf.memory().numTensors;
+    const r = await trainClassifier(lm, data, { ...config, mode: 'head' }, {}, { initial: values, train: false });
+    expect(r.steps).toBe(0);
+    expect(r.trainLosses).toEqual([]);
+    expect(r.validation!.accuracy).toBe(expected.accuracy);
+    expect(r.validation!.loss).toBeCloseTo(expected.loss, 6);
+    expect(Array.from(r.prompt.head!.bias.dataSync())).toEqual(Array.from(values.head!.bias));
+    r.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(trainClassifier(lm, data, { ...config, promptLength: 5 }, {}, { initial: values, train: false })).rejects.toThrow(
+      /the prompt has 4 vectors but the template and prompt length ask for 5/,
+    );
+    await expect(trainClassifier(lm, data, { ...config, valFraction: 0 }, {}, { initial: values, train: false })).rejects.toThrow(/needs a validation split/);
+  });
+
   it('an injected NaN stops training with a message; the prompt stays finite', async () => {
     let calls = 0;
     const poisoned: FrozenLM = Object.create(lm.model, {

@@ -9,7 +9,7 @@ import { DataError, requireColumns, stratifiedSplit, type Row } from './data';
 import { accuracy, confusionMatrix, macroF1, majorityBaseline } from './metrics';
 import { PERTURBATIONS, perturbText, type Perturbation } from './perturb';
 import { seededRandom } from './random';
-import { createSoftPrompt, tokenFrequencies, type SoftPrompt } from './softPrompt';
+import { createSoftPrompt, promptFromValues, tokenFrequencies, type PromptValues, type SoftPrompt, type TuneOptions } from './softPrompt';
 import {
   classificationLoss,
   classScores,
@@ -19,7 +19,7 @@ import {
   type LabeledExample,
 } from './step';
 import { compileTemplate, type Template } from './template';
-import { runTraining, type EpochReport, type LoopHooks, type StopReason, type TrainingConfig } from './train';
+import { runTraining, untrainedLoop, type EpochReport, type LoopHooks, type StopReason, type TrainingConfig } from './train';
 import { buildVerbalizer, type LabelWords, type Verbalizer } from './verbalizer';
 
 export type { LanguageModel };
@@ -250,52 +250,69 @@ export async function robustnessReport(
   return { clean, perturbed };
 }
 
-/** Prepares, measures the baselines, trains the prompt (or prompt + head), evaluates. */
+/** The run's prompt: `options.initial` when given, else a fresh one from `config.init`. */
+async function classificationPrompt(lm: LanguageModel, prepared: PreparedClassification, config: TrainingConfig, initial?: PromptValues): Promise<SoftPrompt> {
+  const headClasses = config.mode === 'head' ? prepared.classes.length : undefined;
+  if (initial) return promptFromValues(initial, { length: prepared.promptLength, hiddenSize: lm.model.config.hiddenSize, headClasses, seed: config.seed });
+  return createSoftPrompt(lm.model, {
+    length: prepared.promptLength,
+    init: config.init,
+    seed: config.seed,
+    text: config.initText,
+    tokenizer: lm.tokenizer,
+    labelWordIds: prepared.verbalizer?.labelWordIds ?? classNameIds(lm, prepared.classes),
+    frequentTokenIds: tokenFrequencies(prepared.train.map((e) => e.encoded.ids), lm.tokenizer),
+    headClasses,
+  });
+}
+
+/**
+ * Prepares, measures the baselines, trains the prompt (or prompt + head), evaluates. With
+ * `options.initial` it starts from those values; with `options.train === false` it only evaluates them.
+ */
 export async function trainClassifier(
   lm: LanguageModel,
   data: ClassificationData,
   config: TrainingConfig,
   hooks: ClassificationHooks = {},
+  options: TuneOptions = {},
 ): Promise<ClassificationResult> {
   const prepared = prepareClassification(lm, data, config);
   const { classes } = prepared;
   let prompt: SoftPrompt | null = null;
   try {
+    if (options.train === false && prepared.val.length === 0) {
+      throw new DataError('evaluating a prompt needs a validation split: set the validation fraction above 0');
+    }
     const zeroShot = await zeroShotReport(lm, prepared, prepared.valRows, data.labelColumn);
     hooks.onZeroShot?.(zeroShot);
-    prompt = await createSoftPrompt(lm.model, {
-      length: prepared.promptLength,
-      init: config.init,
-      seed: config.seed,
-      text: config.initText,
-      tokenizer: lm.tokenizer,
-      labelWordIds: prepared.verbalizer?.labelWordIds ?? classNameIds(lm, classes),
-      frequentTokenIds: tokenFrequencies(prepared.train.map((e) => e.encoded.ids), lm.tokenizer),
-      headClasses: config.mode === 'head' ? classes.length : undefined,
-    });
-    const parts = partsFor(lm, prepared, prompt, config.mode);
-    const p = prompt;
-    const loop = await runTraining<LabeledExample, EpochClassification>(
-      {
-        variables: p.trainableVariables(),
-        batch(examples) {
-          const batch = makeClassificationBatch(examples, parts);
-          return { loss: () => classificationLoss(parts, batch), tokens: batch.realTokens, dispose: batch.dispose };
-        },
-        validate:
-          prepared.val.length > 0
-            ? async () => {
-                const { predictions: _, ...report } = await evaluateClassifier(parts, prepared.val, classes);
-                return report;
-              }
-            : undefined,
-        snapshot: () => p.snapshot(),
-        restore: (s) => p.restore(s),
-      },
-      prepared.train,
-      config,
-      hooks,
-    );
+    const p = (prompt = await classificationPrompt(lm, prepared, config, options.initial));
+    options.onPrompt?.(p);
+    const parts = partsFor(lm, prepared, p, config.mode);
+    const loop =
+      options.train === false
+        ? untrainedLoop<EpochClassification>()
+        : await runTraining<LabeledExample, EpochClassification>(
+            {
+              variables: p.trainableVariables(),
+              batch(examples) {
+                const batch = makeClassificationBatch(examples, parts);
+                return { loss: () => classificationLoss(parts, batch), tokens: batch.realTokens, dispose: batch.dispose };
+              },
+              validate:
+                prepared.val.length > 0
+                  ? async () => {
+                      const { predictions: _, ...report } = await evaluateClassifier(parts, prepared.val, classes);
+                      return report;
+                    }
+                  : undefined,
+              snapshot: () => p.snapshot(),
+              restore: (s) => p.restore(s),
+            },
+            prepared.train,
+            config,
+            hooks,
+          );
     const validation = prepared.val.length ? await evaluateClassifier(parts, prepared.val, classes) : null;
     const robustness = await robustnessReport(lm, prepared, p, data.labelColumn, config.seed);
     const majority = majorityBaseline(
@@ -310,14 +327,7 @@ export async function trainClassifier(
       trainSize: prepared.train.length,
       valSize: prepared.val.length,
       truncatedCount: prepared.truncatedCount,
-      trainLosses: loop.trainLosses,
-      epochs: loop.epochs,
-      stopReason: loop.stopReason,
-      message: loop.message,
-      bestEpoch: loop.bestEpoch,
-      steps: loop.steps,
-      totalSteps: loop.totalSteps,
-      seconds: loop.seconds,
+      ...loop, // losses, epochs, stop reason, steps, seconds
       zeroShot,
       majority: { label: classes[majority.classIndex], accuracy: majority.accuracy },
       validation,

@@ -18,9 +18,9 @@ import type { LanguageModel } from './languageModel';
 import { DataError, requireColumns, stratifiedSplit, type Row } from './data';
 import { exactMatch, mean, tokenF1 } from './metrics';
 import { seededRandom } from './random';
-import { createSoftPrompt, tokenFrequencies, type SoftPrompt } from './softPrompt';
+import { createSoftPrompt, promptFromValues, tokenFrequencies, type SoftPrompt, type TuneOptions } from './softPrompt';
 import { compileTemplate, TemplateError, type EncodedExample, type Template } from './template';
-import { runTraining, type EpochReport, type LoopHooks, type StopReason, type TrainingConfig } from './train';
+import { runTraining, untrainedLoop, type EpochReport, type LoopHooks, type StopReason, type TrainingConfig } from './train';
 
 export interface GenerationData {
   rows: Row[];
@@ -273,36 +273,52 @@ export interface GenerationHooks extends LoopHooks<{ loss: number }> {
   decode?: DecodeOptions;
 }
 
-export async function trainGenerator(lm: LanguageModel, data: GenerationData, config: TrainingConfig, hooks: GenerationHooks = {}): Promise<GenerationResult> {
-  if (config.mode !== 'verbalizer') throw new DataError('generation trains the soft prompt only (no label head): use mode "verbalizer"');
+/**
+ * Trains a soft prompt on input -> target pairs and compares greedy generations before and after.
+ * With `options.initial` it starts from those values; with `options.train === false` it only evaluates them.
+ */
+export async function trainGenerator(
+  lm: LanguageModel,
+  data: GenerationData,
+  config: TrainingConfig,
+  hooks: GenerationHooks = {},
+  options: TuneOptions = {},
+): Promise<GenerationResult> {
+  if (config.mode !== 'verbalizer') throw new DataError('generation trains the soft prompt only (no label head): use the label-words mode');
   const prepared = prepareGeneration(lm, data, config);
   const decode = { maxNewTokens: Math.max(1, ...prepared.val.map((e) => e.targetIds.length)) + 2, ...hooks.decode };
   const targets = prepared.val.map((e) => e.target);
   const beforeTexts = prepared.val.length ? await generate(lm, prepared.template, null, prepared.valRows, decode) : [];
-  const prompt = await createSoftPrompt(lm.model, {
-    length: prepared.promptLength,
-    init: config.init === 'labels' ? 'vocab' : config.init, // no label words here
-    seed: config.seed,
-    text: config.initText,
-    tokenizer: lm.tokenizer,
-    frequentTokenIds: tokenFrequencies(prepared.train.map((e) => [...e.prompt.ids, ...e.targetIds]), lm.tokenizer),
-  });
+  const prompt = options.initial
+    ? promptFromValues(options.initial, { length: prepared.promptLength, hiddenSize: lm.model.config.hiddenSize, seed: config.seed })
+    : await createSoftPrompt(lm.model, {
+        length: prepared.promptLength,
+        init: config.init === 'labels' ? 'vocab' : config.init, // no label words here
+        seed: config.seed,
+        text: config.initText,
+        tokenizer: lm.tokenizer,
+        frequentTokenIds: tokenFrequencies(prepared.train.map((e) => [...e.prompt.ids, ...e.targetIds]), lm.tokenizer),
+      });
   try {
-    const loop = await runTraining<GenerationExample, { loss: number }>(
-      {
-        variables: prompt.trainableVariables(),
-        batch(examples) {
-          const batch = makeGenerationBatch(examples, lm, prompt.length);
-          return { loss: () => generationLoss(lm, prompt, batch), tokens: batch.realTokens, dispose: batch.dispose };
-        },
-        validate: prepared.val.length ? async () => ({ loss: await generationValidationLoss(lm, prompt, prepared.val) }) : undefined,
-        snapshot: () => prompt.snapshot(),
-        restore: (s) => prompt.restore(s),
-      },
-      prepared.train,
-      config,
-      hooks,
-    );
+    options.onPrompt?.(prompt);
+    const loop =
+      options.train === false
+        ? untrainedLoop<{ loss: number }>()
+        : await runTraining<GenerationExample, { loss: number }>(
+            {
+              variables: prompt.trainableVariables(),
+              batch(examples) {
+                const batch = makeGenerationBatch(examples, lm, prompt.length);
+                return { loss: () => generationLoss(lm, prompt, batch), tokens: batch.realTokens, dispose: batch.dispose };
+              },
+              validate: prepared.val.length ? async () => ({ loss: await generationValidationLoss(lm, prompt, prepared.val) }) : undefined,
+              snapshot: () => prompt.snapshot(),
+              restore: (s) => prompt.restore(s),
+            },
+            prepared.train,
+            config,
+            hooks,
+          );
     const afterTexts = prepared.val.length ? await generate(lm, prepared.template, prompt, prepared.valRows, decode) : [];
     return {
       prompt,
@@ -310,14 +326,7 @@ export async function trainGenerator(lm: LanguageModel, data: GenerationData, co
       trainSize: prepared.train.length,
       valSize: prepared.val.length,
       truncatedCount: prepared.truncatedCount,
-      trainLosses: loop.trainLosses,
-      epochs: loop.epochs,
-      stopReason: loop.stopReason,
-      message: loop.message,
-      bestEpoch: loop.bestEpoch,
-      steps: loop.steps,
-      totalSteps: loop.totalSteps,
-      seconds: loop.seconds,
+      ...loop, // losses, epochs, stop reason, steps, seconds
       before: prepared.val.length ? scoreGenerations(beforeTexts, targets) : null,
       after: prepared.val.length ? scoreGenerations(afterTexts, targets) : null,
       samples: targets.map((target, index) => ({ index, target, before: beforeTexts[index], after: afterTexts[index] })),

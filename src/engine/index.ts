@@ -6,7 +6,7 @@ export type { LanguageModel } from './languageModel';
 export { DataError, stratifiedSplit, type Row, type Split } from './data';
 export { compileTemplate, parseTemplate, Template, TemplateError, type EncodedExample, type EncodeOptions, type TemplatePiece } from './template';
 export { buildVerbalizer, suggestLabelWords, Verbalizer, VerbalizerError, type LabelWords, type SuggestedWord } from './verbalizer';
-export { createSoftPrompt, PROMPT_INITS, PromptError, SoftPrompt, type PromptInit, type PromptValues } from './softPrompt';
+export { createSoftPrompt, PROMPT_INITS, PromptError, promptFromValues, SoftPrompt, type PromptInit, type PromptValues, type TuneOptions } from './softPrompt';
 export { embedInputs, forwardWithPrompt, makeBatch, padSideFor, readHidden, type TokenBatch } from './batch';
 export {
   classificationLoss,

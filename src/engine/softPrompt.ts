@@ -207,6 +207,35 @@ export async function createSoftPrompt(model: FrozenLM, options: PromptInitOptio
   return new SoftPrompt(vectors, head);
 }
 
+/** How a tuning run gets and shares its prompt, beyond `config.init`. */
+export interface TuneOptions {
+  /** Start from these values (a run's checkpoint, an imported prompt) instead of `config.init`. */
+  initial?: PromptValues;
+  /** Called once the prompt exists, before the first step (to checkpoint it while training). */
+  onPrompt?(prompt: SoftPrompt): void;
+  /** false: evaluate the starting prompt on the validation split without a step of training. */
+  train?: boolean;
+}
+
+/**
+ * A SoftPrompt holding `values`, checked against what the task needs. Head mode without a head in
+ * the values gets a fresh head; verbalizer mode ignores a head.
+ */
+export function promptFromValues(values: PromptValues, needs: { length: number; hiddenSize: number; headClasses?: number; seed: number }): SoftPrompt {
+  if (values.dim !== needs.hiddenSize) {
+    throw new PromptError(`the prompt vectors have size ${values.dim} but the model's hidden size is ${needs.hiddenSize}`);
+  }
+  if (values.numTokens !== needs.length) {
+    throw new PromptError(`the prompt has ${values.numTokens} vectors but the template and prompt length ask for ${needs.length}; set the prompt length to ${values.numTokens}`);
+  }
+  const C = needs.headClasses;
+  const head = C && values.head && values.head.bias.length === C ? values.head : undefined;
+  if (C && values.head && !head) throw new PromptError(`the prompt's label head has ${values.head.bias.length} classes; this data has ${C}`);
+  const prompt = SoftPrompt.fromValues({ vectors: values.vectors, numTokens: values.numTokens, dim: values.dim, head });
+  if (C && !head) return new SoftPrompt(prompt.vectors, createLabelHead(needs.hiddenSize, C, needs.seed));
+  return prompt;
+}
+
 /** Linear head [H, C] (Glorot-uniform, seeded) and zero bias [C]. */
 export function createLabelHead(hiddenSize: number, numClasses: number, seed: number): LabelHead {
   const rng = seededRandom(seed, 'init-head');

@@ -259,6 +259,11 @@ export interface LoopResult<V extends EpochValidation> {
   seconds: number;
 }
 
+/** The loop result of a run that evaluates its starting prompt without training. */
+export function untrainedLoop<V extends EpochValidation>(): LoopResult<V> {
+  return { trainLosses: [], epochs: [], stopReason: 'completed', bestEpoch: null, steps: 0, totalSteps: 0, seconds: 0 };
+}
+
 /** Runs the loop over `train` with `config`'s schedule; the objective's variables end at the best epoch. */
 export async function runTraining<E, V extends EpochValidation>(
   objective: TuningObjective<E, V>,

@@ -6,12 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Row } from '../engine/data';
 import { DataError, stratifiedSplit } from '../engine/data';
-import { classifyRows, type ClassificationData, type ClassificationResult, type PreparedClassification } from '../engine/classification';
-import { generate, type GenerationData, type GenerationResult } from '../engine/generation';
+import { classifyRows, trainClassifier, type ClassificationData, type ClassificationResult, type PreparedClassification } from '../engine/classification';
+import { generate, trainGenerator, type GenerationData, type GenerationResult } from '../engine/generation';
 import type { LanguageModel } from '../engine/languageModel';
 import { classificationExport, generationExport, type ModelSource } from '../engine/promptExport';
 import { checkPromptAgainstModel, exportBundle, exportFiles, importPrompt, peftExportNotes } from '../engine/exports';
-import { PROMPT_INITS, type PromptValues, type SoftPrompt } from '../engine/softPrompt';
+import { PROMPT_INITS, promptFromValues, type PromptValues, type SoftPrompt } from '../engine/softPrompt';
 import { DEFAULT_TRAINING_CONFIG, METRICS_INTERVAL_MS, TrainingController, type TrainingConfig } from '../engine/train';
 import { buildVerbalizer, suggestLabelWords } from '../engine/verbalizer';
 import type { TextTokenizer } from '../model/tokenizer';
@@ -23,7 +23,6 @@ import { decodeCsvBytes, parseCsvText } from './csv';
 import { Dataset, labelFor } from './dataset';
 import type { TaskContext, WorkerApi } from './handler';
 import { checkLabelWords, compileFor, previewTemplate, spaceBeforePrediction } from './templateTools';
-import { evaluateClassifierPrompt, promptFromValues, tuneClassifier, tuneGenerator } from './tuning';
 
 /** The loaded checkpoint as these tasks use it (LoadedModel plus the id it was loaded as). */
 export interface ActiveModel {
@@ -199,20 +198,18 @@ export function createStudioTasks(getModel: () => ActiveModel | null): StudioTas
 
     if (spec.task === 'classification') {
       const data: ClassificationData = { rows, labelColumn: spec.labelColumn, template: spec.template, labelWords: spec.labelWords };
-      const result = options.evaluateOnly
-        ? await evaluateClassifierPrompt(lm, data, config, options.initial as PromptValues)
-        : await tuneClassifier(
-            lm,
-            data,
-            config,
-            {
-              ...hooks,
-              onZeroShot(report) {
-                if (report) context?.metrics({ step: 0, series: 'zeroShot', values: { loss: report.loss, accuracy: report.accuracy, macroF1: report.macroF1 } });
-              },
-            },
-            { initial: options.initial, onPrompt },
-          );
+      const result = await trainClassifier(
+        lm,
+        data,
+        config,
+        {
+          ...hooks,
+          onZeroShot(report) {
+            if (report) context?.metrics({ step: 0, series: 'zeroShot', values: { loss: report.loss, accuracy: report.accuracy, macroF1: report.macroF1 } });
+          },
+        },
+        { initial: options.initial, onPrompt, train: !options.evaluateOnly },
+      );
       try {
         const { meta } = await classificationExport(result, data, config, sourceOf(m));
         return classificationOutcome(result, ds, meta, await result.prompt.values());
@@ -221,7 +218,7 @@ export function createStudioTasks(getModel: () => ActiveModel | null): StudioTas
       }
     }
     const data: GenerationData = { rows, targetColumn: spec.targetColumn, template: spec.template };
-    const result = await tuneGenerator(lm, data, config, hooks, { initial: options.initial, onPrompt, train: !options.evaluateOnly });
+    const result = await trainGenerator(lm, data, config, hooks, { initial: options.initial, onPrompt, train: !options.evaluateOnly });
     try {
       const { meta } = await generationExport(result, data, config, sourceOf(m));
       return generationOutcome(result, ds, meta, await result.prompt.values());
