@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     seq: { type: 'string', default: '128' },
     lr: { type: 'string', default: '1e-3' },
     warmup: { type: 'string', default: '200' },
+    /** BERT only: the share of tokens chosen for prediction (80% [MASK], 10% random, 10% kept). */
+    'mask-rate': { type: 'string', default: '0.15' },
     seed: { type: 'string', default: '1234' },
     hidden: { type: 'string', default: '128' },
     layers: { type: 'string', default: '4' },
@@ -66,6 +68,8 @@ const B = Number(args.batch);
 const T = Number(args.seq);
 const peakLr = Number(args.lr);
 const warmup = Number(args.warmup);
+const maskRate = Number(args['mask-rate']);
+if (!(maskRate > 0 && maskRate < 1)) throw new Error(`--mask-rate must be between 0 and 1, not ${args['mask-rate']}`);
 const seed = Number(args.seed);
 const ckptEvery = Number(args['checkpoint-every']);
 const logEvery = Number(args['log-every']);
@@ -168,18 +172,19 @@ async function main(): Promise<void> {
     console.log(`[pretrain] resumed at step ${startStep} from ${ckptDir}`);
   }
 
-  const lossOf = (sampleStarts: number[], ids: Int32Array, rand: () => number): tf.Scalar => {
+  const lossOf = (sampleStarts: number[], ids: Int32Array, rand: () => number, rate: number): tf.Scalar => {
     const windows = sampleStarts.map((s) => Array.from(ids.subarray(s, s + windowLen)));
-    return specials ? mlmLoss(model, maskBatch(windows, specials, vocabSize, rand)) : causalLoss(model, windows);
+    return specials ? mlmLoss(model, maskBatch(windows, specials, vocabSize, rand, rate)) : causalLoss(model, windows);
   };
 
   const heldOutLoss = async (): Promise<number> => {
-    const rand = seededRandom(99); // fixed masking: comparable across checkpoints
+    // Fixed masking at BERT's usual 15%, whatever --mask-rate trains with: comparable across checkpoints and runs.
+    const rand = seededRandom(99);
     const n = Math.min(heldStarts.length, 8 * B);
     let total = 0;
     let batches = 0;
     for (let i = 0; i + B <= n; i += B) {
-      const l = lossOf(heldStarts.slice(i, i + B), heldOut, rand);
+      const l = lossOf(heldStarts.slice(i, i + B), heldOut, rand, 0.15);
       total += (await l.data())[0];
       l.dispose();
       batches++;
@@ -209,7 +214,7 @@ async function main(): Promise<void> {
     const lr = learningRate(step, peakLr, warmup, steps);
     // The lr field is protected in the typings but read on every applyGradients: the documented way to schedule it.
     (optimizer as unknown as { learningRate: number }).learningRate = lr;
-    const { value, grads } = tf.variableGrads(() => lossOf(starts, train, rand), varList);
+    const { value, grads } = tf.variableGrads(() => lossOf(starts, train, rand, maskRate), varList);
     const { grads: clipped, norm } = clipByGlobalNorm(grads, 1.0);
     optimizer.applyGradients(clipped as Parameters<typeof optimizer.applyGradients>[0]);
     const loss = (await value.data())[0];
