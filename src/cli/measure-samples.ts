@@ -1,7 +1,8 @@
 /**
- * Prompt tuning in the studio's default settings (DEFAULT_TRAINING_CONFIG) on each sample set, in
- * both classification modes, with the zero-shot and majority baselines; for decoders also the
- * generation sample. Writes <model>/tuning.json for the model card.
+ * Prompt tuning in the studio's default settings on each sample set: the sample's preset template and
+ * label words (src/shared/samples.ts, what the studio fills in when the sample is loaded) and
+ * DEFAULT_TRAINING_CONFIG, in both classification modes, with the zero-shot and majority
+ * baselines; for decoders also the generation sample. Writes <model>/tuning.json for the model card.
  *
  *   npm run measure-samples -- --model public/models/studio-bert-tiny [--only sentiment|spam|antonyms]
  */
@@ -12,22 +13,7 @@ import Papa from 'papaparse';
 import { loadPretrained } from '../model/loader';
 import { dirFolder, useNodeBackend } from '../model/node';
 import { defaultTrainingConfig, trainClassifier, trainGenerator, type Row } from '../engine';
-
-/** The sample tasks, as a person would set them up in the studio. */
-export const SAMPLE_TASKS = {
-  sentiment: {
-    csv: 'public/samples/sentiment.csv',
-    templates: { 'masked-lm': '{text} It was [MASK].', 'causal-lm': '{text} It was' },
-    labelWords: { positive: ['good', 'great'], negative: ['bad', 'terrible'] },
-  },
-  spam: {
-    csv: 'public/samples/spam.csv',
-    templates: { 'masked-lm': '{text} This message is [MASK].', 'causal-lm': '{text} This message is' },
-    labelWords: { spam: ['free', 'money'], ham: ['list', 'code'] },
-  },
-} as const;
-
-export const GENERATION_TASK = { csv: 'public/samples/antonyms.csv', template: 'The opposite of {input} is', target: 'target' } as const;
+import { SAMPLES } from '../shared/samples';
 
 async function rows(path: string): Promise<Row[]> {
   return Papa.parse<Row>(await readFile(path, 'utf8'), { header: true, skipEmptyLines: true }).data;
@@ -42,18 +28,42 @@ async function main(): Promise<void> {
   const kind = loaded.config.lmKind;
   const results: Record<string, unknown>[] = [];
   const config = defaultTrainingConfig('verbalizer');
-  for (const [name, task] of Object.entries(SAMPLE_TASKS)) {
-    if (values.only && values.only !== name) continue;
+  for (const sample of SAMPLES) {
+    const name = sample.file.replace(/\.csv$/, '');
+    const template = sample.templates[kind];
+    if ((values.only && values.only !== name) || !template) continue;
+    const csv = join('public', 'samples', sample.file);
+    if (sample.task === 'generation') {
+      const data = { rows: await rows(csv), targetColumn: 'target', template };
+      const r = await trainGenerator(lm, data, config);
+      const row = {
+        sample: name,
+        mode: 'generation',
+        template,
+        trainSize: r.trainSize,
+        valSize: r.valSize,
+        before: r.before,
+        after: r.after,
+        samples: r.samples.slice(0, 8),
+        steps: r.steps,
+        stopReason: r.stopReason,
+        seconds: Math.round(r.seconds),
+      };
+      console.log(JSON.stringify(row));
+      results.push(row);
+      r.dispose();
+      continue;
+    }
     for (const mode of ['verbalizer', 'head'] as const) {
-      const labelWords = Object.fromEntries(Object.entries(task.labelWords).map(([c, w]) => [c, [...w]]));
-      const data = { rows: await rows(task.csv), labelColumn: 'label', template: task.templates[kind] as string, labelWords };
+      const labelWords = Object.fromEntries(Object.entries(sample.labelWords ?? {}).map(([c, w]) => [c, [...w]]));
+      const data = { rows: await rows(csv), labelColumn: 'label', template, labelWords };
       const r = await trainClassifier(lm, data, defaultTrainingConfig(mode));
       const row = {
         sample: name,
         mode,
         learningRate: defaultTrainingConfig(mode).learningRate,
-        template: data.template,
-        labelWords: task.labelWords,
+        template,
+        labelWords,
         trainSize: r.trainSize,
         valSize: r.valSize,
         majority: r.majority.accuracy,
@@ -69,26 +79,6 @@ async function main(): Promise<void> {
       results.push(row);
       r.dispose();
     }
-  }
-  if (kind === 'causal-lm' && (!values.only || values.only === 'antonyms')) {
-    const data = { rows: await rows(GENERATION_TASK.csv), targetColumn: GENERATION_TASK.target, template: GENERATION_TASK.template };
-    const r = await trainGenerator(lm, data, config);
-    const row = {
-      sample: 'antonyms',
-      mode: 'generation',
-      template: data.template,
-      trainSize: r.trainSize,
-      valSize: r.valSize,
-      before: r.before,
-      after: r.after,
-      samples: r.samples.slice(0, 8),
-      steps: r.steps,
-      stopReason: r.stopReason,
-      seconds: Math.round(r.seconds),
-    };
-    console.log(JSON.stringify(row));
-    results.push(row);
-    r.dispose();
   }
   const out = {
     command: `npm run measure-samples -- --model ${dir}${values.only ? ` --only ${values.only}` : ''}`,

@@ -2,13 +2,7 @@ import { useId, useState } from 'react';
 import type { DatasetState } from './useDataset';
 import { mappingProblems, type Mapping } from './mapping';
 import { percent, plural, rowList } from './format';
-
-/** Sample datasets served with the page (public/samples/). */
-export const SAMPLES = [
-  { file: 'sentiment.csv', title: 'Sentiment (300 reviews, positive/negative)' },
-  { file: 'spam.csv', title: 'Spam (600 e-mails, spam/ham)' },
-  { file: 'antonyms.csv', title: 'Antonyms (201 word pairs, generation)' },
-] as const;
+import { SAMPLES } from '../shared/samples';
 
 const delimiterName = (d: string) => (d === '\t' ? 'tab' : d === ';' ? 'semicolon' : d === ',' ? 'comma' : d);
 

@@ -16,6 +16,7 @@ import { datasetKey, type RunRecord } from './runStore';
 import { answerColumn, defaultLabelWords, defaultTemplate, mappingProblems, taskSpec, templateColumns } from './mapping';
 import { draftFrom, parseDraft, type ConfigDraft } from './trainingConfig';
 import { errorText } from './format';
+import { samplePreset } from '../shared/samples';
 
 /** The studio's panels, in the order a run is made: data, model, template, training, results, export. */
 export function Studio({ client, engine }: { client: StudioClient; engine: EngineInfo }) {
@@ -38,17 +39,24 @@ export function Studio({ client, engine }: { client: StudioClient; engine: Engin
 
   // The classes of the label column, in name order (the order of the label words and the metrics).
   const classes = useMemo(() => (task === 'classification' && stats ? stats.classes.map((c) => c.name).sort() : []), [task, stats]);
+  // A sample loaded from the list comes with its own template and label words (src/shared/samples.ts).
+  const preset = data.source?.kind === 'url' ? samplePreset(data.source.name) : undefined;
+  useEffect(() => {
+    if (!preset) return;
+    setTemplateEdited(false);
+    if (preset.labelWords) setLabelWords((current) => ({ ...current, ...Object.fromEntries(Object.entries(preset.labelWords!).map(([c, ws]) => [c, ws.join(', ')])) }));
+  }, [preset?.file, info]); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => {
     setLabelWords((current) => {
       const missing = classes.filter((c) => !(c in current));
-      return missing.length ? { ...current, ...Object.fromEntries(missing.map((c) => [c, defaultLabelWords(c)])) } : current;
+      return missing.length ? { ...current, ...Object.fromEntries(missing.map((c) => [c, defaultLabelWords(c, preset)])) } : current;
     });
-  }, [classes]);
+  }, [classes]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  // A starting template for the model and columns, until the user edits it.
-  const mappingKey = `${model?.lmKind}|${task}|${mapping.textColumns.join(',')}`;
+  // A starting template for the model and columns (or the sample's own), until the user edits it.
+  const mappingKey = `${model?.lmKind}|${task}|${mapping.textColumns.join(',')}|${preset?.file}`;
   useEffect(() => {
-    if (!templateEdited && model && mapping.textColumns.length) setTemplateText(defaultTemplate(model.lmKind, mapping));
+    if (!templateEdited && model && mapping.textColumns.length) setTemplateText(defaultTemplate(model.lmKind, mapping, preset));
   }, [mappingKey, templateEdited]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const wordsForClasses = Object.fromEntries(classes.map((c) => [c, labelWords[c] ?? '']));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { samplePreset } from '../shared/samples';
 import { defaultLabelWords, defaultTemplate, guessMapping, mappingProblems, parseWords, taskSpec, templateColumns } from './mapping';
 
 describe('guessMapping', () => {
@@ -41,6 +42,21 @@ describe('templates and label words', () => {
   it('uses a class name as its first label word only when it is a plain word', () => {
     expect(defaultLabelWords('Positive')).toBe('positive');
     expect(defaultLabelWords('4_stars')).toBe('');
+  });
+
+  it("a loaded sample's preset wins for its own task and kind of model, and only there", () => {
+    const spam = samplePreset('spam.csv')!;
+    const antonyms = samplePreset('antonyms.csv')!;
+    const m = { task: 'classification' as const, textColumns: ['text'], labelColumn: 'label', targetColumn: '' };
+    expect(defaultTemplate('masked-lm', m, spam)).toBe('{text} This message is [MASK].');
+    expect(defaultTemplate('causal-lm', m, spam)).toBe('{text} This message is');
+    expect(defaultLabelWords('spam', spam)).toBe(spam.labelWords!.spam.join(', '));
+    expect(defaultLabelWords('other', spam)).toBe('other');
+    const gen = { ...m, task: 'generation' as const, textColumns: ['input'], targetColumn: 'target' };
+    expect(defaultTemplate('causal-lm', gen, antonyms)).toBe('The opposite of {input} is');
+    // Re-mapped to another task, or no template for this kind of model: the generic start.
+    expect(defaultTemplate('causal-lm', { ...gen, task: 'classification' }, antonyms)).toBe('{input} It was');
+    expect(defaultTemplate('masked-lm', gen, antonyms)).toBe('{input} =>');
   });
 
   it('parses comma-separated words and template placeholders', () => {

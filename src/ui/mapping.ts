@@ -2,6 +2,7 @@
  * Which columns a task reads, and the first guesses the studio makes for them (column names,
  * a starting template, label words), so a first run needs few edits. Pure functions.
  */
+import type { SamplePreset } from '../shared/samples';
 import type { TaskKind, TaskSpec } from '../shared/tasks';
 
 export interface Mapping {
@@ -44,15 +45,22 @@ export function mappingProblems(m: Mapping, columns: readonly string[]): string[
   return problems;
 }
 
-/** A starting template: encoders predict at [MASK]; decoders continue the text. */
-export function defaultTemplate(lmKind: 'masked-lm' | 'causal-lm', m: Mapping): string {
+/**
+ * A starting template: a loaded sample's own (when it has one for this kind of model and the
+ * mapping is still the sample's task); else encoders predict at [MASK] and decoders continue the text.
+ */
+export function defaultTemplate(lmKind: 'masked-lm' | 'causal-lm', m: Mapping, preset?: SamplePreset): string {
+  const own = preset?.task === m.task ? preset.templates[lmKind] : undefined;
+  if (own) return own;
   const inputs = m.textColumns.map((c) => `{${c}}`).join(' ');
   if (m.task === 'generation') return `${inputs} =>`;
   return lmKind === 'masked-lm' ? `${inputs} It was [MASK].` : `${inputs} It was`;
 }
 
-/** A first label word for a class: its name when that is a plain word, else nothing. */
-export function defaultLabelWords(className: string): string {
+/** A first label word for a class: a loaded sample's words for it, else its name when that is a plain word. */
+export function defaultLabelWords(className: string, preset?: SamplePreset): string {
+  const own = preset?.labelWords?.[className];
+  if (own) return own.join(', ');
   const name = className.trim().toLowerCase();
   return /^\p{L}{2,}$/u.test(name) ? name : '';
 }
