@@ -19,7 +19,7 @@ import {
   type LabeledExample,
 } from './step';
 import { compileTemplate, type Template } from './template';
-import { runTraining, untrainedLoop, type EpochReport, type LoopHooks, type StopReason, type TrainingConfig } from './train';
+import { runTraining, untrainedLoop, type LoopHooks, type LoopResult, type TrainingConfig } from './train';
 import { buildVerbalizer, type LabelWords, type Verbalizer } from './verbalizer';
 
 export type { LanguageModel };
@@ -166,22 +166,14 @@ export interface RobustnessReport {
   perturbed: Record<Perturbation, number>;
 }
 
-export interface ClassificationResult {
+/** The loop's record (losses, epochs, stop reason, steps, seconds) and what the task adds. */
+export interface ClassificationResult extends LoopResult<EpochClassification> {
   classes: string[];
   prompt: SoftPrompt;
   promptLength: number;
   trainSize: number;
   valSize: number;
   truncatedCount: number;
-  trainLosses: number[];
-  epochs: EpochReport<EpochClassification>[];
-  stopReason: StopReason;
-  message?: string;
-  bestEpoch: number | null;
-  steps: number;
-  /** Steps the schedule planned (epochs x batches per epoch). */
-  totalSteps: number;
-  seconds: number;
   /** Template + label words, no soft prompt, on the same validation split; null without label words or validation. */
   zeroShot: ClassificationReport | null;
   majority: { label: string; accuracy: number };

@@ -20,7 +20,7 @@ import { exactMatch, mean, tokenF1 } from './metrics';
 import { seededRandom } from './random';
 import { createSoftPrompt, promptFromValues, tokenFrequencies, type SoftPrompt, type TuneOptions } from './softPrompt';
 import { compileTemplate, TemplateError, type EncodedExample, type Template } from './template';
-import { runTraining, untrainedLoop, type EpochReport, type LoopHooks, type StopReason, type TrainingConfig } from './train';
+import { runTraining, untrainedLoop, type LoopHooks, type LoopResult, type TrainingConfig } from './train';
 
 export interface GenerationData {
   rows: Row[];
@@ -228,21 +228,13 @@ export interface GenerationSample {
   after: string;
 }
 
-export interface GenerationResult {
+/** The loop's record (losses, epochs, stop reason, steps, seconds) and what the task adds. */
+export interface GenerationResult extends LoopResult<{ loss: number }> {
   prompt: SoftPrompt;
   promptLength: number;
   trainSize: number;
   valSize: number;
   truncatedCount: number;
-  trainLosses: number[];
-  epochs: EpochReport<{ loss: number }>[];
-  stopReason: StopReason;
-  message?: string;
-  bestEpoch: number | null;
-  steps: number;
-  /** Steps the schedule planned (epochs x batches per epoch). */
-  totalSteps: number;
-  seconds: number;
   /** Template alone (no soft prompt), greedy, on the validation split. Null without one. */
   before: GenerationScores | null;
   /** Tuned prompt, greedy, same split. */

@@ -18,7 +18,10 @@ export interface ModelSource {
   config: TransformerConfig;
 }
 
-function common(source: ModelSource, config: TrainingConfig, totalSteps: number, createdAt: string) {
+type SharedMeta = Pick<PromptExportMetadata, 'model' | 'template' | 'placement' | 'init' | 'hyperparameters' | 'seed' | 'createdAt'>;
+
+/** The metadata both tasks record the same way. */
+function sharedMeta(result: ClassificationResult | GenerationResult, template: string, config: TrainingConfig, source: ModelSource, createdAt: string): SharedMeta {
   return {
     model: {
       id: source.id,
@@ -29,19 +32,21 @@ function common(source: ModelSource, config: TrainingConfig, totalSteps: number,
       numHeads: source.config.numHeads,
       vocabSize: source.config.vocabSize,
     },
+    template,
+    placement: result.prepared.template.placement,
     init: config.init === 'text' ? { kind: config.init, text: config.initText } : { kind: config.init },
-    seed: config.seed,
-    createdAt,
-    hyperparameters: (promptLength: number) => ({
-      promptLength,
+    hyperparameters: {
+      promptLength: result.promptLength,
       learningRate: config.learningRate,
       batchSize: config.batchSize,
       epochs: config.epochs,
-      warmupSteps: Math.round(config.warmupFraction * totalSteps),
+      warmupSteps: Math.round(config.warmupFraction * result.totalSteps),
       clipNorm: config.maxGradNorm > 0 ? config.maxGradNorm : null,
       valSplit: config.valFraction,
       earlyStoppingPatience: config.patience > 0 ? config.patience : null,
-    }),
+    },
+    seed: config.seed,
+    createdAt,
   };
 }
 
@@ -54,18 +59,12 @@ export async function classificationExport(
   createdAt = new Date().toISOString(),
 ): Promise<{ prompt: PromptVectors; meta: PromptExportMetadata }> {
   const values = await result.prompt.values();
-  const c = common(source, config, result.totalSteps, createdAt);
   const meta: PromptExportMetadata = {
-    model: c.model,
+    ...sharedMeta(result, data.template, config, source, createdAt),
     task: 'classification',
-    template: data.template,
-    placement: result.prepared.template.placement,
     mode: config.mode,
     classNames: result.classes,
     labelWords: data.labelWords ?? {},
-    init: c.init,
-    hyperparameters: c.hyperparameters(result.promptLength),
-    seed: c.seed,
     metrics: result.validation
       ? {
           kind: 'classification',
@@ -75,7 +74,6 @@ export async function classificationExport(
           macroF1: result.validation.macroF1,
         }
       : null,
-    createdAt: c.createdAt,
   };
   if (values.head) meta.head = values.head;
   return { prompt: { vectors: values.vectors, numTokens: values.numTokens, dim: values.dim }, meta };
@@ -90,18 +88,12 @@ export async function generationExport(
   createdAt = new Date().toISOString(),
 ): Promise<{ prompt: PromptVectors; meta: PromptExportMetadata }> {
   const values = await result.prompt.values();
-  const c = common(source, config, result.totalSteps, createdAt);
   const meta: PromptExportMetadata = {
-    model: c.model,
+    ...sharedMeta(result, data.template, config, source, createdAt),
     task: 'generation',
-    template: data.template,
-    placement: result.prepared.template.placement,
     mode: 'verbalizer',
     classNames: [],
     labelWords: {},
-    init: c.init,
-    hyperparameters: c.hyperparameters(result.promptLength),
-    seed: c.seed,
     metrics:
       result.after && result.before
         ? {
@@ -112,7 +104,6 @@ export async function generationExport(
             tokenF1: result.after.tokenF1,
           }
         : null,
-    createdAt: c.createdAt,
   };
   return { prompt: { vectors: values.vectors, numTokens: values.numTokens, dim: values.dim }, meta };
 }

@@ -255,6 +255,7 @@ export interface LoopResult<V extends EpochValidation> {
   /** Epoch whose variables were kept (best validation loss), or null. */
   bestEpoch: number | null;
   steps: number;
+  /** Steps the schedule planned (epochs x batches per epoch). */
   totalSteps: number;
   seconds: number;
 }
