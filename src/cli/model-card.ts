@@ -14,7 +14,22 @@ const { values } = parseArgs({ options: { model: { type: 'string' } } });
 const dir = values.model ?? 'public/models/studio-bert-tiny';
 const read = (f: string) => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f), 'utf8')) : null);
 const corpus = read('corpus.json');
-const training = read('training.json');
+/** training.json as `npm run pretrain` writes it (with `previous` when it continued another run). */
+interface Training {
+  command: string;
+  args: Record<string, string | boolean | undefined>;
+  parameters: number;
+  stepsDone: number;
+  stepsPlanned: number;
+  batch: number;
+  sequenceLength: number;
+  tokensSeen: number;
+  trainTokens: number;
+  wallSeconds: number;
+  machine: string;
+  previous?: Training;
+}
+const training = read('training.json') as Training | null;
 const evaluation = read('evaluation.json');
 // tuning.json, or the tuning-<sample>.json files of per-sample runs, merged in file-name order.
 const tuningFiles = readdirSync(dir).filter((f) => /^tuning(-[a-z]+)?\.json$/.test(f)).sort();
@@ -69,15 +84,24 @@ lines.push(
   '',
 );
 lines.push('## Training', '');
-lines.push(`- Command: \`${training.command}\` (after \`npx tsx src/cli/build-tokenizers.ts\`), seeded and resumable.`);
-lines.push(`- ${isBert ? 'Masked-LM objective: 15% of tokens chosen, 80% [MASK] / 10% random / 10% kept, loss on the chosen tokens only.' : 'Causal-LM objective: next token at every position.'}`);
-lines.push(`- Adam (β 0.9/0.98), peak learning rate ${training.args.lr}, ${training.args.warmup} warm-up steps then cosine decay to 10% of the peak; gradient norm clipped at 1.`);
-lines.push(
-  `- ${num(training.stepsDone)} steps of ${training.batch} sequences x ${training.sequenceLength} tokens = ${num(training.tokensSeen)} tokens seen` +
-    (training.stepsDone < training.stepsPlanned ? ` (the run was planned for ${num(training.stepsPlanned)} steps and stopped early: its learning rate never decayed)` : '') +
-    '.',
-);
-lines.push(`- Wall time ${(training.wallSeconds / 60).toFixed(0)} min on ${training.machine}, sharing the machine with other work.`, '');
+// A run continued from another (--init-from) lists its phases in order.
+const phases: Training[] = [];
+for (let t: Training | undefined = training; t; t = t.previous) phases.unshift(t);
+phases.forEach((t, i) => {
+  if (phases.length > 1) lines.push(`Phase ${i + 1}${i > 0 ? ', starting from the weights of phase ' + i : ''}:`, '');
+  lines.push(`- Command: \`${t.command}\`${i === 0 ? ' (after `npx tsx src/cli/build-tokenizers.ts`)' : ''}, seeded and resumable.`);
+  const rate = Number(t.args['mask-rate'] ?? 0.15);
+  lines.push(`- ${isBert ? `Masked-LM objective: ${pct(rate)} of tokens chosen, 80% [MASK] / 10% random / 10% kept, loss on the chosen tokens only.` : 'Causal-LM objective: next token at every position.'}`);
+  if (t.args.positions === 'sinusoidal' && i === 0) lines.push('- Position table initialised with sinusoids at the embeddings\' scale (then trained like every other weight).');
+  lines.push(`- Adam (β 0.9/0.98), peak learning rate ${t.args.lr}, ${t.args.warmup} warm-up steps then cosine decay to 10% of the peak; gradient norm clipped at 1.`);
+  lines.push(
+    `- ${num(t.stepsDone)} steps of ${t.batch} sequences x ${t.sequenceLength} tokens = ${num(t.tokensSeen)} tokens seen` +
+      (t.stepsDone < t.stepsPlanned ? ` (the run was planned for ${num(t.stepsPlanned)} steps and stopped early: its learning rate never decayed)` : '') +
+      '.',
+  );
+  lines.push(`- Wall time ${(t.wallSeconds / 60).toFixed(0)} min on ${t.machine}.`, '');
+});
+if (phases.length > 1) lines.push(`In all: ${num(phases.reduce((a, t) => a + t.tokensSeen, 0))} tokens seen in ${(phases.reduce((a, t) => a + t.wallSeconds, 0) / 60).toFixed(0)} min.`, '');
 lines.push('## Held-out quality', '');
 lines.push(`Measured by \`${evaluation.command}\` on all ${num(h.tokens)} held-out tokens, beside a unigram-frequency baseline (add-one smoothed training counts) on the same tokens:`, '');
 if (h.kind === 'masked-lm') {

@@ -12,7 +12,7 @@
  * `npx tsx src/cli/build-tokenizers.ts` from the same corpus.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../model/node';
@@ -43,6 +43,10 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '4000' },
     batch: { type: 'string', default: '16' },
     seq: { type: 'string', default: '128' },
+    /** Rows of the position table (default: --seq). Train short windows first with room for long ones later. */
+    'max-positions': { type: 'string' },
+    /** Position table init: random N(0, 0.02) rows, or sinusoids at that scale (see sinusoidalPositions). */
+    positions: { type: 'string', default: 'random' },
     lr: { type: 'string', default: '1e-3' },
     warmup: { type: 'string', default: '200' },
     /** BERT only: the share of tokens chosen for prediction (80% [MASK], 10% random, 10% kept). */
@@ -69,6 +73,8 @@ const T = Number(args.seq);
 const peakLr = Number(args.lr);
 const warmup = Number(args.warmup);
 const maskRate = Number(args['mask-rate']);
+if (args.positions !== 'random' && args.positions !== 'sinusoidal') throw new Error(`--positions must be random or sinusoidal, not ${args.positions}`);
+if (Number(args['max-positions'] ?? T) < T) throw new Error(`--max-positions ${args['max-positions']} is shorter than --seq ${T}`);
 if (!(maskRate > 0 && maskRate < 1)) throw new Error(`--mask-rate must be between 0 and 1, not ${args['mask-rate']}`);
 const seed = Number(args.seed);
 const ckptEvery = Number(args['checkpoint-every']);
@@ -99,7 +105,7 @@ const cfg: TransformerConfig = {
   numLayers: Number(args.layers),
   numHeads: Number(args.heads),
   intermediateSize: Number(args.inner),
-  maxPositions: T,
+  maxPositions: Number(args['max-positions'] ?? T),
   typeVocabSize: family === 'bert' ? 2 : 0,
   layerNormEps: family === 'bert' ? 1e-12 : 1e-5,
   hiddenAct: family === 'bert' ? 'gelu' : 'gelu_new',
@@ -142,7 +148,7 @@ async function main(): Promise<void> {
       `${trainStarts.length} windows of ${windowLen}; data ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );
 
-  const vars = initialWeights(cfg, seed);
+  const vars = initialWeights(cfg, seed, { sinusoidalPositions: args.positions === 'sinusoidal' });
   if (args['init-from']) {
     await restoreWeights(args['init-from'], vars);
     console.log(`[pretrain] weights from ${args['init-from']}`);
@@ -272,8 +278,17 @@ async function writeModel(vars: Map<string, tf.Variable>, nParams: number, done:
     wallSeconds: Math.round(seconds),
     machine: '2-core x86-64 VM, Node 20, tfjs 4.22 wasm backend (single-threaded)',
     history,
+    // A run that continues another (--init-from <dir>/model.safetensors) records that run's training.json.
+    previous: previousTraining(),
   };
   writeFileSync(join(outDir, 'training.json'), JSON.stringify(training, null, 1) + '\n');
+}
+
+/** training.json beside the --init-from weights, when there is one. */
+function previousTraining(): unknown {
+  if (!args['init-from']) return undefined;
+  const path = join(dirname(args['init-from']), 'training.json');
+  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : { initFrom: args['init-from'] };
 }
 
 async function checkpoint(dir: string, vars: Map<string, tf.Variable>, optimizer: tf.AdamOptimizer, state: unknown): Promise<void> {

@@ -43,7 +43,7 @@ export function hfName(spec: WeightSpec, prefix: string): string {
  * BERT/GPT-2 initialisation: N(0, 0.02) matrices and embeddings, zero biases, unit LayerNorm
  * scales. GPT-2 additionally scales residual output projections by 1/sqrt(2 * layers).
  */
-export function initialWeights(cfg: TransformerConfig, seed: number): Map<string, tf.Variable> {
+export function initialWeights(cfg: TransformerConfig, seed: number, options: { sinusoidalPositions?: boolean } = {}): Map<string, tf.Variable> {
   const rand = seededRandom(seed);
   const vars = new Map<string, tf.Variable>();
   for (const spec of weightSpecs(cfg).specs) {
@@ -51,7 +51,9 @@ export function initialWeights(cfg: TransformerConfig, seed: number): Map<string
     const n = spec.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     const isNorm = /(LayerNorm|layer_norm|ln_\d|ln_f)\.weight$/.test(spec.key);
+    const isPosition = /(position_embeddings|wpe)\.weight$/.test(spec.key);
     if (isNorm) data.fill(1);
+    else if (isPosition && options.sinusoidalPositions) data.set(sinusoidalPositions(spec.shape[0], spec.shape[1], 0.02));
     else if (spec.shape.length > 1) {
       const residual = cfg.modelType === 'gpt2' && /c_proj\.weight$/.test(spec.key);
       const std = residual ? 0.02 / Math.sqrt(2 * cfg.numLayers) : 0.02;
@@ -61,6 +63,24 @@ export function initialWeights(cfg: TransformerConfig, seed: number): Map<string
     vars.set(spec.key, tf.variable(tf.tensor(data, shape), true, `pretrain/${spec.key}`));
   }
   return vars;
+}
+
+/**
+ * Transformer sinusoids (Vaswani et al.) scaled to an embedding's usual size (`std` per entry):
+ * a position table whose offsets are linear maps of each other from the first step, so attention
+ * can find neighbours before the table is learned. The rows stay trainable.
+ */
+export function sinusoidalPositions(positions: number, dim: number, std: number): Float32Array {
+  const out = new Float32Array(positions * dim);
+  const scale = std * Math.SQRT2; // sin and cos over a period have RMS 1/sqrt(2)
+  for (let p = 0; p < positions; p++) {
+    for (let i = 0; i < dim / 2; i++) {
+      const angle = p / Math.pow(10000, (2 * i) / dim);
+      out[p * dim + 2 * i] = scale * Math.sin(angle);
+      out[p * dim + 2 * i + 1] = scale * Math.cos(angle);
+    }
+  }
+  return out;
 }
 
 export function buildModel(cfg: TransformerConfig, vars: Map<string, tf.Tensor>): FrozenLM {
