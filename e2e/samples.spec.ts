@@ -29,5 +29,8 @@ test('loading a sample fills its template and label words, for the model that is
   await studio.expectDataset('sentiment.csv', 300);
   await expect(studio.byId('template.input')).toHaveValue(sentiment.templates['causal-lm']!);
   await expect(studio.byId('labels.class.positive')).toHaveValue(sentiment.labelWords!.positive.join(', '));
+  // The preview follows: sentiment rows, rendered for the causal LM (no [MASK] in its template).
+  await expect(studio.byId('template.preview.example').first().locator('.tok-mask')).toHaveCount(0);
+  await expect(studio.byId('template.preview.example').first()).toContainText('was');
   await studio.panelShot('template.panel', 'samples-1-sentiment-preset');
 });
