@@ -28,6 +28,13 @@ async function main(): Promise<void> {
   const kind = loaded.config.lmKind;
   const results: Record<string, unknown>[] = [];
   const config = defaultTrainingConfig('verbalizer');
+  /** Adds how the run ended, prints and keeps the row, frees the run. */
+  const keep = (row: Record<string, unknown>, r: { steps: number; stopReason: string; seconds: number; dispose(): void }) => {
+    const full = { ...row, steps: r.steps, stopReason: r.stopReason, seconds: Math.round(r.seconds) };
+    console.log(JSON.stringify(full));
+    results.push(full);
+    r.dispose();
+  };
   for (const sample of SAMPLES) {
     const name = sample.file.replace(/\.csv$/, '');
     const template = sample.templates[kind];
@@ -45,13 +52,8 @@ async function main(): Promise<void> {
         before: r.before,
         after: r.after,
         samples: r.samples.slice(0, 8),
-        steps: r.steps,
-        stopReason: r.stopReason,
-        seconds: Math.round(r.seconds),
       };
-      console.log(JSON.stringify(row));
-      results.push(row);
-      r.dispose();
+      keep(row, r);
       continue;
     }
     for (const mode of ['verbalizer', 'head'] as const) {
@@ -71,13 +73,8 @@ async function main(): Promise<void> {
         accuracy: r.validation?.accuracy ?? null,
         macroF1: r.validation?.macroF1 ?? null,
         robustness: r.robustness,
-        steps: r.steps,
-        stopReason: r.stopReason,
-        seconds: Math.round(r.seconds),
       };
-      console.log(JSON.stringify(row));
-      results.push(row);
-      r.dispose();
+      keep(row, r);
     }
   }
   const out = {
