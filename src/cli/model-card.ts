@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultTrainingConfig } from '../engine/train';
+import { OFFSETS } from '../pretrain/pretrain';
 
 const { values } = parseArgs({ options: { model: { type: 'string' } } });
 const dir = values.model ?? 'public/models/studio-bert-tiny';
@@ -72,6 +73,13 @@ lines.push(`| family | \`${config.model_type}\` (Hugging Face layout: config.jso
 lines.push(`| layers, hidden, heads, feed-forward | ${layers}, ${hidden}, ${heads}, ${inner} |`);
 lines.push(`| positions | ${positions} |`);
 lines.push(`| vocabulary | ${num(config.vocab_size)} (${corpus.tokenizer.type}, trained on the same training split) |`);
+if (isBert) {
+  lines.push(
+    config.tie_word_embeddings === false
+      ? '| MLM decoder | its own [vocabulary x hidden] matrix (`tie_word_embeddings: false`), not the input word embeddings |'
+      : '| MLM decoder | tied to the input word embeddings |',
+  );
+}
 lines.push(`| parameters | ${num(training.parameters)} |`);
 lines.push(`| file | model.safetensors, F32, ${(bytes / 1e6).toFixed(1)} MB |`, '');
 lines.push('## Data', '');
@@ -93,6 +101,14 @@ phases.forEach((t, i) => {
   const rate = Number(t.args['mask-rate'] ?? 0.15);
   lines.push(`- ${isBert ? `Masked-LM objective: ${pct(rate)} of tokens chosen, 80% [MASK] / 10% random / 10% kept, loss on the chosen tokens only.` : 'Causal-LM objective: next token at every position.'}`);
   if (t.args.positions === 'sinusoidal' && i === 0) lines.push('- Position table initialised with sinusoids at the embeddings\' scale (then trained like every other weight).');
+  const offsetLayers = Number(t.args['offset-layers'] ?? 0);
+  if (offsetLayers > 0 && i === 0) {
+    lines.push(
+      `- The attention heads of the first ${offsetLayers} layers start as offset heads: query and key maps that make head h look at the neighbour ${OFFSETS.map((k) => (k > 0 ? `+${k}` : k)).join(', ')} (by h), ` +
+        'read from the sinusoid dimensions that the word embeddings start without (`offsetHeadWeights` in src/pretrain/pretrain.ts). ' +
+        'Without it, attention from a [MASK] stayed uniform over the window for the whole run and the model guessed from the bag of words.',
+    );
+  }
   lines.push(`- Adam (β 0.9/0.98), peak learning rate ${t.args.lr}, ${t.args.warmup} warm-up steps then cosine decay to 10% of the peak; gradient norm clipped at 1.`);
   lines.push(
     `- ${num(t.stepsDone)} steps of ${t.batch} sequences x ${t.sequenceLength} tokens = ${num(t.tokensSeen)} tokens seen` +

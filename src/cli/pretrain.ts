@@ -47,6 +47,10 @@ const { values: args } = parseArgs({
     'max-positions': { type: 'string' },
     /** Position table init: random N(0, 0.02) rows, or sinusoids at that scale (see sinusoidalPositions). */
     positions: { type: 'string', default: 'random' },
+    /** BERT, with --positions sinusoidal: this many first layers start with offset heads (see offsetHeadWeights). */
+    'offset-layers': { type: 'string', default: '0' },
+    /** BERT: the MLM decoder is its own [V, H] matrix instead of the word-embedding table (config tie_word_embeddings: false). */
+    'untied-decoder': { type: 'boolean', default: false },
     lr: { type: 'string', default: '1e-3' },
     warmup: { type: 'string', default: '200' },
     /** BERT only: the share of tokens chosen for prediction (80% [MASK], 10% random, 10% kept). */
@@ -75,6 +79,7 @@ const warmup = Number(args.warmup);
 const maskRate = Number(args['mask-rate']);
 if (args.positions !== 'random' && args.positions !== 'sinusoidal') throw new Error(`--positions must be random or sinusoidal, not ${args.positions}`);
 if (Number(args['max-positions'] ?? T) < T) throw new Error(`--max-positions ${args['max-positions']} is shorter than --seq ${T}`);
+if (family === 'gpt2' && args['untied-decoder']) throw new Error('--untied-decoder is for --family bert (GPT-2 checkpoints here tie lm_head to wte)');
 if (!(maskRate > 0 && maskRate < 1)) throw new Error(`--mask-rate must be between 0 and 1, not ${args['mask-rate']}`);
 const seed = Number(args.seed);
 const ckptEvery = Number(args['checkpoint-every']);
@@ -111,6 +116,7 @@ const cfg: TransformerConfig = {
   hiddenAct: family === 'bert' ? 'gelu' : 'gelu_new',
   padTokenId: family === 'bert' ? idOf('[PAD]') : null,
   positionOffset: 0,
+  ...(args['untied-decoder'] ? { tieWordEmbeddings: false } : {}),
 };
 const specials: Specials | null =
   family === 'bert' ? { cls: idOf('[CLS]'), sep: idOf('[SEP]'), mask: idOf('[MASK]'), reserved } : null;
@@ -148,7 +154,10 @@ async function main(): Promise<void> {
       `${trainStarts.length} windows of ${windowLen}; data ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );
 
-  const vars = initialWeights(cfg, seed, { sinusoidalPositions: args.positions === 'sinusoidal' });
+  const vars = initialWeights(cfg, seed, {
+    sinusoidalPositions: args.positions === 'sinusoidal',
+    offsetLayers: Number(args['offset-layers']),
+  });
   if (args['init-from']) {
     await restoreWeights(args['init-from'], vars);
     console.log(`[pretrain] weights from ${args['init-from']}`);

@@ -122,8 +122,8 @@ export function encoderWeightSpecs(cfg: TransformerConfig): WeightSpec[] {
   lin(n.head.dense, H, H, 'head');
   ln(n.head.ln, 'head');
   specs.push({ key: n.head.bias, shape: [V], group: 'head' });
-  // Tied to the word embeddings; save_pretrained usually leaves it out.
-  specs.push({ key: `${n.head.decoder}.weight`, shape: [V, H], group: 'head', optional: true });
+  // Tied to the word embeddings unless the config unties it; save_pretrained leaves a tied one out.
+  specs.push({ key: `${n.head.decoder}.weight`, shape: [V, H], group: 'head', optional: cfg.tieWordEmbeddings !== false });
   return specs;
 }
 
@@ -196,7 +196,8 @@ export class BertEncoder implements FrozenLM {
     }
     this.hasLmHead = missingHead.length === 0;
     if (this.hasLmHead) {
-      const decoder = (tensors.get(`${n.head.decoder}.weight`) as tf.Tensor2D | undefined) ?? this.wordEmbeddings;
+      // Tied (the default): the word embeddings, as transformers' tie_weights makes it even when the file has a copy.
+      const decoder = config.tieWordEmbeddings === false ? take<tf.Tensor2D>(tensors, `${n.head.decoder}.weight`) : this.wordEmbeddings;
       this.head = { dense: lin(n.head.dense), ln: ln(n.head.ln), decoder, bias: take(tensors, n.head.bias) };
     } else {
       this.head = null;

@@ -50,6 +50,7 @@ export function parseConfig(json: unknown, file = 'config.json'): TransformerCon
         hiddenAct: act('hidden_act', 'gelu'),
         padTokenId: pad,
         positionOffset: type === 'roberta' ? pad + 1 : 0,
+        ...untied(c),
       };
       break;
     }
@@ -71,6 +72,7 @@ export function parseConfig(json: unknown, file = 'config.json'): TransformerCon
         hiddenAct: act('activation', 'gelu'),
         padTokenId: (c.pad_token_id ?? 0) as number,
         positionOffset: 0,
+        ...untied(c),
       };
       break;
     }
@@ -100,6 +102,11 @@ export function parseConfig(json: unknown, file = 'config.json'): TransformerCon
   return cfg;
 }
 
+/** Encoders: `tieWordEmbeddings: false` only when config.json unties the decoder (true is the default). */
+function untied(c: Record<string, unknown>): Pick<TransformerConfig, 'tieWordEmbeddings'> {
+  return c.tie_word_embeddings === false ? { tieWordEmbeddings: false } : {};
+}
+
 /** The inverse of `parseConfig`: an HF config.json object, as `save_pretrained` writes it. */
 export function toHfConfig(cfg: TransformerConfig): Record<string, unknown> {
   switch (cfg.modelType) {
@@ -120,6 +127,7 @@ export function toHfConfig(cfg: TransformerConfig): Record<string, unknown> {
         pad_token_id: cfg.padTokenId,
         hidden_dropout_prob: 0.1,
         attention_probs_dropout_prob: 0.1,
+        ...(cfg.tieWordEmbeddings === false ? { tie_word_embeddings: false } : {}),
       };
     case 'distilbert':
       return {
@@ -134,6 +142,7 @@ export function toHfConfig(cfg: TransformerConfig): Record<string, unknown> {
         activation: cfg.hiddenAct,
         pad_token_id: cfg.padTokenId,
         sinusoidal_pos_embds: false,
+        ...(cfg.tieWordEmbeddings === false ? { tie_word_embeddings: false } : {}),
       };
     case 'gpt2':
       return {

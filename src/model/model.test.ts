@@ -18,6 +18,7 @@ import {
   type Family,
 } from './testing/hfCheckpoint';
 import { writeSafetensors, type NamedArray } from './safetensors';
+import { parseConfig, toHfConfig } from './config';
 
 const FAMILIES: Family[] = ['bert', 'roberta', 'distilbert', 'gpt2'];
 
@@ -174,6 +175,52 @@ describe('checkpoint variants', () => {
     expect(() => loaded.model.lmLogits(h)).toThrow(/no masked-LM head.*cls\.predictions\.transform\.dense\.weight.*cls\.predictions\.bias/);
     h.dispose();
     loaded.model.dispose();
+  });
+
+  it('the MLM decoder: its own tensor when config.json unties it, the word embeddings otherwise (as transformers ties)', async () => {
+    const weights = randomHfWeights('bert', 8);
+    const decoderRows = weights['bert.embeddings.word_embeddings.weight'];
+    const r = rng(80);
+    const decoder: NamedArray = { shape: decoderRows.shape, data: Float32Array.from(decoderRows.data, () => (r() - 0.5) * 0.2) };
+    const withDecoder = writeSafetensors({ ...weights, 'cls.predictions.decoder.weight': decoder });
+    const enc = new TextEncoder();
+    const checkpoint = (tie: boolean | undefined, safetensors: Uint8Array) => {
+      const files = hfCheckpointFiles('bert', { seed: 8 });
+      const config = { ...hfConfig('bert'), ...(tie === undefined ? {} : { tie_word_embeddings: tie }) };
+      files.set('config.json', enc.encode(JSON.stringify(config)));
+      files.set('model.safetensors', safetensors);
+      return { files, config };
+    };
+    const { ids, mask } = batch('bert', 'right');
+    const logitsOf = async (m: LoadedModel) => {
+      const out = tf.tidy(() =>
+        m.model.lmLogits(m.model.forward({ inputsEmbeds: m.model.embed(tf.tensor2d(ids, undefined, 'int32')), attentionMask: tf.tensor2d(mask, undefined, 'int32') })),
+      );
+      const arr = (await out.array()) as number[][][];
+      out.dispose();
+      m.model.dispose();
+      return arr;
+    };
+    const embeds = referenceEmbed('bert', weights, ids);
+    const all = { ...weights, 'cls.predictions.decoder.weight': decoder };
+
+    const untied = checkpoint(false, withDecoder);
+    // config.json round trip (what `npm run pretrain -- --untied-decoder` writes).
+    expect(toHfConfig(parseConfig(untied.config)).tie_word_embeddings).toBe(false);
+    expect('tie_word_embeddings' in toHfConfig(parseConfig(hfConfig('bert')))).toBe(false);
+    const untiedRef = referenceForward('bert', all, untied.config, embeds, mask).logits!;
+    const tiedRef = referenceForward('bert', all, hfConfig('bert'), embeds, mask).logits!;
+    const untiedLogits = await logitsOf(await load(untied.files));
+    expect(maxAbsDiffAtRealPositions(untiedLogits, untiedRef, mask)).toBeLessThan(1e-4);
+    expect(maxAbsDiffAtRealPositions(untiedLogits, tiedRef, mask)).toBeGreaterThan(1e-2);
+    // Tied (the default) with a stray decoder copy in the file: the word embeddings decide.
+    const tied = checkpoint(undefined, withDecoder);
+    expect(maxAbsDiffAtRealPositions(await logitsOf(await load(tied.files)), tiedRef, mask)).toBeLessThan(1e-4);
+    // Untied without the tensor: no MLM head, and the error names it.
+    const missing = await load(checkpoint(false, writeSafetensors(weights)).files);
+    expect(missing.model.hasLmHead).toBe(false);
+    expect(() => tf.tidy(() => missing.model.lmLogits(tf.zeros([1, hfConfig('bert').hidden_size as number])))).toThrow(/cls\.predictions\.decoder\.weight/);
+    missing.model.dispose();
   });
 
   it('GPT-2 keys without the "transformer." prefix (as the original gpt2 checkpoint stores them) give the same outputs', async () => {

@@ -25,6 +25,11 @@ export interface TransformerConfig {
   padTokenId: number | null;
   /** RoBERTa numbers positions from padding_idx + 1; every other family from 0. */
   positionOffset: number;
+  /**
+   * Encoders: false when the MLM decoder is its own [V, H] tensor (config tie_word_embeddings:
+   * false). Absent or true: the decoder is the word-embedding table, as transformers ties it.
+   */
+  tieWordEmbeddings?: boolean;
 }
 
 export interface ForwardInputs {

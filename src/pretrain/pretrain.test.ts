@@ -1,7 +1,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../model/node';
-import { clipByGlobalNorm, joinParagraphs, learningRate, maskBatch, seededRandom, sinusoidalPositions } from './pretrain';
+import type { TransformerConfig } from '../model/types';
+import {
+  clipByGlobalNorm,
+  initialWeights,
+  joinParagraphs,
+  learningRate,
+  maskBatch,
+  OFFSETS,
+  offsetHeadWeights,
+  seededRandom,
+  sinusoidalPositions,
+} from './pretrain';
 
 beforeAll(async () => {
   await useNodeBackend('wasm');
@@ -96,5 +107,64 @@ describe('sinusoidal position init', () => {
         expect(table[(p + k) * H + 2 * i + 1]).toBeCloseTo(c * Math.cos(w) - s * Math.sin(w), 6);
       }
     }
+  });
+});
+
+describe('offset heads', () => {
+  const H = 64;
+  const heads = 4;
+  const hd = H / heads;
+
+  it('each head scores key positions highest at its offset from the query', () => {
+    const P = 48;
+    const table = sinusoidalPositions(P, H, 1);
+    const wq = offsetHeadWeights(H, heads, 'query');
+    const wk = offsetHeadWeights(H, heads, 'key');
+    const project = (w: Float32Array, p: number): Float64Array => {
+      const out = new Float64Array(H);
+      for (let i = 0; i < H; i++) for (let o = 0; o < H; o++) out[o] += table[p * H + i] * w[i * H + o];
+      return out;
+    };
+    const qs = Array.from({ length: P }, (_, p) => project(wq, p));
+    const ks = Array.from({ length: P }, (_, p) => project(wk, p));
+    for (let h = 0; h < heads; h++) {
+      for (const p of [3, 20, 44]) {
+        const scores = ks.map((k) => {
+          let s = 0;
+          for (let d = h * hd; d < (h + 1) * hd; d++) s += qs[p][d] * k[d];
+          return s;
+        });
+        expect(scores.indexOf(Math.max(...scores))).toBe(p + OFFSETS[h]);
+      }
+    }
+  });
+
+  it('initialWeights adds them to the first layers only and keeps their dimensions free of word identity', () => {
+    const cfg: TransformerConfig = {
+      modelType: 'bert', lmKind: 'masked-lm', vocabSize: 20, hiddenSize: H, numLayers: 2, numHeads: heads,
+      intermediateSize: 4 * H, maxPositions: 16, typeVocabSize: 2, layerNormEps: 1e-12, hiddenAct: 'gelu',
+      padTokenId: 0, positionOffset: 0,
+    };
+    // Variables are registered by name, so each init is read out and disposed before the next.
+    const values = (options: Parameters<typeof initialWeights>[2]) => {
+      const vars = initialWeights(cfg, 7, options);
+      const out = new Map([...vars].map(([k, v]) => [k, v.arraySync() as number[][]]));
+      for (const v of vars.values()) v.dispose();
+      return out;
+    };
+    const plain = values({ sinusoidalPositions: true });
+    const offset = values({ sinusoidalPositions: true, offsetLayers: 1 });
+    const diff = (key: string) => offset.get(key)!.map((row, i) => row.map((x, j) => x - plain.get(key)![i][j]));
+    const expected = offsetHeadWeights(H, heads, 'query');
+    const q0 = diff('encoder.layer.0.attention.self.query.weight');
+    for (let i = 0; i < H; i++) for (let o = 0; o < H; o++) expect(q0[i][o]).toBeCloseTo(expected[i * H + o], 5);
+    expect(Math.max(...diff('encoder.layer.1.attention.self.query.weight').flat().map(Math.abs))).toBe(0);
+    for (const key of ['embeddings.word_embeddings.weight', 'embeddings.token_type_embeddings.weight']) {
+      for (const row of offset.get(key)!) {
+        expect(row.slice(0, hd).every((x) => x === 0)).toBe(true);
+        expect(row.slice(hd).some((x) => x !== 0)).toBe(true);
+      }
+    }
+    expect(() => initialWeights(cfg, 7, { offsetLayers: 1 })).toThrow(/sinusoidal/);
   });
 });

@@ -39,11 +39,25 @@ export function hfName(spec: WeightSpec, prefix: string): string {
   return spec.group === 'base' ? prefix + spec.key : spec.key;
 }
 
+export interface InitOptions {
+  /** Position table starts as sinusoids (see sinusoidalPositions) instead of N(0, 0.02) rows. */
+  sinusoidalPositions?: boolean;
+  /**
+   * BERT family, needs sinusoidalPositions: the query/key maps of this many first layers start as
+   * offset heads (see offsetHeadWeights), head h looking at relative position OFFSETS[h % 4].
+   */
+  offsetLayers?: number;
+}
+
 /**
  * BERT/GPT-2 initialisation: N(0, 0.02) matrices and embeddings, zero biases, unit LayerNorm
  * scales. GPT-2 additionally scales residual output projections by 1/sqrt(2 * layers).
  */
-export function initialWeights(cfg: TransformerConfig, seed: number, options: { sinusoidalPositions?: boolean } = {}): Map<string, tf.Variable> {
+export function initialWeights(cfg: TransformerConfig, seed: number, options: InitOptions = {}): Map<string, tf.Variable> {
+  const offsetLayers = options.offsetLayers ?? 0;
+  if (offsetLayers > 0 && (cfg.modelType !== 'bert' || !options.sinusoidalPositions)) {
+    throw new Error('offset heads need a BERT model with sinusoidal positions');
+  }
   const rand = seededRandom(seed);
   const vars = new Map<string, tf.Variable>();
   for (const spec of weightSpecs(cfg).specs) {
@@ -60,9 +74,53 @@ export function initialWeights(cfg: TransformerConfig, seed: number, options: { 
       for (let i = 0; i < n; i++) data[i] = std * normal(rand);
     }
     const shape = spec.transpose ? [spec.shape[1], spec.shape[0]] : spec.shape;
+    if (offsetLayers > 0 && /^embeddings\.(word|token_type)_embeddings\.weight$/.test(spec.key)) {
+      // The dimensions the offset heads read start as position only (see offsetHeadWeights).
+      const hd = cfg.hiddenSize / cfg.numHeads;
+      for (let r = 0; r < spec.shape[0]; r++) data.fill(0, r * cfg.hiddenSize, r * cfg.hiddenSize + hd);
+    }
+    const offsetHead = /^encoder\.layer\.(\d+)\.attention\.self\.(query|key)\.weight$/.exec(spec.key);
+    if (offsetHead && Number(offsetHead[1]) < offsetLayers) {
+      const structured = offsetHeadWeights(cfg.hiddenSize, cfg.numHeads, offsetHead[2] as 'query' | 'key');
+      for (let i = 0; i < n; i++) data[i] += structured[i];
+    }
     vars.set(spec.key, tf.variable(tf.tensor(data, shape), true, `pretrain/${spec.key}`));
   }
   return vars;
+}
+
+/** Relative positions the offset heads of a layer start looking at: neighbours on both sides. */
+export const OFFSETS = [-1, 1, -2, 2];
+
+/**
+ * A structured start for attention, added to the random init: a [H, H] ([in, out]) query or key
+ * map under which head h scores key position p' from query position p by
+ * a^2 * sum_j cos(w_j (p + k - p')), k = OFFSETS[h % 4], summed over the head's share of the
+ * sinusoid table's highest frequencies w_j. That peaks at p' = p + k, so from the first step each
+ * head mostly reads one neighbour instead of averaging the whole window: with uniform attention
+ * the gradient that would teach a head where to look is diluted by the window length, and a
+ * from-scratch run stays a bag-of-words model for thousands of steps. The query side rotates each
+ * sin/cos pair by w_j k (a sinusoid table shifts positions by a rotation); the key side copies it.
+ * Word embeddings share the dimensions, so heads also see token identity, and all of it trains.
+ */
+export function offsetHeadWeights(hidden: number, heads: number, side: 'query' | 'key', a = 3): Float32Array {
+  const hd = hidden / heads;
+  const w = new Float32Array(hidden * hidden); // row-major [in, out]
+  for (let h = 0; h < heads; h++) {
+    const k = OFFSETS[h % OFFSETS.length];
+    for (let j = 0; j < hd / 2; j++) {
+      const i = j; // sinusoid pair i (frequency 10000^(-2i/H)) in dimensions 2i, 2i+1: the highest frequencies are the sharpest
+      const phi = side === 'query' ? k / Math.pow(10000, (2 * i) / hidden) : 0;
+      const [c, s] = [Math.cos(phi), Math.sin(phi)];
+      const outSin = h * hd + 2 * j;
+      const inSin = 2 * i;
+      w[inSin * hidden + outSin] = a * c; // sin(t + phi) = sin t cos phi + cos t sin phi
+      w[(inSin + 1) * hidden + outSin] = a * s;
+      w[inSin * hidden + outSin + 1] = -a * s; // cos(t + phi) = cos t cos phi - sin t sin phi
+      w[(inSin + 1) * hidden + outSin + 1] = a * c;
+    }
+  }
+  return w;
 }
 
 /**

@@ -371,13 +371,14 @@ function headRef(family: Family, t: HfTensors, cfg: Record<string, unknown>, x: 
   }
   const n =
     family === 'bert'
-      ? { d: 'cls.predictions.transform.dense', ln: 'cls.predictions.transform.LayerNorm', b: 'cls.predictions.bias' }
+      ? { d: 'cls.predictions.transform.dense', ln: 'cls.predictions.transform.LayerNorm', b: 'cls.predictions.bias', dec: 'cls.predictions.decoder.weight' }
       : family === 'roberta'
-        ? { d: 'lm_head.dense', ln: 'lm_head.layer_norm', b: 'lm_head.bias' }
-        : { d: 'vocab_transform', ln: 'vocab_layer_norm', b: 'vocab_projector.bias' };
+        ? { d: 'lm_head.dense', ln: 'lm_head.layer_norm', b: 'lm_head.bias', dec: 'lm_head.decoder.weight' }
+        : { d: 'vocab_transform', ln: 'vocab_layer_norm', b: 'vocab_projector.bias', dec: 'vocab_projector.weight' };
   const eps = family === 'distilbert' ? 1e-12 : (cfg.layer_norm_eps as number);
   const h = lnorm(torchLinear(x, w(t, `${n.d}.weight`), w(t, `${n.d}.bias`)).map(geluExact), w(t, `${n.ln}.weight`), w(t, `${n.ln}.bias`), eps);
-  const wte = w(t, `${family}.embeddings.word_embeddings.weight`);
+  // transformers ties the decoder to the word embeddings unless the config says otherwise.
+  const wte = cfg.tie_word_embeddings === false ? w(t, n.dec) : w(t, `${family}.embeddings.word_embeddings.weight`);
   const bias = w(t, n.b);
   const V = wte.shape[0];
   const out = new Float64Array(V);
