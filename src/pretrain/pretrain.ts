@@ -101,19 +101,22 @@ export const OFFSETS = [-1, 1, -2, 2];
  * the gradient that would teach a head where to look is diluted by the window length, and a
  * from-scratch run stays a bag-of-words model for thousands of steps. The query side rotates each
  * sin/cos pair by w_j k (a sinusoid table shifts positions by a rotation); the key side copies it.
- * Word embeddings share the dimensions, so heads also see token identity, and all of it trains.
+ * initialWeights starts the word and token-type embeddings at zero in these dimensions, so the
+ * scores are purely positional at first (with a = 3 about 70% of a head's attention is on its
+ * neighbour); training then mixes in token identity, as it may change every weight here.
  */
 export function offsetHeadWeights(hidden: number, heads: number, side: 'query' | 'key', a = 3): Float32Array {
   const hd = hidden / heads;
   const w = new Float32Array(hidden * hidden); // row-major [in, out]
   for (let h = 0; h < heads; h++) {
     const k = OFFSETS[h % OFFSETS.length];
+    // The head's output pair j reads sinusoid pair j (dimensions 2j, 2j+1, frequency 10000^(-2j/H)):
+    // the first hd dimensions hold the highest, sharpest frequencies.
     for (let j = 0; j < hd / 2; j++) {
-      const i = j; // sinusoid pair i (frequency 10000^(-2i/H)) in dimensions 2i, 2i+1: the highest frequencies are the sharpest
-      const phi = side === 'query' ? k / Math.pow(10000, (2 * i) / hidden) : 0;
+      const phi = side === 'query' ? k / Math.pow(10000, (2 * j) / hidden) : 0;
       const [c, s] = [Math.cos(phi), Math.sin(phi)];
       const outSin = h * hd + 2 * j;
-      const inSin = 2 * i;
+      const inSin = 2 * j;
       w[inSin * hidden + outSin] = a * c; // sin(t + phi) = sin t cos phi + cos t sin phi
       w[(inSin + 1) * hidden + outSin] = a * s;
       w[inSin * hidden + outSin + 1] = -a * s; // cos(t + phi) = cos t cos phi - sin t sin phi
