@@ -36,37 +36,40 @@ import {
   type Specials,
 } from '../pretrain/pretrain';
 
-const { values: args } = parseArgs({
-  options: {
-    family: { type: 'string', default: 'bert' },
-    out: { type: 'string' },
-    steps: { type: 'string', default: '4000' },
-    batch: { type: 'string', default: '16' },
-    seq: { type: 'string', default: '128' },
-    /** Rows of the position table (default: --seq). Train short windows first with room for long ones later. */
-    'max-positions': { type: 'string' },
-    /** Position table init: random N(0, 0.02) rows, or sinusoids at that scale (see sinusoidalPositions). */
-    positions: { type: 'string', default: 'random' },
-    /** BERT, with --positions sinusoidal: this many first layers start with offset heads (see offsetHeadWeights). */
-    'offset-layers': { type: 'string', default: '0' },
-    /** BERT: the MLM decoder is its own [V, H] matrix instead of the word-embedding table (config tie_word_embeddings: false). */
-    'untied-decoder': { type: 'boolean', default: false },
-    lr: { type: 'string', default: '1e-3' },
-    warmup: { type: 'string', default: '200' },
-    /** BERT only: the share of tokens chosen for prediction (80% [MASK], 10% random, 10% kept). */
-    'mask-rate': { type: 'string', default: '0.15' },
-    seed: { type: 'string', default: '1234' },
-    hidden: { type: 'string', default: '128' },
-    layers: { type: 'string', default: '4' },
-    heads: { type: 'string', default: '4' },
-    inner: { type: 'string', default: '512' },
-    'checkpoint-every': { type: 'string', default: '200' },
-    'log-every': { type: 'string', default: '20' },
-    fresh: { type: 'boolean', default: false },
-    /** Start from this checkpoint's weights (an earlier run's model.safetensors) with a new optimizer and schedule. */
-    'init-from': { type: 'string' },
-  },
-});
+const OPTIONS = {
+  family: { type: 'string', default: 'bert' },
+  out: { type: 'string' },
+  steps: { type: 'string', default: '4000' },
+  batch: { type: 'string', default: '16' },
+  seq: { type: 'string', default: '128' },
+  /** Rows of the position table (default: --seq). Train short windows first with room for long ones later. */
+  'max-positions': { type: 'string' },
+  /** Position table init: random N(0, 0.02) rows, or sinusoids at that scale (see sinusoidalPositions). */
+  positions: { type: 'string', default: 'random' },
+  /** BERT, with --positions sinusoidal: this many first layers start with offset heads (see offsetHeadWeights). */
+  'offset-layers': { type: 'string', default: '0' },
+  /** BERT: the MLM decoder is its own [V, H] matrix instead of the word-embedding table (config tie_word_embeddings: false). */
+  'untied-decoder': { type: 'boolean', default: false },
+  lr: { type: 'string', default: '1e-3' },
+  warmup: { type: 'string', default: '200' },
+  /** BERT only: the share of tokens chosen for prediction (80% [MASK], 10% random, 10% kept). */
+  'mask-rate': { type: 'string', default: '0.15' },
+  seed: { type: 'string', default: '1234' },
+  hidden: { type: 'string', default: '128' },
+  layers: { type: 'string', default: '4' },
+  heads: { type: 'string', default: '4' },
+  inner: { type: 'string', default: '512' },
+  'checkpoint-every': { type: 'string', default: '200' },
+  'log-every': { type: 'string', default: '20' },
+  fresh: { type: 'boolean', default: false },
+  /** Start from this checkpoint's weights (an earlier run's model.safetensors) with a new optimizer and schedule. */
+  'init-from': { type: 'string' },
+} as const;
+const { values: args } = parseArgs({ options: OPTIONS });
+/** Option defaults: a checkpoint written before an option existed ran with its default. */
+const DEFAULTS = Object.fromEntries(
+  Object.entries(OPTIONS).flatMap(([k, o]) => ('default' in o ? [[k, o.default]] : [])),
+) as Record<string, string | boolean>;
 
 const family = args.family as 'bert' | 'gpt2';
 if (family !== 'bert' && family !== 'gpt2') throw new Error(`--family must be bert or gpt2, not ${family}`);
@@ -176,7 +179,7 @@ async function main(): Promise<void> {
     const state = JSON.parse(readFileSync(statePath, 'utf8'));
     // Logging and checkpoint cadence may change between runs; everything that shapes training may not.
     const shaping = (a: Record<string, unknown>) =>
-      JSON.stringify(Object.entries({ ...a, 'log-every': 0, 'checkpoint-every': 0, fresh: false }).sort());
+      JSON.stringify(Object.entries({ ...DEFAULTS, ...a, 'log-every': 0, 'checkpoint-every': 0, fresh: false }).sort());
     if (shaping(state.args) !== shaping(args)) {
       throw new Error(`${statePath} was written with other arguments; rerun with --fresh to start over`);
     }
