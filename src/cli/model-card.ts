@@ -106,7 +106,7 @@ phases.forEach((t, i) => {
     lines.push(
       `- The attention heads of the first ${offsetLayers} layers start as offset heads: query and key maps that make head h look at the neighbour ${OFFSETS.map((k) => (k > 0 ? `+${k}` : k)).join(', ')} (by h), ` +
         'read from the sinusoid dimensions that the word embeddings start without (`offsetHeadWeights` in src/pretrain/pretrain.ts). ' +
-        'The checkpoint before this one, trained without it (and with a tied decoder), still spread the attention from a [MASK] evenly over the window at the end of its run: it guessed from the bag of words.',
+        'Started at random, attention from a [MASK] stays spread evenly over the window for a whole run of this size, and the model guesses from the bag of words (README, *The embedded models*).',
     );
   }
   lines.push(`- Adam (β 0.9/0.98), peak learning rate ${t.args.lr}, ${t.args.warmup} warm-up steps then cosine decay to 10% of the peak; gradient norm clipped at 1.`);

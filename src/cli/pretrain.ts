@@ -83,6 +83,10 @@ const maskRate = Number(args['mask-rate']);
 if (args.positions !== 'random' && args.positions !== 'sinusoidal') throw new Error(`--positions must be random or sinusoidal, not ${args.positions}`);
 if (Number(args['max-positions'] ?? T) < T) throw new Error(`--max-positions ${args['max-positions']} is shorter than --seq ${T}`);
 if (family === 'gpt2' && args['untied-decoder']) throw new Error('--untied-decoder is for --family bert (GPT-2 checkpoints here tie lm_head to wte)');
+const offsetLayers = Number(args['offset-layers']);
+if (!(Number.isInteger(offsetLayers) && offsetLayers >= 0 && offsetLayers <= Number(args.layers))) {
+  throw new Error(`--offset-layers must be a whole number from 0 to --layers (${args.layers}), not ${args['offset-layers']}`);
+}
 if (!(maskRate > 0 && maskRate < 1)) throw new Error(`--mask-rate must be between 0 and 1, not ${args['mask-rate']}`);
 const seed = Number(args.seed);
 const ckptEvery = Number(args['checkpoint-every']);
@@ -159,7 +163,7 @@ async function main(): Promise<void> {
 
   const vars = initialWeights(cfg, seed, {
     sinusoidalPositions: args.positions === 'sinusoidal',
-    offsetLayers: Number(args['offset-layers']),
+    offsetLayers,
   });
   if (args['init-from']) {
     await restoreWeights(args['init-from'], vars);
