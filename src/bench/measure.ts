@@ -4,8 +4,9 @@
  * model, N soft tokens, backward to the prompt only, Adam) on a given model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { syntheticStep } from '../engine/benchmarkStep';
+import { syntheticStep, type SyntheticStep } from '../engine/benchmarkStep';
 import type { FrozenLM, TransformerConfig } from '../model/types';
+import { gpuWorkCounts, gpuWorkSince, type GpuWorkCounts } from '../model/webgpu';
 
 export interface StepShape {
   batchSize: number;
@@ -30,6 +31,35 @@ export interface BenchResult {
   peakRatio: number;
   numTensorsBefore: number;
   numTensorsAfter: number;
+  /** What one step asks of the backend, counted on an extra untimed step (device-independent). */
+  work: StepWork;
+}
+
+export interface StepWork {
+  /** tfjs kernels run by one step (forward, backward, clipping, Adam), on any backend. */
+  kernels: number;
+  /** The most frequent kernels, [name, count], most frequent first. */
+  topKernels: [string, number][];
+  /** On WebGPU: dispatches, submits, buffers created and bytes moved by one step (loss readback included). */
+  gpu?: GpuWorkCounts;
+}
+
+/** Counts one step's kernels (tf.profile) and, on WebGPU, its device work (a separate step, unprofiled). */
+export async function countStepWork(bench: Pick<SyntheticStep, 'step'>): Promise<StepWork> {
+  const before = gpuWorkCounts();
+  const loss = bench.step();
+  await sync(loss);
+  loss.dispose();
+  const after = gpuWorkCounts();
+  const profile = await tf.profile(async () => {
+    const l = bench.step();
+    await sync(l);
+    l.dispose();
+  });
+  const byName = new Map<string, number>();
+  for (const k of profile.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + 1);
+  const topKernels = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  return { kernels: profile.kernels.length, topKernels, ...(before && after ? { gpu: gpuWorkSince(before, after) } : {}) };
 }
 
 /** Waits until queued GPU work is done (a readback), for honest timings. */
@@ -103,6 +133,7 @@ export async function benchStep(
     const ms = (performance.now() - t0) / options.steps;
     last?.dispose();
     const numTensorsAfter = tf.memory().numTensors;
+    const work = await countStepWork(bench);
     const gflop = stepFlops(model.config, shape) / 1e9;
     const achieved = gflop / (ms / 1000);
     return {
@@ -119,6 +150,7 @@ export async function benchStep(
       peakRatio: achieved / options.peak,
       numTensorsBefore,
       numTensorsAfter,
+      work,
     };
   } finally {
     bench.dispose();
@@ -148,3 +180,5 @@ export const EMBEDDED_SHAPE: StepShape = { batchSize: 16, sequenceLength: 64, pr
  * activations outgrow the wasm heap), so Node measures batch 2 and compares tokens/s.
  */
 export const BERT_BASE_SHAPE: StepShape = { batchSize: 2, sequenceLength: 128, promptLength: 20 };
+/** On a GPU, the issue's own comparison point. */
+export const BERT_BASE_GPU_SHAPE: StepShape = { batchSize: 8, sequenceLength: 128, promptLength: 20 };

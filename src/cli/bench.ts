@@ -8,6 +8,11 @@
  *   npm run bench                  # everything
  *   npm run bench -- --node-only   # skip Chromium (software WebGPU/WebGL take minutes a step here)
  *   npm run bench -- --skip-bert-base   # leave out the BERT-base-shaped model (12 x 768, sequence 128)
+ *   npm run bench -- --node-only --backend wasm,webgpu   # Node backends to measure (default wasm,cpu);
+ *                                  # webgpu is Dawn on the Vulkan driver VK_ICD_FILENAMES names, or the system's
+ *
+ * Every row also counts what one step asks of the backend (tfjs kernels; on WebGPU dispatches,
+ * submits, buffers created, bytes uploaded and read back), which does not depend on the machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -17,8 +22,9 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { chromium } from '@playwright/test';
 import { loadPretrained } from '../model/loader';
-import { dirFolder, useNodeBackend } from '../model/node';
-import { BERT_BASE_CONFIG, BERT_BASE_SHAPE, benchStep, EMBEDDED_SHAPE, matmulPeak, type BenchResult } from '../bench/measure';
+import { dirFolder, nodeWebGpuAdapter, parseNodeBackends, useNodeBackend } from '../model/node';
+import { describeAdapter } from '../model/webgpu';
+import { BERT_BASE_CONFIG, BERT_BASE_GPU_SHAPE, BERT_BASE_SHAPE, benchStep, EMBEDDED_SHAPE, matmulPeak, type BenchResult } from '../bench/measure';
 import { randomModel } from '../bench/randomModel';
 import { CHROMIUM_BASE_ARGS, CHROMIUM_PATH, CHROMIUM_WEBGPU_ARGS } from '../../e2e/fixtures/chromium';
 
@@ -31,6 +37,7 @@ const { values: args } = parseArgs({
     /** The BERT-base-shaped row takes a few minutes. */
     'skip-bert-base': { type: 'boolean', default: false },
     port: { type: 'string', default: '4180' },
+    backend: { type: 'string', default: 'wasm,cpu' },
   },
 });
 const STEPS = Number(args.steps);
@@ -40,36 +47,47 @@ type Row = BenchResult & { where: string } | { where: string; backend: string; m
 
 async function nodeRows(): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const backend of ['wasm', 'cpu'] as const) {
-    await useNodeBackend(backend);
+  const skip = (backend: string, model: string, skipped: string) => {
+    rows.push({ where: 'node', backend, model, skipped });
+    report(rows.at(-1)!);
+  };
+  for (const backend of parseNodeBackends(args.backend)) {
+    try {
+      await useNodeBackend(backend);
+    } catch (e) {
+      skip(backend, '(all)', (e as Error).message);
+      continue;
+    }
+    if (backend === 'webgpu' && nodeWebGpuAdapter) console.log(`webgpu on ${describeAdapter(nodeWebGpuAdapter)}`);
+    const software = backend === 'webgpu' && !!nodeWebGpuAdapter?.software;
     const peak = await matmulPeak();
     for (const name of EMBEDDED) {
       const loaded = await loadPretrained(await dirFolder(join('public', 'models', name)));
-      const r = await benchStep(loaded.model, name, EMBEDDED_SHAPE, { steps: backend === 'cpu' ? 2 : STEPS, warmup: 1, peak });
+      const steps = backend === 'cpu' || software ? 2 : STEPS;
+      const r = await benchStep(loaded.model, name, EMBEDDED_SHAPE, { steps, warmup: 1, peak });
       loaded.model.dispose();
       rows.push({ where: 'node', ...r });
       report(rows.at(-1)!);
     }
     if (args['skip-bert-base']) {
-      rows.push({ where: 'node', backend, model: 'bert-base (random)', skipped: '--skip-bert-base' });
-      report(rows.at(-1)!);
+      skip(backend, 'bert-base (random)', '--skip-bert-base');
       continue;
     }
-    if (backend === 'cpu') {
-      // ~0.7 TFLOP per step at ~1 GFLOP/s: over ten minutes a step.
-      rows.push({ where: 'node', backend, model: 'bert-base (random)', skipped: `a step would take about ${Math.round(700 / peak / 60)} min at ${peak.toFixed(1)} GFLOP/s` });
-      report(rows.at(-1)!);
+    if (backend === 'cpu' || software) {
+      // ~0.7 TFLOP per step at a few GFLOP/s: over ten minutes a step.
+      skip(backend, 'bert-base (random)', `a step would take about ${Math.round(700 / peak / 60)} min at ${peak.toFixed(1)} GFLOP/s`);
       continue;
     }
     try {
       const model = randomModel(BERT_BASE_CONFIG);
-      const r = await benchStep(model, 'bert-base (random)', BERT_BASE_SHAPE, { steps: 2, warmup: 1, peak });
+      const shape = backend === 'webgpu' ? BERT_BASE_GPU_SHAPE : BERT_BASE_SHAPE;
+      const r = await benchStep(model, 'bert-base (random)', shape, { steps: 2, warmup: 1, peak });
       model.dispose();
       rows.push({ where: 'node', ...r });
+      report(rows.at(-1)!);
     } catch (e) {
-      rows.push({ where: 'node', backend, model: 'bert-base (random)', skipped: `failed: ${(e as Error).message}` });
+      skip(backend, 'bert-base (random)', `failed: ${(e as Error).message}`);
     }
-    report(rows.at(-1)!);
   }
   return rows;
 }
@@ -124,8 +142,15 @@ function report(row: Row): void {
     `${row.where.padEnd(8)} ${row.backend.padEnd(7)} ${row.model.padEnd(20)} B${s.batchSize} T${s.sequenceLength} N${s.promptLength}  ` +
       `${row.msPerStep.toFixed(0).padStart(7)} ms/step  ${row.tokensPerSecond.toFixed(0).padStart(6)} tok/s  ` +
       `${row.achievedGflops.toFixed(1)} of ${row.matmulPeakGflops.toFixed(1)} GFLOP/s matmul peak (${(100 * row.peakRatio).toFixed(0)}%)  ` +
-      `tensors ${row.numTensorsBefore}->${row.numTensorsAfter}`,
+      `tensors ${row.numTensorsBefore}->${row.numTensorsAfter}  ${workLine(row.work)}`,
   );
+}
+
+/** "412 kernels, 398 dispatches, 27 submits, 0 buffers, 5.1 kB up, 4 B down" per step. */
+export function workLine(w: BenchResult['work']): string {
+  const kb = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`);
+  const gpu = w.gpu ? `, ${w.gpu.dispatches} dispatches, ${w.gpu.submits} submits, ${w.gpu.buffersCreated} buffers, ${kb(w.gpu.bytesUploaded)} up, ${kb(w.gpu.bytesReadBack)} down` : '';
+  return `${w.kernels} kernels${gpu} per step`;
 }
 
 async function main(): Promise<void> {

@@ -2,13 +2,13 @@
  * Held-out quality of an embedded checkpoint, beside a unigram baseline on the same tokens; writes
  * <model>/evaluation.json, which the model card and a unit test read.
  *
- *   npm run evaluate-model -- --model public/models/studio-bert-tiny
+ *   npm run evaluate-model -- --model public/models/studio-bert-tiny [--backend wasm|webgpu|cpu[,...]]
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPretrained } from '../model/loader';
-import { dirFolder, useNodeBackend } from '../model/node';
+import { dirFolder, parseNodeBackends, selectNodeBackend } from '../model/node';
 import { loadTokenStreams } from '../pretrain/corpus';
 import { evaluateHeldOut, unigramLogProbs } from '../pretrain/evaluate';
 import { joinParagraphs } from '../pretrain/pretrain';
@@ -17,9 +17,9 @@ import { joinParagraphs } from '../pretrain/pretrain';
 export const TEST_SLICE_TOKENS = 4096;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { model: { type: 'string' } } });
+  const { values } = parseArgs({ options: { model: { type: 'string' }, backend: { type: 'string', default: 'wasm' } } });
   const dir = values.model ?? 'public/models/studio-bert-tiny';
-  await useNodeBackend('wasm');
+  await selectNodeBackend(parseNodeBackends(values.backend));
   const loaded = await loadPretrained(await dirFolder(dir));
   const streams = loadTokenStreams(dir);
   const sp = loaded.tokenizer.special;
@@ -42,6 +42,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(e);
+  console.error(process.env.DEBUG ? e : `error: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });

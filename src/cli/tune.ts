@@ -14,7 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import Papa from 'papaparse';
 import { loadPretrained, urlFolder } from '../model/loader';
-import { dirFolder, useNodeBackend } from '../model/node';
+import { dirFolder, nodeWebGpuAdapter, parseNodeBackends, selectNodeBackend, type NodeBackendName } from '../model/node';
+import { describeAdapter } from '../model/webgpu';
 import {
   classificationExport,
   DEFAULT_TRAINING_CONFIG,
@@ -32,7 +33,9 @@ import { exportFiles } from '../engine/exports';
 const USAGE = `usage: npm run tune -- --model <folder|url> --csv <file> --text <column> --label <column>
   --template "<template>" --label-words "<label>=<word>,<word>" (repeatable) [--target <column>]
   [--prompt-length N] [--init random|vocab|text|labels] [--init-text T] [--epochs E] [--lr LR] [--batch B]
-  [--seed S] [--val-split F] [--mode verbalizer|head] [--backend wasm|cpu] --out <dir>`;
+  [--seed S] [--val-split F] [--mode verbalizer|head] [--backend wasm|webgpu|cpu[,...]] --out <dir>
+  --backend takes a list tried in order (e.g. webgpu,wasm: the GPU if Dawn finds one, else wasm, saying why).
+  webgpu uses the Vulkan driver VK_ICD_FILENAMES names, or the system's.`;
 
 class UsageError extends Error {}
 
@@ -101,7 +104,13 @@ async function readCsv(path: string): Promise<Row[]> {
 
 async function main(): Promise<void> {
   const args = parse();
-  const backend = await useNodeBackend(args.backend as 'wasm' | 'cpu');
+  let backends: NodeBackendName[];
+  try {
+    backends = parseNodeBackends(args.backend as string);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { backend } = await selectNodeBackend(backends);
   const modelArg = args.model as string;
   const folder = /^https?:\/\//.test(modelArg) ? urlFolder(modelArg) : await dirFolder(resolve(modelArg));
   const loaded = await loadPretrained(folder);
@@ -128,7 +137,8 @@ async function main(): Promise<void> {
   const source = { id: modelArg, checkpointHash: loaded.checkpointHash, config: loaded.config };
   const line = (event: string, data: object) => console.log(JSON.stringify({ event, ...data }));
   const hooks = { onMetrics: (m: object) => line('metrics', m), onEpoch: (e: object) => line('epoch', e) };
-  line('start', { backend, model: modelArg, rows: rows.length, template, config });
+  const gpu = backend === 'webgpu' && nodeWebGpuAdapter ? { gpu: describeAdapter(nodeWebGpuAdapter) } : {};
+  line('start', { backend, ...gpu, model: modelArg, rows: rows.length, template, config });
 
   let files: Record<string, Uint8Array>;
   let metrics: Record<string, unknown>;
@@ -190,6 +200,7 @@ function pick(m: Record<string, unknown>) {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof UsageError ? `${e.message}\n${USAGE}` : e);
+  // One line for the person running it; the stack only when asked for (DEBUG=1).
+  console.error(e instanceof UsageError ? `${e.message}\n${USAGE}` : process.env.DEBUG ? e : `error: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(e instanceof UsageError ? 2 : 1);
 });

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FrozenLM } from '../model/types';
 import { seededRandom } from './random';
 import { createSoftPrompt, type SoftPrompt } from './softPrompt';
-import { classificationLoss, makeClassificationBatch, promptTuningStep, type ClassificationBatch, type LabeledExample } from './step';
+import { classificationLoss, classScores, makeClassificationBatch, promptTuningStep, type ClassificationBatch, type LabeledExample } from './step';
 import { Verbalizer } from './verbalizer';
 
 export interface SyntheticStepOptions {
@@ -25,11 +25,19 @@ export interface SyntheticStepOptions {
 export interface SyntheticStep {
   /** One optimiser step; returns the loss tensor (caller disposes). */
   step(): tf.Scalar;
+  /** Class scores [B, C] at the current prompt (label-word log-probabilities in verbalizer mode). */
+  scores(): tf.Tensor2D;
   /** Tokens per step (B x T), for tokens/s. */
   tokensPerStep: number;
+  /** The batch every step trains on (the GPU kit hands it to the PyTorch anchor). */
+  examples: LabeledExample[];
+  /** Verbalizer mode: each class's label-word id. */
+  labelWordIds: number[];
   prompt: SoftPrompt;
   dispose(): void;
 }
+
+const LABEL_WORD_IDS = [10, 11];
 
 export async function syntheticStep(model: FrozenLM, options: SyntheticStepOptions): Promise<SyntheticStep> {
   const { batchSize: B, sequenceLength: T, promptLength: N } = options;
@@ -48,7 +56,7 @@ export async function syntheticStep(model: FrozenLM, options: SyntheticStepOptio
   const mode = options.mode ?? (model.hasLmHead ? 'verbalizer' : 'head');
   const verbalizer =
     mode === 'verbalizer'
-      ? new Verbalizer(['a', 'b'], [[{ word: 'a', tokenIds: [10], scoredId: 10 }], [{ word: 'b', tokenIds: [11], scoredId: 11 }]], V)
+      ? new Verbalizer(['a', 'b'], LABEL_WORD_IDS.map((id, c) => [{ word: 'ab'[c], tokenIds: [id], scoredId: id }]), V)
       : null;
   const prompt = await createSoftPrompt(model, { length: N, init: 'random', seed: options.seed ?? 0, headClasses: mode === 'head' ? 2 : undefined });
   const parts = { model, mode, verbalizer, prompt, numClasses: 2, padId: 0 } as const;
@@ -57,7 +65,10 @@ export async function syntheticStep(model: FrozenLM, options: SyntheticStepOptio
   const variables = prompt.trainableVariables();
   return {
     step: () => promptTuningStep(() => classificationLoss(parts, batch), variables, optimizer, { learningRate: options.learningRate ?? 0.1, maxGradNorm: 1 }),
+    scores: () => classScores(parts, batch),
     tokensPerStep: B * T,
+    examples,
+    labelWordIds: LABEL_WORD_IDS,
     prompt,
     dispose() {
       batch.dispose();

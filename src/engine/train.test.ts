@@ -204,6 +204,10 @@ describe('runTraining', () => {
     expect(m.etaSeconds).toBeCloseTo((30 - m.step) / (m.step / m.elapsedSeconds), 6);
     expect(Number.isFinite(m.loss)).toBe(true);
     expect(events[events.length - 1].step).toBe(30);
+    // Throttled events still carry every step's exact loss once: together they are the run's losses.
+    expect(events.flatMap((e) => e.losses)).toEqual(r.trainLosses);
+    for (let i = 1; i < events.length; i++) expect(events[i].losses.length).toBe(events[i].step - events[i - 1].step);
+    expect(m.loss).toBeCloseTo(m.losses.reduce((a, b) => a + b, 0) / m.losses.length, 6);
     v.dispose();
   });
 });

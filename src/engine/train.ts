@@ -203,6 +203,8 @@ export interface TrainingMetrics {
   epoch: number;
   /** Mean training loss of the steps since the previous metrics event. */
   loss: number;
+  /** Those steps' exact losses, in order, the last one being `step`'s (empty when no step ran since). */
+  losses: number[];
   learningRate: number;
   examplesPerSecond: number;
   tokensPerSecond: number;
@@ -332,6 +334,7 @@ export async function runTraining<E, V extends EpochValidation>(
       totalSteps,
       epoch: Math.min(epoch, config.epochs),
       loss: recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : (trainLosses[trainLosses.length - 1] ?? NaN),
+      losses: recent,
       learningRate: lr,
       examplesPerSecond: seconds > 0 ? examplesSeen / seconds : 0,
       tokensPerSecond: seconds > 0 ? tokensSeen / seconds : 0,

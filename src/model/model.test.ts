@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { loadPretrained, type LoadedModel } from './loader';
-import { useNodeBackend } from './node';
+import { useNodeBackend, useSoftwareVulkan, type NodeBackendName } from './node';
+import { gpuWorkCounts } from './webgpu';
 import {
   hfCheckpointFiles,
   hfConfig,
@@ -21,6 +22,22 @@ import { writeSafetensors, type NamedArray } from './safetensors';
 import { parseConfig, toHfConfig } from './config';
 
 const FAMILIES: Family[] = ['bert', 'roberta', 'distilbert', 'gpt2'];
+
+/**
+ * webgpu runs on Dawn over Chromium's software Vulkan (SwiftShader) here and in CI: tiny shapes
+ * only. tfjs would run ops on such tiny host-side tensors on its CPU kernels (WEBGPU_CPU_FORWARD);
+ * turned off, every op runs as a WGSL kernel, which is what these tests are for.
+ */
+async function useBackend(backend: NodeBackendName): Promise<void> {
+  if (backend === 'webgpu') useSoftwareVulkan();
+  expect(await useNodeBackend(backend)).toBe(backend);
+  if (backend === 'webgpu') tf.env().set('WEBGPU_CPU_FORWARD', false);
+}
+
+/** Dispatches so far on the WebGPU device (0 elsewhere): proves the GPU did the work. */
+function dispatches(): number {
+  return gpuWorkCounts()?.dispatches ?? 0;
+}
 
 /** Ids within the tiny vocab, avoiding 0..4 (specials); batch row 1 is padded. */
 function batch(family: Family, padSide: 'left' | 'right') {
@@ -54,10 +71,10 @@ async function load(files: Map<string, Uint8Array>): Promise<LoadedModel> {
   return loadPretrained(memFolder(files));
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
   describe(`forward matches the float64 reference (${backend})`, () => {
     beforeAll(async () => {
-      await useNodeBackend(backend);
+      await useBackend(backend);
     });
 
     for (const family of FAMILIES) {
@@ -68,6 +85,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
           const loaded = await load(files);
           const { ids, mask } = batch(family, padSide);
           const before = tf.memory().numTensors;
+          const dispatchesBefore = dispatches();
           const { hidden, logits } = tf.tidy(() => {
             const idsT = tf.tensor2d(ids, undefined, 'int32');
             const maskT = tf.tensor2d(mask, undefined, 'int32');
@@ -82,6 +100,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
           expect(tf.memory().numTensors).toBe(before);
           expect(hDiff).toBeLessThan(1e-4);
           expect(lDiff).toBeLessThan(1e-4);
+          // On webgpu the GPU ran the forward pass: at least a matmul per projection and layer.
+          if (backend === 'webgpu') expect(dispatches() - dispatchesBefore).toBeGreaterThan(6 * TINY.layers);
           // Not trivially equal: outputs differ across positions and are far from zero.
           expect(Math.abs(ref.logits![0][0][5] - ref.logits![0][1][5])).toBeGreaterThan(1e-3);
           loaded.model.dispose();
@@ -91,9 +111,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
-describe('gradients with respect to inputsEmbeds', () => {
+for (const backend of ['cpu', 'webgpu'] as const) describe(`gradients with respect to inputsEmbeds (${backend})`, () => {
   beforeAll(async () => {
-    await useNodeBackend('cpu');
+    await useBackend(backend);
   });
 
   for (const family of FAMILIES) {
@@ -130,8 +150,10 @@ describe('gradients with respect to inputsEmbeds', () => {
         const l = loaded.model.lmLogits(h);
         return tf.add(tf.sum(tf.mul(tf.mul(h, r1), m3)), tf.sum(tf.mul(tf.mul(l, r2), m3))) as tf.Scalar;
       };
+      const dispatchesBefore = dispatches();
       const g = tf.grad(lossFn)(tf.tensor3d(embeds));
       const grad = (await g.array()) as number[][][];
+      if (backend === 'webgpu') expect(dispatches() - dispatchesBefore).toBeGreaterThan(12 * TINY.layers); // forward and backward on the GPU
       tf.dispose([g, maskT, m3, r1, r2]);
       const eps = 1e-5;
       // Coordinates at real positions of both rows, including the first (padded) row's first real token.

@@ -57,6 +57,10 @@ export interface InitResult {
   fallbackReason?: string;
   /** `tf.version.tfjs` inside the worker. */
   tfjsVersion: string;
+  /** On WebGPU: the adapter, e.g. "nvidia / ampere (NVIDIA RTX 3060)" or "google / swiftshader (…), software". */
+  gpu?: string;
+  /** On WebGPU: true when the adapter is a software rasteriser (correct, but slower than wasm). */
+  softwareGpu?: boolean;
 }
 
 export type EmptyPayload = Record<string, never>;
@@ -229,6 +233,8 @@ export interface Metrics {
   series?: MetricsSeries;
   /** Named scalars: `loss`, `accuracy`, `stepsPerSecond`, ... */
   values: Record<string, number>;
+  /** Series `step`: the exact loss of every step since the previous step event, ending at `step`. */
+  losses?: number[];
 }
 
 export interface MetricsEvent {

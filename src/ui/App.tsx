@@ -21,6 +21,13 @@ export function App() {
         </p>
       )}
 
+      {init?.softwareGpu && (
+        <p className="note note-warn" data-testid="backend.software">
+          WebGPU runs on a software adapter here ({init.gpu}): correct, but slow. Add <code>?backend=wasm</code> to the
+          address for the faster CPU path.
+        </p>
+      )}
+
       <main className="main">
         <p className="intro">
           Tune a soft prompt on a frozen transformer. Everything runs in this tab: the model, your data and the training
@@ -60,7 +67,7 @@ function statusText(studio: StudioState): string {
     case 'starting':
       return `Starting: ${studio.stage}…`;
     case 'ready':
-      return `Ready: TensorFlow.js ${studio.init.tfjsVersion} on ${backendLabel(studio.init.backend)}`;
+      return `Ready: TensorFlow.js ${studio.init.tfjsVersion} on ${backendLabel(studio.init.backend)}${studio.init.gpu ? ` (${studio.init.gpu})` : ''}`;
     case 'failed':
       return `Failed to start: ${studio.message}`;
   }

@@ -21,7 +21,7 @@ export function BackendBadge({ init }: { init: InitResult | null }) {
       className={`badge badge-${init.backend}${init.fallbackReason ? ' badge-fallback' : ''}`}
       data-testid="backend.badge"
       data-backend={init.backend}
-      title={init.fallbackReason ? `Fell back: ${init.fallbackReason}` : `tfjs ${init.tfjsVersion} on ${BACKEND_LABELS[init.backend]}`}
+      title={init.fallbackReason ? `Fell back: ${init.fallbackReason}` : `tfjs ${init.tfjsVersion} on ${BACKEND_LABELS[init.backend]}${init.gpu ? ` (${init.gpu})` : ''}`}
     >
       {BACKEND_LABELS[init.backend]}
     </span>

@@ -77,8 +77,9 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
                   id,
                   (r) => ({
                     ...r,
-                    // A pause re-sends the latest step's metrics: one point per step.
-                    steps: [...r.steps.filter((p) => p.step !== offsets.step + v.step), { step: offsets.step + v.step, loss: v.loss }],
+                    // Every step since the last event, with its exact loss (so a run resumed after a
+                    // reload charts every step up to its checkpoint); a pause re-sends the latest step.
+                    steps: mergeSteps(r.steps, offsets.step + v.step, m.losses?.length ? m.losses : [v.loss]),
                     progress: {
                       step: offsets.step + v.step,
                       totalSteps: offsets.step + v.totalSteps,
@@ -226,4 +227,10 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
     resume: useCallback(() => control('resumeTraining'), [control]),
     stop: useCallback(() => control('stopTraining'), [control]),
   };
+}
+
+/** `steps` with points for the steps ending at `lastStep` whose losses are `losses` (replacing any already there). */
+function mergeSteps(steps: readonly { step: number; loss: number }[], lastStep: number, losses: readonly number[]): { step: number; loss: number }[] {
+  const first = lastStep - losses.length + 1;
+  return [...steps.filter((p) => p.step < first || p.step > lastStep), ...losses.map((loss, i) => ({ step: first + i, loss }))];
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WorkerApi } from './handler';
-import { describeFailures, selectTfjsBackend } from './backend';
+import { describeFailures, selectTfjsBackend, webGpuAdapter, webGpuAdapterLine } from './backend';
 import type { LoadedModel } from '../model/loader';
 import { loadFromSource } from '../model/hubLoad';
 import { deviceLimits } from '../model/hubInspect';
@@ -23,6 +23,7 @@ export function createWorkerApi(): WorkerApi {
         backend,
         ...(failures.length > 0 ? { fallbackReason: describeFailures(failures) } : {}),
         tfjsVersion: tf.version.tfjs,
+        ...(backend === 'webgpu' && webGpuAdapter ? { gpu: webGpuAdapterLine(), softwareGpu: webGpuAdapter.software } : {}),
       };
     },
     ping() {

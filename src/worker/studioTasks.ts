@@ -174,8 +174,9 @@ export function createStudioTasks(getModel: () => ActiveModel | null): StudioTas
     };
     const hooks = {
       control: options.controller,
-      onMetrics(mt: { step: number; totalSteps: number; epoch: number; loss: number; learningRate: number; examplesPerSecond: number; tokensPerSecond: number; etaSeconds: number; elapsedSeconds: number }) {
-        context?.metrics({ step: mt.step, series: 'step', values: { ...mt } });
+      onMetrics(mt: { step: number; totalSteps: number; epoch: number; loss: number; losses: number[]; learningRate: number; examplesPerSecond: number; tokensPerSecond: number; etaSeconds: number; elapsedSeconds: number }) {
+        const { losses, ...values } = mt;
+        context?.metrics({ step: mt.step, series: 'step', values, losses });
         const every = options.checkpointEverySteps ?? 0;
         if (every > 0 && mt.step - lastCheckpointStep >= every) checkpoint(mt.step);
       },

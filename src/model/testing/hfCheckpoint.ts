@@ -64,14 +64,17 @@ export type HfTensors = Record<string, NamedArray>;
  * Random weights under HF names in torch layout (nn.Linear [out, in]; GPT-2 Conv1D [in, out]).
  * `withHead: false` gives a plain *Model checkpoint (no MLM head, no family prefix).
  */
-export function randomHfWeights(family: Family, seed = 1, options: { withHead?: boolean; d?: TinyDims } = {}): HfTensors {
+export function randomHfWeights(family: Family, seed = 1, options: { withHead?: boolean; d?: TinyDims; std?: number } = {}): HfTensors {
   const d = options.d ?? TINY;
+  /** Multiplies every spread below (0.3 for matrices); 0.02 / 0.3 gives transformers' init std for big models. */
+  const spread = (options.std ?? 0.3) / 0.3;
   const withHead = options.withHead ?? true;
   const r = rng(seed);
   const H = d.hidden;
   const I = family === 'gpt2' ? 4 * H : d.inner;
   const out: HfTensors = {};
   const put = (name: string, shape: number[], scale = 0.3, mean = 0) => {
+    scale *= spread;
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) data[i] = mean + scale * r();
@@ -179,7 +182,7 @@ export function bpeFiles(family: 'gpt2' | 'roberta', size: number): { vocab: Rec
 /** A checkpoint folder in memory: file name -> bytes, as save_pretrained + tokenizer.save_pretrained write it. */
 export function hfCheckpointFiles(
   family: Family,
-  options: { seed?: number; withHead?: boolean; d?: TinyDims; tokenizer?: 'vocab' | 'none' } = {},
+  options: { seed?: number; withHead?: boolean; d?: TinyDims; tokenizer?: 'vocab' | 'none'; std?: number } = {},
 ): Map<string, Uint8Array> {
   const d = options.d ?? TINY;
   const enc = new TextEncoder();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chooseBackend, describeFailures } from './backend';
-import type { BackendName } from '../shared/protocol';
+import { chooseBackend, describeFailures } from './backendChoice';
+type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
 /** An attempt that fails with the given reason for each listed backend and works otherwise. */
 function attemptFailing(reasons: Partial<Record<BackendName, string>>) {
