@@ -6,13 +6,12 @@
  */
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { loadPretrained } from '../model/loader';
 import { dirFolder } from '../model/node';
 import { writeSafetensors } from '../model/safetensors';
 import { hfCheckpointFiles, type Family, type TinyDims } from '../model/testing/hfCheckpoint';
 import { syntheticStep } from '../engine/benchmarkStep';
-import { countStepWork, stepFlops, type StepShape, type StepWork } from './measure';
+import { countStepWork, msPerStep, stepFlops, type StepShape, type StepWork } from './measure';
 
 /** A row: a checkpoint (random of `dims`, or an embedded one) and the step's shape. */
 export interface RowSpec {
@@ -103,15 +102,7 @@ export async function measureRow(spec: RowSpec, work: string, steps: number, mod
     const warm = bench.step();
     await warm.data();
     warm.dispose();
-    const t0 = performance.now();
-    let last: tf.Scalar | null = null;
-    for (let i = 0; i < steps; i++) {
-      last?.dispose();
-      last = bench.step();
-    }
-    await (last as tf.Scalar).data();
-    last?.dispose();
-    const msPerStep = (performance.now() - t0) / steps;
+    const ms = await msPerStep(bench, steps);
     const stepWork = await countStepWork(bench);
     const gflop = stepFlops(loaded.model.config, spec.shape) / 1e9;
     return {
@@ -129,10 +120,10 @@ export async function measureRow(spec: RowSpec, work: string, steps: number, mod
       initialLoss,
       initialScores,
       webgpu: {
-        msPerStep,
-        tokensPerSecond: (bench.tokensPerStep * 1000) / msPerStep,
+        msPerStep: ms,
+        tokensPerSecond: (bench.tokensPerStep * 1000) / ms,
         gflopPerStep: gflop,
-        achievedGflops: gflop / (msPerStep / 1000),
+        achievedGflops: gflop / (ms / 1000),
         stepsTimed: steps,
         work: stepWork,
       },

@@ -44,6 +44,19 @@ export interface StepWork {
   gpu?: GpuWorkCounts;
 }
 
+/** Mean ms of `steps` back-to-back steps, queued without readbacks and synced once at the end. */
+export async function msPerStep(bench: Pick<SyntheticStep, 'step'>, steps: number): Promise<number> {
+  const t0 = performance.now();
+  let last: tf.Scalar | null = null;
+  for (let i = 0; i < steps; i++) {
+    last?.dispose();
+    last = bench.step();
+  }
+  await sync(last as tf.Scalar);
+  last?.dispose();
+  return (performance.now() - t0) / steps;
+}
+
 /** Counts one step's kernels (tf.profile) and, on WebGPU, its device work (a separate step, unprofiled). */
 export async function countStepWork(bench: Pick<SyntheticStep, 'step'>): Promise<StepWork> {
   const before = gpuWorkCounts();
@@ -123,15 +136,7 @@ export async function benchStep(
       l.dispose();
     }
     const numTensorsBefore = tf.memory().numTensors;
-    const t0 = performance.now();
-    let last: tf.Scalar | null = null;
-    for (let i = 0; i < options.steps; i++) {
-      last?.dispose();
-      last = bench.step();
-    }
-    await sync(last as tf.Scalar);
-    const ms = (performance.now() - t0) / options.steps;
-    last?.dispose();
+    const ms = await msPerStep(bench, options.steps);
     const numTensorsAfter = tf.memory().numTensors;
     const work = await countStepWork(bench);
     const gflop = stepFlops(model.config, shape) / 1e9;
