@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from './fixtures/hub';
-import { FIXTURE_TOKEN, fixtureRepos } from '../src/model/hubTestServer';
+import { FIXTURE_TOKEN, fixtureRepos } from '../src/node/hubTestServer';
 import { hfCheckpointFiles } from '../src/model/testing/hfCheckpoint';
 
 // wasm starts fastest; the GPU-limit test below needs WebGPU.

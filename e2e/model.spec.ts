@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from './fixtures/studio';
-import { dirFolder, useNodeBackend } from '../src/model/node';
+import { dirFolder, useNodeBackend } from '../src/node/model';
 import { loadPretrained } from '../src/model/loader';
 import { topTokens } from '../src/model/predict';
 

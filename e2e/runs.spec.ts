@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { expect, test } from './fixtures/studio';
 
 // Runs live in IndexedDB: a reload in the middle of training loses only the steps after the last
-// checkpoint, and the run resumes from there (its dataset comes back from storage too). Rename and
-// delete persist. The wasm backend keeps this spec quicker; WebGPU is covered by studio.spec.ts.
+// checkpoint (a pause takes one), and the run resumes exactly from there, mid-epoch, to the planned
+// step count (its dataset comes back from storage too). Rename and delete persist. The wasm backend keeps this spec quicker; WebGPU is covered by studio.spec.ts.
 test.setTimeout(600_000);
 
 async function tinyCsv(): Promise<string> {
   const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
-  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, 6);
-  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, 6);
+  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, 15);
+  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, 15);
   return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
 }
 
@@ -18,7 +18,7 @@ test('a run interrupted by a reload resumes from its checkpoint; rename and dele
   const started = Date.now();
   await studio.setup('?backend=wasm');
   await studio.uploadCsv('tiny.csv', await tinyCsv());
-  await studio.expectDataset('tiny.csv', 12);
+  await studio.expectDataset('tiny.csv', 30);
   await studio.loadEmbeddedModel('studio-bert-tiny');
   await studio.setTemplate('{text} It was [MASK].');
   // Suggested label words: the frozen model's most distinctive words per class; one click adds one.
@@ -33,21 +33,29 @@ test('a run interrupted by a reload resumes from its checkpoint; rename and dele
   await expect(studio.byId('labels.class.positive')).toHaveValue(word === 'good' ? 'good' : `good, ${word}`);
   await studio.setLabelWords('positive', 'good');
   await studio.setLabelWords('negative', 'bad');
-  // 8 training rows, batch 4: 2 steps per epoch, 10 epochs (patience 0: no early stop).
+  // 24 training rows, batch 1: 24 steps per epoch, 2 epochs = 48 steps (patience 0: no early stop).
   await studio.byId('train.advanced').click();
-  await studio.setTraining({ promptLength: 4, batchSize: 4, epochs: 10, valFraction: 0.34, seed: 1, learningRate: 0.1, patience: 0 });
+  await studio.setTraining({ promptLength: 4, batchSize: 1, epochs: 2, valFraction: 0.2, seed: 1, learningRate: 0.1, patience: 0 });
   await studio.startTraining();
 
-  // Once the end-of-epoch-1 checkpoint is stored, pause (so the run cannot finish first) and
-  // reload mid-run.
+  // Pause in the first epoch: the pause itself checkpoints the run's exact state (Adam, schedule,
+  // shuffle position). Once that checkpoint is stored, reload mid-epoch.
   const run = studio.byId('runs.item').first();
-  await expect(run).toHaveAttribute('data-checkpoint-step', /^\d+$/, { timeout: 180_000 });
+  await expect(studio.byId('train.status')).toContainText(/Step [1-9]\d* \/ 48/, { timeout: 180_000 });
   await studio.byId('train.pause').click();
   await expect(run).toHaveAttribute('data-status', 'paused');
-  await page.waitForTimeout(1000); // a checkpoint of the step in flight may still land
-  const checkpointStep = Number(await run.getAttribute('data-checkpoint-step'));
+  let checkpointStep = 0;
+  await expect(async () => {
+    const shown = Number((await studio.byId('train.status').textContent())?.match(/Step (\d+) \/ 48/)?.[1]);
+    checkpointStep = Number(await run.getAttribute('data-checkpoint-step'));
+    expect(checkpointStep).toBe(shown); // the pause's checkpoint holds the step the run stopped at
+  }).toPass({ timeout: 60_000 });
+  expect(checkpointStep % 24).not.toBe(0); // mid-epoch
   await page.reload();
   await studio.setup('?backend=wasm');
+  // The page would restore the session (dataset, model, editors); start fresh, so that resuming has to
+  // bring back the run's own dataset and settings.
+  await studio.byId('session.fresh').click();
   await expect(run).toHaveAttribute('data-status', 'interrupted');
   await expect(studio.byId('train.message')).toContainText(`the last checkpoint is at step ${checkpointStep}`);
   await studio.screenshot('runs-1-interrupted');
@@ -59,19 +67,20 @@ test('a run interrupted by a reload resumes from its checkpoint; rename and dele
   await run.getByTestId('runs.resume').click();
   // The dataset is read back from IndexedDB and the editors take the run's settings; training
   // continues after the checkpoint's step.
-  await studio.expectDataset('tiny.csv', 12);
+  await studio.expectDataset('tiny.csv', 30);
   await expect(studio.byId('template.input')).toHaveValue('{text} It was [MASK].');
   await expect(studio.byId('labels.class.positive')).toHaveValue('good');
-  await expect(studio.byId('train.batchSize')).toHaveValue('4');
+  await expect(studio.byId('train.batchSize')).toHaveValue('1');
   expect(await studio.waitForRunEnd()).toBe('completed');
-  await expect(studio.byId('train.status')).toContainText('Step 20 / 20 · epoch 10 / 10');
-  await expect(studio.byId('train.valChart')).toHaveAttribute('data-points', '10');
-  await expect(studio.byId('train.lossChart')).toHaveAttribute('data-points', '20');
+  // Exactly the planned steps, every step's loss charted once, both epochs validated.
+  await expect(studio.byId('train.status')).toContainText('Step 48 / 48 · epoch 2 / 2');
+  await expect(studio.byId('train.valChart')).toHaveAttribute('data-points', '2');
+  await expect(studio.byId('train.lossChart')).toHaveAttribute('data-points', '48');
   await expect(studio.byId('results.tuned.value')).toHaveText(/^\d+\.\d%$/);
   await studio.screenshot('runs-2-resumed');
 
   // A second, shorter run; the first one overlaid on its loss chart for comparison.
-  await studio.setTraining({ epochs: 2, learningRate: 0.3 });
+  await studio.setTraining({ epochs: 1, batchSize: 4, learningRate: 0.3 });
   await studio.startTraining();
   expect(await studio.waitForRunEnd()).toBe('completed');
   await expect(studio.byId('runs.item')).toHaveCount(2);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useNodeBackend, useSoftwareVulkan } from '../model/node';
+import { useNodeBackend, useSoftwareVulkan } from '../node/model';
 import { bytesSource, readSafetensorsHeader, readTensorData } from '../model/safetensors';
 import { hfConfig, randomHfWeights, referenceEmbed, referenceForward } from '../model/testing/hfCheckpoint';
 import { measureRow, QUICK_ROWS, RANDOM_CHECKPOINT, type KitRow, type RowSpec } from './gpuKit';

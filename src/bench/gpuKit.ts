@@ -7,7 +7,7 @@
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadPretrained } from '../model/loader';
-import { dirFolder } from '../model/node';
+import { dirFolder } from '../node/model';
 import { writeSafetensors } from '../model/safetensors';
 import { hfCheckpointFiles, type Family, type TinyDims } from '../model/testing/hfCheckpoint';
 import { syntheticStep } from '../engine/benchmarkStep';

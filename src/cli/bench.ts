@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { chromium } from '@playwright/test';
 import { loadPretrained } from '../model/loader';
-import { dirFolder, nodeWebGpuAdapter, parseNodeBackends, useNodeBackend } from '../model/node';
+import { dirFolder, nodeWebGpuAdapter, parseNodeBackends, useNodeBackend } from '../node/model';
 import { describeAdapter } from '../model/webgpu';
 import { BERT_BASE_CONFIG, BERT_BASE_GPU_SHAPE, BERT_BASE_SHAPE, benchStep, EMBEDDED_SHAPE, matmulPeak, type BenchResult } from '../bench/measure';
 import { randomModel } from '../bench/randomModel';
@@ -103,10 +103,11 @@ async function browserRows(): Promise<Row[]> {
       for (const model of EMBEDDED) {
         const page = await browser.newPage();
         await page.goto(`http://127.0.0.1:${port}/bench.html?backend=${backend}&model=${model}&steps=${args['browser-steps']}`);
-        await page.waitForFunction(() => 'benchResult' in window || 'benchError' in window, undefined, { timeout: 600_000 });
+        // These functions run in the page (globalThis is its window); this file builds with Node's types only.
+        await page.waitForFunction(() => 'benchResult' in globalThis || 'benchError' in globalThis, undefined, { timeout: 600_000 });
         const { result, error } = await page.evaluate(() => ({
-          result: (window as unknown as { benchResult?: BenchResult }).benchResult,
-          error: (window as unknown as { benchError?: string }).benchError,
+          result: (globalThis as unknown as { benchResult?: BenchResult }).benchResult,
+          error: (globalThis as unknown as { benchError?: string }).benchError,
         }));
         rows.push(result ? { where: 'chromium', ...result } : { where: 'chromium', backend, model, skipped: `error: ${error}` });
         report(rows.at(-1)!);

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPretrained } from '../model/loader';
-import { dirFolder, parseNodeBackends, selectNodeBackend } from '../model/node';
+import { dirFolder, parseNodeBackends, selectNodeBackend } from '../node/model';
 import { loadTokenStreams } from '../pretrain/corpus';
 import { evaluateHeldOut, unigramLogProbs } from '../pretrain/evaluate';
 import { joinParagraphs } from '../pretrain/pretrain';

@@ -17,7 +17,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { nodeWebGpuAdapter, useNodeBackend } from '../model/node';
+import { nodeWebGpuAdapter, useNodeBackend } from '../node/model';
 import { describeAdapter } from '../model/webgpu';
 import { FULL_ROWS, measureRow, QUICK_ROWS, type KitRow } from '../bench/gpuKit';
 

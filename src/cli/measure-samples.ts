@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Papa from 'papaparse';
 import { loadPretrained } from '../model/loader';
-import { dirFolder, useNodeBackend } from '../model/node';
+import { dirFolder, useNodeBackend } from '../node/model';
 import { defaultTrainingConfig, trainClassifier, trainGenerator, type Row } from '../engine';
 import { SAMPLES } from '../shared/samples';
 

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultTrainingConfig } from '../engine/train';
+import type { ClassifierMode } from '../engine/types';
 import { OFFSETS } from '../pretrain/pretrain';
 
 const { values } = parseArgs({ options: { model: { type: 'string' } } });
@@ -42,7 +43,7 @@ const config = read('config.json');
 if (!corpus || !training || !evaluation || !config) throw new Error(`${dir}: corpus.json, training.json, evaluation.json and config.json are needed`);
 
 /** A run's learning rate, flagged when the mode's default has changed since it was measured. */
-const lrCell = (mode: 'verbalizer' | 'head', lr: number) => {
+const lrCell = (mode: ClassifierMode, lr: number) => {
   const now = defaultTrainingConfig(mode).learningRate;
   return lr === now ? String(lr) : `${lr} (default now ${now})`;
 };

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from '
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { useNodeBackend } from '../model/node';
+import { useNodeBackend } from '../node/model';
 import { bytesSource, readSafetensorsHeader, readTensorData, writeSafetensors } from '../model/safetensors';
 import type { TransformerConfig } from '../model/types';
 import { CACHE_DIR, loadTokenStreams } from '../pretrain/corpus';

@@ -1,5 +1,6 @@
 /**
- * Prompt tuning from the command line, with the same engine the studio's worker runs.
+ * Prompt tuning from the command line through the studio's own session (src/session): the same CSV
+ * reader, row filtering, training and export files as the page.
  *
  *   npm run tune -- --model public/models/studio-bert-tiny --csv public/samples/sentiment.csv \
  *     --text text --label label --template "{text} It was [MASK]." \
@@ -10,25 +11,14 @@
  * (prompt.json, prompt.safetensors, prompt.npy, peft/) and metrics.json to --out.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import Papa from 'papaparse';
 import { loadPretrained, urlFolder } from '../model/loader';
-import { dirFolder, nodeWebGpuAdapter, parseNodeBackends, selectNodeBackend, type NodeBackendName } from '../model/node';
+import { dirFolder, nodeWebGpuAdapter, parseNodeBackends, selectNodeBackend, type NodeBackendName } from '../node/model';
 import { describeAdapter } from '../model/webgpu';
-import {
-  classificationExport,
-  DEFAULT_TRAINING_CONFIG,
-  defaultTrainingConfig,
-  generationExport,
-  PROMPT_INITS,
-  trainClassifier,
-  trainGenerator,
-  type PromptInit,
-  type Row,
-  type TrainingConfig,
-} from '../engine';
-import { exportFiles } from '../engine/exports';
+import { DEFAULT_TRAINING_CONFIG, defaultTrainingConfig, parseTemplate, PROMPT_INITS, type PromptInit, type TrainingConfig } from '../engine';
+import { StudioSession, type ModelLoader } from '../session/StudioSession';
+import type { RequestEvents, TaskSpec } from '../shared/protocol';
 
 const USAGE = `usage: npm run tune -- --model <folder|url> --csv <file> --text <column> --label <column>
   --template "<template>" --label-words "<label>=<word>,<word>" (repeatable) [--target <column>]
@@ -92,15 +82,19 @@ function parseLabelWords(specs: string[]): Record<string, string[]> {
   return out;
 }
 
-async function readCsv(path: string): Promise<Row[]> {
-  const text = (await readFile(path, 'utf8')).replace(/^\uFEFF/, '');
-  const parsed = Papa.parse<Row>(text, { header: true, skipEmptyLines: true });
-  if (parsed.errors.length > 0) {
-    const e = parsed.errors[0];
-    throw new UsageError(`${path}: row ${(e.row ?? 0) + 2}: ${e.message}`);
-  }
-  return parsed.data;
+/** Checkpoints from a folder or a URL, as the studio session loads them. */
+function nodeModels(): ModelLoader {
+  return {
+    async load(source) {
+      if (source.kind !== 'url') throw new Error(`the CLI loads folders and URLs, not ${source.kind} sources`);
+      const folder = /^https?:\/\//.test(source.url) ? urlFolder(source.url) : await dirFolder(resolve(source.url));
+      return { model: await loadPretrained(folder), id: source.id };
+    },
+    cancel: () => false,
+  };
 }
+
+const templateColumns = (template: string) => [...new Set(parseTemplate(template).flatMap((p) => (p.kind === 'column' ? [p.column] : [])))];
 
 async function main(): Promise<void> {
   const args = parse();
@@ -111,11 +105,14 @@ async function main(): Promise<void> {
     throw new UsageError((e as Error).message);
   }
   const { backend } = await selectNodeBackend(backends);
+  const line = (event: string, data: object) => console.log(JSON.stringify({ event, ...data }));
+  const quiet: RequestEvents = { progress: () => {}, metrics: () => {}, checkpoint: () => {} };
+  // The studio's own session, in-process: the same CSV reader, row filtering, training and exports as the page.
+  const session = new StudioSession(nodeModels());
   const modelArg = args.model as string;
-  const folder = /^https?:\/\//.test(modelArg) ? urlFolder(modelArg) : await dirFolder(resolve(modelArg));
-  const loaded = await loadPretrained(folder);
-  const lm = { model: loaded.model, tokenizer: loaded.tokenizer };
-  const rows = await readCsv(args.csv as string);
+  const model = await session.loadModel({ source: { kind: 'url', url: modelArg, id: modelArg } }, quiet);
+  const csvPath = args.csv as string;
+  const dataset = await session.loadDataset({ source: { kind: 'bytes', name: basename(csvPath), bytes: new Uint8Array(await readFile(csvPath)) } }, quiet);
   const init = (args.init ?? DEFAULT_TRAINING_CONFIG.init) as PromptInit;
   if (!(PROMPT_INITS as readonly string[]).includes(init)) throw new UsageError(`--init must be one of ${PROMPT_INITS.join(', ')}`);
   const mode = (args.mode ?? (args.target ? 'verbalizer' : DEFAULT_TRAINING_CONFIG.mode)) as TrainingConfig['mode'];
@@ -133,60 +130,61 @@ async function main(): Promise<void> {
     patience: num(args.patience, 'patience', DEFAULT_TRAINING_CONFIG.patience),
   };
   const textColumn = args.text ?? (args.target ? 'input' : 'text');
-  const template = args.template ?? (loaded.config.lmKind === 'masked-lm' ? `{${textColumn}} It was [MASK].` : `{${textColumn}} It was`);
-  const source = { id: modelArg, checkpointHash: loaded.checkpointHash, config: loaded.config };
-  const line = (event: string, data: object) => console.log(JSON.stringify({ event, ...data }));
-  const hooks = { onMetrics: (m: object) => line('metrics', m), onEpoch: (e: object) => line('epoch', e) };
+  const template = args.template ?? (model.lmKind === 'masked-lm' ? `{${textColumn}} It was [MASK].` : `{${textColumn}} It was`);
+  const textColumns = templateColumns(template);
+  const spec: TaskSpec = args.target
+    ? { task: 'generation', template, targetColumn: args.target, textColumns }
+    : { task: 'classification', template, labelColumn: args.label as string, textColumns, labelWords: args['label-words'] ? parseLabelWords(args['label-words']) : undefined };
   const gpu = backend === 'webgpu' && nodeWebGpuAdapter ? { gpu: describeAdapter(nodeWebGpuAdapter) } : {};
-  line('start', { backend, ...gpu, model: modelArg, rows: rows.length, template, config });
+  const stats = await session.datasetStats({ task: spec.task, labelColumn: args.target ?? (args.label as string), textColumns, valFraction: config.valFraction, seed: config.seed });
+  const leftOut = { emptyLabel: stats.emptyLabel, emptyText: stats.emptyText };
+  line('start', { backend, ...gpu, model: modelArg, rows: dataset.rowCount, kept: stats.kept, ...leftOut, template, config });
 
-  let files: Record<string, Uint8Array>;
-  let metrics: Record<string, unknown>;
-  if (args.target) {
-    const data = { rows, targetColumn: args.target, template };
-    const result = await trainGenerator(lm, data, config, hooks);
-    const { prompt, meta } = await generationExport(result, data, config, source);
-    metrics = {
-      task: 'generation',
-      ...runSummary(result),
-      zeroShotExactMatch: result.before?.exactMatch ?? null,
-      exactMatch: result.after?.exactMatch ?? null,
-      zeroShotTokenF1: result.before?.tokenF1 ?? null,
-      tokenF1: result.after?.tokenF1 ?? null,
-      samples: result.samples.slice(0, 20),
-      epochs: result.epochs,
-    };
-    files = exportFiles(prompt, meta, { metrics });
-    result.dispose();
-  } else {
-    const labelWords = args['label-words'] ? parseLabelWords(args['label-words']) : undefined;
-    const data = { rows, labelColumn: args.label as string, template, labelWords };
-    const result = await trainClassifier(lm, data, config, { ...hooks, onZeroShot: (r) => line('zeroShot', { accuracy: r?.accuracy ?? null }) });
-    const { prompt, meta } = await classificationExport(result, data, config, source);
-    metrics = {
-      task: 'classification',
-      ...runSummary(result),
-      truncated: result.truncatedCount,
-      classes: result.classes,
-      majority: result.majority,
-      zeroShotAccuracy: result.zeroShot?.accuracy ?? null,
-      zeroShotMacroF1: result.zeroShot?.macroF1 ?? null,
-      accuracy: result.validation?.accuracy ?? null,
-      macroF1: result.validation?.macroF1 ?? null,
-      confusionMatrix: result.validation?.confusionMatrix ?? null,
-      robustness: result.robustness,
-      epochs: result.epochs,
-    };
-    files = exportFiles(prompt, meta, { metrics });
-    result.dispose();
-  }
+  const outcome = await session.train(
+    { runId: 'cli', spec, config },
+    {
+      progress: () => {},
+      metrics(m) {
+        const { series, ...values } = m;
+        line(series === 'step' ? 'metrics' : series, values);
+      },
+      checkpoint: () => {},
+    },
+  );
+  const metrics: Record<string, unknown> =
+    outcome.task === 'generation'
+      ? {
+          task: 'generation',
+          ...runSummary(outcome),
+          zeroShotExactMatch: outcome.before?.exactMatch ?? null,
+          exactMatch: outcome.after?.exactMatch ?? null,
+          zeroShotTokenF1: outcome.before?.tokenF1 ?? null,
+          tokenF1: outcome.after?.tokenF1 ?? null,
+          samples: outcome.samples.slice(0, 20),
+          epochs: outcome.epochs,
+        }
+      : {
+          task: 'classification',
+          ...runSummary(outcome),
+          truncated: outcome.truncatedCount,
+          classes: outcome.classes,
+          majority: outcome.majority,
+          zeroShotAccuracy: outcome.zeroShot?.accuracy ?? null,
+          zeroShotMacroF1: outcome.zeroShot?.macroF1 ?? null,
+          accuracy: outcome.tuned?.accuracy ?? null,
+          macroF1: outcome.tuned?.macroF1 ?? null,
+          confusionMatrix: outcome.tuned?.confusionMatrix ?? null,
+          robustness: outcome.robustness,
+          epochs: outcome.epochs,
+        };
+  const { files } = session.exportPrompt({ prompt: outcome.prompt, meta: outcome.meta, metrics });
   const out = resolve(args.out as string);
-  for (const [path, bytes] of Object.entries(files)) {
+  for (const { path, bytes } of files) {
     await mkdir(dirname(join(out, path)), { recursive: true });
     await writeFile(join(out, path), bytes);
   }
-  line('done', { out, files: Object.keys(files), ...pick(metrics) });
-  loaded.model.dispose();
+  line('done', { out, files: files.map((f) => f.path), ...pick(metrics) });
+  session.model?.model.dispose();
 }
 
 /** What every run reports, classification or generation. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useNodeBackend } from '../model/node';
+import { useNodeBackend } from '../node/model';
 import { embedInputs, makeBatch, padSideFor, readHidden, type BatchInput } from './batch';
 import { BagOfWordsLM, fixtureConfig } from './testing/fixtures';
 

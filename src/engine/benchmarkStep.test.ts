@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useNodeBackend } from '../model/node';
+import { useNodeBackend } from '../node/model';
 import { syntheticStep } from './benchmarkStep';
 import type { LanguageModel } from './languageModel';
 import { loadFixture } from './testing/fixtures';

@@ -10,6 +10,7 @@ import type { FrozenLM } from '../model/types';
 import { seededRandom } from './random';
 import { createSoftPrompt, type SoftPrompt } from './softPrompt';
 import { classificationLoss, classScores, makeClassificationBatch, promptTuningStep, type ClassificationBatch, type LabeledExample } from './step';
+import type { ClassifierMode } from './types';
 import { Verbalizer } from './verbalizer';
 
 export interface SyntheticStepOptions {
@@ -17,7 +18,7 @@ export interface SyntheticStepOptions {
   /** Total sequence length T, soft tokens and specials included. */
   sequenceLength: number;
   promptLength: number;
-  mode?: 'verbalizer' | 'head';
+  mode?: ClassifierMode;
   learningRate?: number;
   seed?: number;
 }

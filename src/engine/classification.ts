@@ -9,17 +9,18 @@ import { DataError, requireColumns, stratifiedSplit, type Row } from './data';
 import { accuracy, confusionMatrix, macroF1, majorityBaseline } from './metrics';
 import { PERTURBATIONS, perturbText, type Perturbation } from './perturb';
 import { seededRandom } from './random';
-import { createSoftPrompt, promptFromValues, tokenFrequencies, type PromptValues, type SoftPrompt, type TuneOptions } from './softPrompt';
+import { createSoftPrompt, tokenFrequencies, type SoftPrompt } from './softPrompt';
 import {
   classificationLoss,
   classScores,
   makeClassificationBatch,
-  type ClassifierMode,
   type ClassifierParts,
   type LabeledExample,
 } from './step';
 import { compileTemplate, type Template } from './template';
-import { runTraining, untrainedLoop, type LoopHooks, type LoopResult, type TrainingConfig } from './train';
+import type { TrainingConfig } from './train';
+import { tune, type PreparedTask, type TuneHooks, type TuneOptions, type TuneResult, type TuningTask } from './tune';
+import type { ClassifierMode } from './types';
 import { buildVerbalizer, type LabelWords, type Verbalizer } from './verbalizer';
 
 export type { LanguageModel };
@@ -35,20 +36,37 @@ export interface ClassificationData {
 /** Evaluation batches are this big (no gradients, so larger than training batches is fine). */
 export const EVAL_BATCH_SIZE = 32;
 
-export interface PreparedClassification {
+/**
+ * What turns rows into class probabilities besides the prompt: the compiled template, the label
+ * words' verbalizer (or the head mode) and the class order. Training, evaluation, the playground
+ * and imported prompts all score through one of these.
+ */
+export interface ClassifierSetup {
   template: Template;
+  /** Null without label words, or for a checkpoint without an LM head. */
   verbalizer: Verbalizer | null;
   classes: string[];
-  trainRows: Row[];
-  valRows: Row[];
-  train: LabeledExample[];
-  val: LabeledExample[];
-  /** Rows (train + validation) whose column text was cut to fit. */
-  truncatedCount: number;
-  /** Soft tokens N (from the template's slots, or `config.promptLength`). */
-  promptLength: number;
   mode: ClassifierMode;
 }
+
+/** A setup for `template`; the classes are the label words' (or `classes` in head mode without words). Dispose the verbalizer. */
+export function classifierSetup(
+  lm: LanguageModel,
+  template: Template,
+  options: { mode: ClassifierMode; labelWords?: LabelWords; classes?: readonly string[] },
+): ClassifierSetup {
+  const { model, tokenizer } = lm;
+  const labelWords = options.labelWords && Object.keys(options.labelWords).length ? options.labelWords : undefined;
+  if (options.mode === 'verbalizer' && !labelWords) throw new DataError('verbalizer mode needs label words for each class');
+  if (options.mode === 'verbalizer' && !model.hasLmHead) {
+    throw new DataError('this checkpoint has no LM head, so label words cannot be scored: use the linear-head mode');
+  }
+  const verbalizer =
+    labelWords && model.hasLmHead ? buildVerbalizer(labelWords, tokenizer, { spaceBefore: template.spaceBeforePrediction, vocabSize: model.config.vocabSize }) : null;
+  return { template, verbalizer, classes: labelWords ? Object.keys(labelWords) : [...(options.classes ?? [])], mode: options.mode };
+}
+
+export interface PreparedClassification extends PreparedTask<LabeledExample>, ClassifierSetup {}
 
 /** Compiles the template and verbalizer, checks the labels, splits and encodes. */
 export function prepareClassification(lm: LanguageModel, data: ClassificationData, config: TrainingConfig): PreparedClassification {
@@ -62,39 +80,34 @@ export function prepareClassification(lm: LanguageModel, data: ClassificationDat
     promptLength: config.promptLength,
     maxLength: config.maxLength,
   });
-  if (config.mode === 'verbalizer' && !data.labelWords) throw new DataError('verbalizer mode needs label words for each class');
-  if (config.mode === 'verbalizer' && !model.hasLmHead) {
-    throw new DataError('this checkpoint has no LM head, so label words cannot be scored: use the linear-head mode');
-  }
-  const verbalizer =
-    data.labelWords && model.hasLmHead
-      ? buildVerbalizer(data.labelWords, tokenizer, { spaceBefore: template.spaceBeforePrediction, vocabSize: model.config.vocabSize })
-      : null;
-  const present = [...new Set(data.rows.map((r) => r[data.labelColumn] ?? ''))];
   data.rows.forEach((r, i) => {
     if ((r[data.labelColumn] ?? '').length === 0) throw new DataError(`row ${i + 1} has an empty label (column "${data.labelColumn}")`);
   });
-  const classes = data.labelWords ? Object.keys(data.labelWords) : present.sort();
-  const unknown = present.filter((l) => !classes.includes(l));
-  if (unknown.length) {
-    throw new DataError(`labels ${unknown.map((l) => `"${l}"`).join(', ')} have no label words (classes with label words: ${classes.join(', ')})`);
+  const present = [...new Set(data.rows.map((r) => r[data.labelColumn] ?? ''))];
+  const setup = classifierSetup(lm, template, { mode: config.mode, labelWords: data.labelWords, classes: present.sort() });
+  const { classes } = setup;
+  try {
+    const unknown = present.filter((l) => !classes.includes(l));
+    if (unknown.length) {
+      throw new DataError(`labels ${unknown.map((l) => `"${l}"`).join(', ')} have no label words (classes with label words: ${classes.join(', ')})`);
+    }
+    if (classes.length < 2) throw new DataError(`classification needs at least two classes; column "${data.labelColumn}" has ${classes.length}`);
+  } catch (e) {
+    setup.verbalizer?.dispose();
+    throw e;
   }
-  if (classes.length < 2) throw new DataError(`classification needs at least two classes; column "${data.labelColumn}" has ${classes.length}`);
   const { train: trainRows, val: valRows } = stratifiedSplit(data.rows, (r) => r[data.labelColumn], config.valFraction, config.seed);
   const encode = (rows: Row[]) => rows.map((r) => ({ encoded: template.encode(r), label: classes.indexOf(r[data.labelColumn]) }));
   const train = encode(trainRows);
   const val = encode(valRows);
   return {
-    template,
-    verbalizer,
-    classes,
+    ...setup,
     trainRows,
     valRows,
     train,
     val,
     truncatedCount: [...train, ...val].filter((e) => e.encoded.truncated).length,
     promptLength: template.softCount,
-    mode: config.mode,
   };
 }
 
@@ -166,29 +179,20 @@ export interface RobustnessReport {
   perturbed: Record<Perturbation, number>;
 }
 
-/** The loop's record (losses, epochs, stop reason, steps, seconds) and what the task adds. */
-export interface ClassificationResult extends LoopResult<EpochClassification> {
+/** What classification reports after tuning (beside the loop's record and the prompt). */
+export interface ClassificationEvaluation {
   classes: string[];
-  prompt: SoftPrompt;
-  promptLength: number;
-  trainSize: number;
-  valSize: number;
-  truncatedCount: number;
   /** Template + label words, no soft prompt, on the same validation split; null without label words or validation. */
   zeroShot: ClassificationReport | null;
   majority: { label: string; accuracy: number };
   /** Validation report with the kept prompt; null without a validation split. */
   validation: ClassificationReport | null;
   robustness: RobustnessReport | null;
-  /** Frees the prompt and the verbalizer's tensors. */
-  dispose(): void;
-  prepared: PreparedClassification;
 }
 
-export interface ClassificationHooks extends LoopHooks<EpochClassification> {
-  /** Before training: the zero-shot report (or null). */
-  onZeroShot?(report: ClassificationReport | null): void;
-}
+export type ClassificationResult = TuneResult<LabeledExample, EpochClassification, ClassificationEvaluation> & { prepared: PreparedClassification };
+
+export type ClassificationHooks = TuneHooks<EpochClassification, ClassificationReport | null>;
 
 /**
  * Head mode without label words: the 'labels' init uses the class names themselves (their first
@@ -200,7 +204,7 @@ function classNameIds(lm: LanguageModel, classes: readonly string[]): number[][]
   return ids.length ? ids.map((id) => [id]) : undefined;
 }
 
-function partsFor(lm: LanguageModel, prepared: PreparedClassification, prompt: SoftPrompt | null, mode: ClassifierMode): ClassifierParts {
+function partsFor(lm: LanguageModel, prepared: ClassifierSetup, prompt: SoftPrompt | null, mode: ClassifierMode): ClassifierParts {
   return {
     model: lm.model,
     mode,
@@ -242,105 +246,82 @@ export async function robustnessReport(
   return { clean, perturbed };
 }
 
-/** The run's prompt: `options.initial` when given, else a fresh one from `config.init`. */
-async function classificationPrompt(lm: LanguageModel, prepared: PreparedClassification, config: TrainingConfig, initial?: PromptValues): Promise<SoftPrompt> {
-  const headClasses = config.mode === 'head' ? prepared.classes.length : undefined;
-  if (initial) return promptFromValues(initial, { length: prepared.promptLength, hiddenSize: lm.model.config.hiddenSize, headClasses, seed: config.seed });
-  return createSoftPrompt(lm.model, {
-    length: prepared.promptLength,
-    init: config.init,
-    seed: config.seed,
-    text: config.initText,
-    tokenizer: lm.tokenizer,
-    labelWordIds: prepared.verbalizer?.labelWordIds ?? classNameIds(lm, prepared.classes),
-    frequentTokenIds: tokenFrequencies(prepared.train.map((e) => e.encoded.ids), lm.tokenizer),
+/** Classification as a tuning task: label words (or a head) read at the mask, cross-entropy over the classes. */
+export function classificationTask(
+  lm: LanguageModel,
+  data: ClassificationData,
+  config: TrainingConfig,
+): TuningTask<LabeledExample, EpochClassification, ClassificationReport | null, ClassificationEvaluation> & { prepared: PreparedClassification } {
+  const prepared = prepareClassification(lm, data, config);
+  const { classes } = prepared;
+  const headClasses = config.mode === 'head' ? classes.length : undefined;
+  return {
+    prepared,
     headClasses,
-  });
+    baseline: () => zeroShotReport(lm, prepared, prepared.valRows, data.labelColumn),
+    newPrompt: () =>
+      createSoftPrompt(lm.model, {
+        length: prepared.promptLength,
+        init: config.init,
+        seed: config.seed,
+        text: config.initText,
+        tokenizer: lm.tokenizer,
+        labelWordIds: prepared.verbalizer?.labelWordIds ?? classNameIds(lm, classes),
+        frequentTokenIds: tokenFrequencies(prepared.train.map((e) => e.encoded.ids), lm.tokenizer),
+        headClasses,
+      }),
+    objective(prompt) {
+      const parts = partsFor(lm, prepared, prompt, config.mode);
+      return {
+        batch(examples) {
+          const batch = makeClassificationBatch(examples, parts);
+          return { loss: () => classificationLoss(parts, batch), tokens: batch.realTokens, dispose: batch.dispose };
+        },
+        validate:
+          prepared.val.length > 0
+            ? async () => {
+                const { predictions: _, ...report } = await evaluateClassifier(parts, prepared.val, classes);
+                return report;
+              }
+            : undefined,
+      };
+    },
+    async evaluate(prompt, zeroShot) {
+      const parts = partsFor(lm, prepared, prompt, config.mode);
+      const validation = prepared.val.length ? await evaluateClassifier(parts, prepared.val, classes) : null;
+      const robustness = await robustnessReport(lm, prepared, prompt, data.labelColumn, config.seed);
+      const majority = majorityBaseline(
+        prepared.train.map((e) => e.label),
+        prepared.val.map((e) => e.label),
+        classes.length,
+      );
+      return { classes, zeroShot, majority: { label: classes[majority.classIndex], accuracy: majority.accuracy }, validation, robustness };
+    },
+    dispose: () => prepared.verbalizer?.dispose(),
+  };
 }
 
 /**
  * Prepares, measures the baselines, trains the prompt (or prompt + head), evaluates. With
- * `options.initial` it starts from those values; with `options.train === false` it only evaluates them.
+ * `options.initial` it starts from those values, with `options.resume` it continues a checkpoint;
+ * with `options.train === false` it only evaluates the starting prompt.
  */
 export async function trainClassifier(
   lm: LanguageModel,
   data: ClassificationData,
   config: TrainingConfig,
   hooks: ClassificationHooks = {},
-  options: TuneOptions = {},
+  options: TuneOptions<EpochClassification> = {},
 ): Promise<ClassificationResult> {
-  const prepared = prepareClassification(lm, data, config);
-  const { classes } = prepared;
-  let prompt: SoftPrompt | null = null;
-  try {
-    if (options.train === false && prepared.val.length === 0) {
-      throw new DataError('evaluating a prompt needs a validation split: set the validation fraction above 0');
-    }
-    const zeroShot = await zeroShotReport(lm, prepared, prepared.valRows, data.labelColumn);
-    hooks.onZeroShot?.(zeroShot);
-    const p = (prompt = await classificationPrompt(lm, prepared, config, options.initial));
-    options.onPrompt?.(p);
-    const parts = partsFor(lm, prepared, p, config.mode);
-    const loop =
-      options.train === false
-        ? untrainedLoop<EpochClassification>()
-        : await runTraining<LabeledExample, EpochClassification>(
-            {
-              variables: p.trainableVariables(),
-              batch(examples) {
-                const batch = makeClassificationBatch(examples, parts);
-                return { loss: () => classificationLoss(parts, batch), tokens: batch.realTokens, dispose: batch.dispose };
-              },
-              validate:
-                prepared.val.length > 0
-                  ? async () => {
-                      const { predictions: _, ...report } = await evaluateClassifier(parts, prepared.val, classes);
-                      return report;
-                    }
-                  : undefined,
-              snapshot: () => p.snapshot(),
-              restore: (s) => p.restore(s),
-            },
-            prepared.train,
-            config,
-            hooks,
-          );
-    const validation = prepared.val.length ? await evaluateClassifier(parts, prepared.val, classes) : null;
-    const robustness = await robustnessReport(lm, prepared, p, data.labelColumn, config.seed);
-    const majority = majorityBaseline(
-      prepared.train.map((e) => e.label),
-      prepared.val.map((e) => e.label),
-      classes.length,
-    );
-    return {
-      classes,
-      prompt: p,
-      promptLength: prepared.promptLength,
-      trainSize: prepared.train.length,
-      valSize: prepared.val.length,
-      truncatedCount: prepared.truncatedCount,
-      ...loop, // losses, epochs, stop reason, steps, seconds
-      zeroShot,
-      majority: { label: classes[majority.classIndex], accuracy: majority.accuracy },
-      validation,
-      robustness,
-      prepared,
-      dispose() {
-        p.dispose();
-        prepared.verbalizer?.dispose();
-      },
-    };
-  } catch (e) {
-    prompt?.dispose();
-    prepared.verbalizer?.dispose();
-    throw e;
-  }
+  const task = classificationTask(lm, data, config);
+  const result = await tune(task, lm.model.config.hiddenSize, config, hooks, options);
+  return { ...result, prepared: task.prepared };
 }
 
 /** Predictions for new rows with a trained prompt (the studio's "try it" box, the CLI). */
 export async function classifyRows(
   lm: LanguageModel,
-  prepared: PreparedClassification,
+  prepared: ClassifierSetup,
   prompt: SoftPrompt | null,
   rows: readonly Row[],
 ): Promise<ExamplePrediction[]> {

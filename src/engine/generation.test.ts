@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useNodeBackend } from '../model/node';
+import { useNodeBackend } from '../node/model';
 import type { Row } from './data';
 import { generate, generationLoss, makeGenerationBatch, prepareGeneration, scoreGenerations, trainGenerator } from './generation';
 import type { LanguageModel } from './languageModel';
@@ -92,7 +92,7 @@ describe('generation on the tiny random GPT-2', () => {
   it('errors: an encoder model; a template that shows the target', async () => {
     expect(() => prepareGeneration(gpt, { rows: constantTask(4), targetColumn: 'target', template: '{input} {target}' }, config)).toThrow(/contains the target column \{target\}/);
     const bert = await loadFixture('bert');
-    expect(() => prepareGeneration(bert, { rows: constantTask(4), targetColumn: 'target', template: '{input} [MASK]' }, config)).toThrow(/need a decoder model/);
+    expect(() => prepareGeneration(bert, { rows: constantTask(4), targetColumn: 'target', template: '{input} [MASK]' }, config)).toThrow(/generation needs a decoder model \(gpt2\); the loaded bert is an encoder/);
     bert.model.dispose();
   });
 });

@@ -15,12 +15,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { forwardWithPrompt, makeBatch, padSideFor, readHidden, type BatchInput, type TokenBatch } from './batch';
 import type { LanguageModel } from './languageModel';
+import type { TransformerConfig } from '../model/types';
 import { DataError, requireColumns, stratifiedSplit, type Row } from './data';
 import { exactMatch, mean, tokenF1 } from './metrics';
 import { seededRandom } from './random';
-import { createSoftPrompt, promptFromValues, tokenFrequencies, type SoftPrompt, type TuneOptions } from './softPrompt';
+import { createSoftPrompt, tokenFrequencies, type SoftPrompt } from './softPrompt';
 import { compileTemplate, TemplateError, type EncodedExample, type Template } from './template';
-import { runTraining, untrainedLoop, type LoopHooks, type LoopResult, type TrainingConfig } from './train';
+import type { TrainingConfig } from './train';
+import { tune, type PreparedTask, type TuneHooks, type TuneOptions, type TuneResult, type TuningTask } from './tune';
 
 export interface GenerationData {
   rows: Row[];
@@ -39,37 +41,46 @@ export interface GenerationExample {
   targetTruncated: boolean;
 }
 
-export interface PreparedGeneration {
-  template: Template;
-  trainRows: Row[];
-  valRows: Row[];
-  train: GenerationExample[];
-  val: GenerationExample[];
-  truncatedCount: number;
-  promptLength: number;
-}
+export type PreparedGeneration = PreparedTask<GenerationExample>;
 
 /** Cap on generated tokens when the caller gives none. */
 export const DEFAULT_MAX_NEW_TOKENS = 32;
 
+/** Generation needs a causal LM: the one place that says so (preparation, preview, the playground). */
+export function requireDecoder(config: Pick<TransformerConfig, 'lmKind' | 'modelType'>): void {
+  if (config.lmKind !== 'causal-lm') throw new DataError(`generation needs a decoder model (gpt2); the loaded ${config.modelType} is an encoder`);
+}
+
+/** The model must not see the answer: the target column may not be one of the template's. */
+export function requireTargetOutside(template: Template, targetColumn: string): void {
+  if (template.columns.includes(targetColumn)) {
+    throw new TemplateError(`the template contains the target column {${targetColumn}}: the model would see the answer`);
+  }
+}
+
+/**
+ * A row's target as the model learns it: after the template's prediction point (with its space
+ * rule), EOS appended when the tokenizer has one, cut to the positions the template leaves.
+ */
+export function encodeTarget(lm: LanguageModel, template: Template, target: string): { ids: number[]; truncated: boolean } {
+  const { tokenizer } = lm;
+  const text = target.trim();
+  const ids = text.length ? tokenizer.encode((template.spaceBeforePrediction ? ' ' : '') + text) : [];
+  if (tokenizer.special.eos !== null) ids.push(tokenizer.special.eos);
+  const room = Math.max(0, template.maxLength - template.fixedLength);
+  return ids.length > room ? { ids: ids.slice(0, room), truncated: true } : { ids, truncated: false };
+}
+
 export function prepareGeneration(lm: LanguageModel, data: GenerationData, config: TrainingConfig): PreparedGeneration {
   const { model, tokenizer } = lm;
-  if (model.config.lmKind !== 'causal-lm') {
-    throw new DataError(`generation tasks need a decoder model (gpt2); ${model.config.modelType} is an encoder`);
-  }
+  requireDecoder(model.config);
   const columns = data.rows.length ? Object.keys(data.rows[0]) : [];
   requireColumns(columns, [data.targetColumn], 'target column');
   const template = compileTemplate(data.template, { tokenizer, config: model.config, columns, promptLength: config.promptLength, maxLength: config.maxLength });
-  if (template.columns.includes(data.targetColumn)) {
-    throw new TemplateError(`template "${data.template}" contains the target column {${data.targetColumn}}: the model would see the answer`);
-  }
+  requireTargetOutside(template, data.targetColumn);
   const encode = (row: Row): GenerationExample => {
     const target = (row[data.targetColumn] ?? '').trim();
-    let targetIds = target.length ? tokenizer.encode((template.spaceBeforePrediction ? ' ' : '') + target) : [];
-    if (tokenizer.special.eos !== null) targetIds.push(tokenizer.special.eos);
-    const room = template.maxLength - template.fixedLength;
-    const targetTruncated = targetIds.length > room;
-    if (targetTruncated) targetIds = targetIds.slice(0, room);
+    const { ids: targetIds, truncated: targetTruncated } = encodeTarget(lm, template, target);
     if (targetIds.length === 0) throw new DataError(`a row has an empty target (column "${data.targetColumn}") and the tokenizer has no EOS`);
     return { prompt: template.encode(row, { reserve: targetIds.length }), targetIds, target, targetTruncated };
   };
@@ -228,21 +239,16 @@ export interface GenerationSample {
   after: string;
 }
 
-/** The loop's record (losses, epochs, stop reason, steps, seconds) and what the task adds. */
-export interface GenerationResult extends LoopResult<{ loss: number }> {
-  prompt: SoftPrompt;
-  promptLength: number;
-  trainSize: number;
-  valSize: number;
-  truncatedCount: number;
+/** What generation reports after tuning: greedy generations on the validation split, before and after. */
+export interface GenerationEvaluation {
   /** Template alone (no soft prompt), greedy, on the validation split. Null without one. */
   before: GenerationScores | null;
   /** Tuned prompt, greedy, same split. */
   after: GenerationScores | null;
   samples: GenerationSample[];
-  prepared: PreparedGeneration;
-  dispose(): void;
 }
+
+export type GenerationResult = TuneResult<GenerationExample, { loss: number }, GenerationEvaluation> & { prepared: PreparedGeneration };
 
 /** Mean target-token NLL over `examples` (no gradients). */
 export async function generationValidationLoss(lm: LanguageModel, prompt: SoftPrompt | null, examples: readonly GenerationExample[], batchSize = 16): Promise<number> {
@@ -261,72 +267,65 @@ export async function generationValidationLoss(lm: LanguageModel, prompt: SoftPr
   return tokens ? sum / tokens : NaN;
 }
 
-export interface GenerationHooks extends LoopHooks<{ loss: number }> {
-  decode?: DecodeOptions;
-}
+export type GenerationHooks = TuneHooks<{ loss: number }, string[]> & { decode?: DecodeOptions };
 
-/**
- * Trains a soft prompt on input -> target pairs and compares greedy generations before and after.
- * With `options.initial` it starts from those values; with `options.train === false` it only evaluates them.
- */
-export async function trainGenerator(
+/** Generation as a tuning task: teacher-forced NLL of the target tokens; greedy decoding before and after. */
+export function generationTask(
   lm: LanguageModel,
   data: GenerationData,
   config: TrainingConfig,
-  hooks: GenerationHooks = {},
-  options: TuneOptions = {},
-): Promise<GenerationResult> {
+  decodeOptions: DecodeOptions = {},
+): TuningTask<GenerationExample, { loss: number }, string[], GenerationEvaluation> & { prepared: PreparedGeneration } {
   if (config.mode !== 'verbalizer') throw new DataError('generation trains the soft prompt only (no label head): use the label-words mode');
   const prepared = prepareGeneration(lm, data, config);
-  const decode = { maxNewTokens: Math.max(1, ...prepared.val.map((e) => e.targetIds.length)) + 2, ...hooks.decode };
+  const decode = { maxNewTokens: Math.max(1, ...prepared.val.map((e) => e.targetIds.length)) + 2, ...decodeOptions };
   const targets = prepared.val.map((e) => e.target);
-  const beforeTexts = prepared.val.length ? await generate(lm, prepared.template, null, prepared.valRows, decode) : [];
-  const prompt = options.initial
-    ? promptFromValues(options.initial, { length: prepared.promptLength, hiddenSize: lm.model.config.hiddenSize, seed: config.seed })
-    : await createSoftPrompt(lm.model, {
+  const generations = (prompt: SoftPrompt | null) => (prepared.val.length ? generate(lm, prepared.template, prompt, prepared.valRows, decode) : Promise.resolve([]));
+  return {
+    prepared,
+    baseline: () => generations(null),
+    newPrompt: () =>
+      createSoftPrompt(lm.model, {
         length: prepared.promptLength,
         init: config.init === 'labels' ? 'vocab' : config.init, // no label words here
         seed: config.seed,
         text: config.initText,
         tokenizer: lm.tokenizer,
         frequentTokenIds: tokenFrequencies(prepared.train.map((e) => [...e.prompt.ids, ...e.targetIds]), lm.tokenizer),
-      });
-  try {
-    options.onPrompt?.(prompt);
-    const loop =
-      options.train === false
-        ? untrainedLoop<{ loss: number }>()
-        : await runTraining<GenerationExample, { loss: number }>(
-            {
-              variables: prompt.trainableVariables(),
-              batch(examples) {
-                const batch = makeGenerationBatch(examples, lm, prompt.length);
-                return { loss: () => generationLoss(lm, prompt, batch), tokens: batch.realTokens, dispose: batch.dispose };
-              },
-              validate: prepared.val.length ? async () => ({ loss: await generationValidationLoss(lm, prompt, prepared.val) }) : undefined,
-              snapshot: () => prompt.snapshot(),
-              restore: (s) => prompt.restore(s),
-            },
-            prepared.train,
-            config,
-            hooks,
-          );
-    const afterTexts = prepared.val.length ? await generate(lm, prepared.template, prompt, prepared.valRows, decode) : [];
-    return {
-      prompt,
-      promptLength: prepared.promptLength,
-      trainSize: prepared.train.length,
-      valSize: prepared.val.length,
-      truncatedCount: prepared.truncatedCount,
-      ...loop, // losses, epochs, stop reason, steps, seconds
-      before: prepared.val.length ? scoreGenerations(beforeTexts, targets) : null,
-      after: prepared.val.length ? scoreGenerations(afterTexts, targets) : null,
-      samples: targets.map((target, index) => ({ index, target, before: beforeTexts[index], after: afterTexts[index] })),
-      prepared,
-      dispose: () => prompt.dispose(),
-    };
-  } catch (e) {
-    prompt.dispose();
-    throw e;
-  }
+      }),
+    objective: (prompt) => ({
+      batch(examples) {
+        const batch = makeGenerationBatch(examples, lm, prompt.length);
+        return { loss: () => generationLoss(lm, prompt, batch), tokens: batch.realTokens, dispose: batch.dispose };
+      },
+      validate: prepared.val.length ? async () => ({ loss: await generationValidationLoss(lm, prompt, prepared.val) }) : undefined,
+    }),
+    async evaluate(prompt, beforeTexts) {
+      const afterTexts = await generations(prompt);
+      return {
+        before: prepared.val.length ? scoreGenerations(beforeTexts, targets) : null,
+        after: prepared.val.length ? scoreGenerations(afterTexts, targets) : null,
+        samples: targets.map((target, index) => ({ index, target, before: beforeTexts[index], after: afterTexts[index] })),
+      };
+    },
+    dispose: () => {},
+  };
+}
+
+/**
+ * Trains a soft prompt on input -> target pairs and compares greedy generations before and after.
+ * With `options.initial` it starts from those values, with `options.resume` it continues a
+ * checkpoint; with `options.train === false` it only evaluates the starting prompt.
+ */
+export async function trainGenerator(
+  lm: LanguageModel,
+  data: GenerationData,
+  config: TrainingConfig,
+  hooks: GenerationHooks = {},
+  options: TuneOptions<{ loss: number }> = {},
+): Promise<GenerationResult> {
+  const { decode, ...tuneHooks } = hooks;
+  const task = generationTask(lm, data, config, decode);
+  const result = await tune(task, lm.model.config.hiddenSize, config, tuneHooks, options);
+  return { ...result, prepared: task.prepared };
 }

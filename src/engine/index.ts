@@ -6,7 +6,8 @@ export type { LanguageModel } from './languageModel';
 export { DataError, stratifiedSplit, type Row, type Split } from './data';
 export { compileTemplate, parseTemplate, Template, TemplateError, type EncodedExample, type EncodeOptions, type TemplatePiece } from './template';
 export { buildVerbalizer, suggestLabelWords, Verbalizer, VerbalizerError, type LabelWords, type SuggestedWord } from './verbalizer';
-export { createSoftPrompt, PROMPT_INITS, PromptError, promptFromValues, SoftPrompt, type PromptInit, type PromptValues, type TuneOptions } from './softPrompt';
+export { PROMPT_INITS, PROMPT_PLACEMENTS, type ClassifierMode, type PromptInit, type PromptPlacement, type TaskKind } from './types';
+export { createSoftPrompt, PromptError, promptFromValues, SoftPrompt, type PromptValues } from './softPrompt';
 export { embedInputs, forwardWithPrompt, makeBatch, padSideFor, readHidden, type TokenBatch } from './batch';
 export {
   classificationLoss,
@@ -14,7 +15,6 @@ export {
   makeClassificationBatch,
   promptTuningStep,
   setLearningRate,
-  type ClassifierMode,
   type ClassifierParts,
   type LabeledExample,
 } from './step';
@@ -33,8 +33,11 @@ export {
   type TrainingConfig,
   type TrainingControl,
   type TrainingMetrics,
+  type TrainingState,
 } from './train';
+export { tune, type PreparedTask, type TuneCheckpoint, type TuneHooks, type TuneOptions, type TuneResult, type TuningTask } from './tune';
 export {
+  classificationTask,
   classifyRows,
   evaluateClassifier,
   prepareClassification,
@@ -48,6 +51,7 @@ export {
 } from './classification';
 export {
   generate,
+  generationTask,
   prepareGeneration,
   scoreGenerations,
   trainGenerator,
@@ -58,5 +62,5 @@ export {
 } from './generation';
 export { accuracy, confusionMatrix, exactMatch, macroF1, majorityBaseline, tokenF1 } from './metrics';
 export { PERTURBATIONS, perturbText, type Perturbation } from './perturb';
-export { classificationExport, generationExport, softPromptFromImport, type ModelSource } from './promptExport';
+export { classificationExport, generationExport, softPromptFromImport, type ModelIdentity } from './export';
 export { syntheticStep, type SyntheticStep, type SyntheticStepOptions } from './benchmarkStep';

@@ -13,6 +13,8 @@ export interface Random {
   int(n: number): number;
   /** Fisher-Yates shuffle of a copy. */
   shuffle<T>(items: readonly T[]): T[];
+  /** The generator's whole state: `randomFromState(state)` continues the same sequence. */
+  state(): number;
 }
 
 /** 32-bit FNV-1a, used to derive independent streams from one user seed. */
@@ -30,7 +32,13 @@ function hash32(text: string): number {
  * more numbers for one purpose never shifts another's sequence.
  */
 export function seededRandom(seed: number, stream = ''): Random {
-  let a = (Math.floor(seed) ^ hash32(stream)) >>> 0;
+  return randomFromState((Math.floor(seed) ^ hash32(stream)) >>> 0);
+}
+
+/** A generator continuing from `state` (a value of `Random.state()`): how a resumed run reshuffles. */
+export function randomFromState(state: number): Random {
+  if (!(Number.isInteger(state) && state >= 0 && state <= 0xffffffff)) throw new RangeError(`a random state is a 32-bit unsigned integer, got ${state}`);
+  let a = state >>> 0;
   const uniform = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -50,5 +58,6 @@ export function seededRandom(seed: number, stream = ''): Random {
       }
       return out;
     },
+    state: () => a,
   };
 }

@@ -15,11 +15,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FrozenLM } from '../model/types';
 import type { TextTokenizer } from '../model/tokenizer';
-import type { LabelHead as ExportedLabelHead, PromptVectors } from './exports';
+import type { LabelHead as ExportedLabelHead, PromptVectors } from './export/schema';
 import { seededRandom } from './random';
-
-export const PROMPT_INITS = ['random', 'vocab', 'text', 'labels'] as const;
-export type PromptInit = (typeof PROMPT_INITS)[number];
+import type { PromptInit } from './types';
 
 /** How many of the most frequent tokens the vocab init samples from (Lester et al.: 5000). */
 export const VOCAB_INIT_TOP_TOKENS = 5000;
@@ -37,7 +35,7 @@ export interface LabelHead {
 }
 
 /**
- * Plain-array copy of the trainable values, in the shapes exports.ts writes: `PromptVectors`
+ * Plain-array copy of the trainable values, in the shapes the export files hold: `PromptVectors`
  * ([numTokens, dim] row-major) plus, in head mode, the head's [H, C] weights and [C] bias.
  */
 export interface PromptValues extends PromptVectors {
@@ -205,16 +203,6 @@ export async function createSoftPrompt(model: FrozenLM, options: PromptInitOptio
   const vectors = variableFrom(initial);
   const head = options.headClasses ? createLabelHead(H, options.headClasses, options.seed) : null;
   return new SoftPrompt(vectors, head);
-}
-
-/** How a tuning run gets and shares its prompt, beyond `config.init`. */
-export interface TuneOptions {
-  /** Start from these values (a run's checkpoint, an imported prompt) instead of `config.init`. */
-  initial?: PromptValues;
-  /** Called once the prompt exists, before the first step (to checkpoint it while training). */
-  onPrompt?(prompt: SoftPrompt): void;
-  /** false: evaluate the starting prompt on the validation split without a step of training. */
-  train?: boolean;
 }
 
 /**

@@ -10,9 +10,8 @@ import type { FrozenLM, LmKind } from '../model/types';
 import { forwardWithPrompt, makeBatch, padSideFor, readHidden, type TokenBatch } from './batch';
 import type { SoftPrompt } from './softPrompt';
 import type { EncodedExample } from './template';
+import type { ClassifierMode } from './types';
 import type { Verbalizer } from './verbalizer';
-
-export type ClassifierMode = 'verbalizer' | 'head';
 
 export interface StepOptions {
   learningRate: number;

@@ -21,6 +21,7 @@
 import type { TextTokenizer } from '../model/tokenizer';
 import type { LmKind, TransformerConfig } from '../model/types';
 import type { Row } from './data';
+import type { PromptPlacement } from './types';
 
 export type TemplatePiece =
   | { kind: 'text'; text: string }
@@ -142,9 +143,9 @@ export class Template {
   readonly fixedLength: number;
   /**
    * Where the soft tokens sit: at the template's [SOFT] slots, or (default slot) right after
-   * [CLS]/BOS, or before everything when the tokenizer has no BOS (exports.ts records this).
+   * [CLS]/BOS, or before everything when the tokenizer has no BOS (the export metadata records this).
    */
-  readonly placement: 'template' | 'after-first-token' | 'prefix';
+  readonly placement: PromptPlacement;
 
   private constructor(
     readonly source: string,

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useNodeBackend } from '../model/node';
+import { useNodeBackend } from '../node/model';
 import {
   checkTrainingConfig,
   DEFAULT_HEAD_LEARNING_RATE,
@@ -14,6 +14,7 @@ import {
   type LoopHooks,
   type TrainingConfig,
   type TrainingMetrics,
+  type TrainingState,
   type TuningObjective,
 } from './train';
 
@@ -85,8 +86,6 @@ function toy(options: { validation?: number[]; poisonFrom?: number; onBatch?: (s
       };
     },
     validate: options.validation ? async () => ({ loss: options.validation![epoch++] ?? 1 }) : undefined,
-    snapshot: () => [v.clone()],
-    restore: (s) => v.assign(s[0] as tf.Tensor1D),
   };
   return { v, objective };
 }
@@ -209,6 +208,91 @@ describe('runTraining', () => {
     for (let i = 1; i < events.length; i++) expect(events[i].losses.length).toBe(events[i].step - events[i - 1].step);
     expect(m.loss).toBeCloseTo(m.losses.reduce((a, b) => a + b, 0) / m.losses.length, 6);
     v.dispose();
+  });
+});
+
+describe('checkpoints and resume', () => {
+  /** A toy with two variables (Adam keeps moments for each) and scripted validation by epoch. */
+  function toy2(validation: number[]) {
+    const [a, b] = tf.tidy(() => [tf.variable(tf.tensor1d([0, 0])), tf.variable(tf.tensor2d([[1, -1]]))]);
+    const objective: TuningObjective<number, { loss: number }> = {
+      variables: [a, b],
+      batch(examples) {
+        const t = tf.tensor2d(examples.map((x) => [x, -x]));
+        return {
+          loss: () => tf.tidy(() => tf.add(tf.mean(tf.sum(tf.square(tf.sub(a, t)), 1)), tf.mul(0.1, tf.sum(tf.square(tf.sub(b, tf.mean(t, 0))))))) as tf.Scalar,
+          tokens: examples.length,
+          dispose: () => t.dispose(),
+        };
+      },
+      // The validation loss of an epoch is the training loss' mean scaled by a scripted factor,
+      // so best epoch and patience depend on the run's state.
+      validate: async () => ({ loss: validation.shift() ?? 1 }),
+    };
+    return { variables: [a, b], objective, dispose: () => tf.dispose([a, b]) };
+  }
+  const cfg = config({ epochs: 6, patience: 3, warmupFraction: 0.2, seed: 5 });
+  const script = () => [3, 2, 2.5, 1.5, 2, 2.2];
+
+  it.each([
+    { name: 'mid-epoch (step 4 of 18)', at: 4 },
+    { name: 'at an epoch boundary (step 9)', at: 9 },
+    { name: 'one step before the end', at: 17 },
+  ])('a run resumed from a checkpoint $name takes exactly the steps of an uninterrupted one', async ({ at }) => {
+    const before = tf.memory().numTensors;
+    const whole = toy2(script());
+    const states: TrainingState<{ loss: number }>[] = [];
+    const full = await runTraining(whole.objective, data, cfg, { checkpointEverySteps: 1, onCheckpoint: (s) => states.push(s) });
+    const fullValues = await Promise.all(whole.variables.map((v) => v.data()));
+    whole.dispose();
+    expect(full.steps).toBe(18);
+    // A checkpoint every step, and one more after each epoch's validation (the state that holds the new best and patience).
+    const state = states.filter((s) => s.step === at).at(-1)!;
+    expect(state.optimizer.iterations).toBe(at);
+    expect(state.optimizer.firstMoments).toHaveLength(2);
+
+    // The resumed run sees the validation script from the epoch it resumes in.
+    const resumedToy = toy2(script().slice(state.epochs.length));
+    const resumed = await runTraining(resumedToy.objective, data, cfg, {}, structuredClone(state));
+    const resumedValues = await Promise.all(resumedToy.variables.map((v) => v.data()));
+    resumedToy.dispose();
+    expect(resumed.steps).toBe(18);
+    expect(resumed.totalSteps).toBe(18);
+    expect(resumed.trainLosses).toHaveLength(18);
+    resumed.trainLosses.forEach((loss, i) => expect(loss).toBeCloseTo(full.trainLosses[i], 5));
+    expect(resumed.epochs.map((e) => [e.epoch, e.step])).toEqual(full.epochs.map((e) => [e.epoch, e.step]));
+    expect(resumed.bestEpoch).toBe(full.bestEpoch);
+    resumedValues.forEach((values, i) => Array.from(values).forEach((x, j) => expect(x).toBeCloseTo(fullValues[i][j], 5)));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a stopped run hands out its state, and resuming it finishes the planned steps (not more)', async () => {
+    const first = toy2(script());
+    const control = new TrainingController();
+    let last: TrainingState<{ loss: number }> | null = null;
+    let steps = 0;
+    const stopped = await runTraining(first.objective, data, cfg, {
+      control,
+      onMetrics: (m) => m.step >= 5 && control.stop(),
+      now: () => (steps += 100), // a metrics event after every step
+      onCheckpoint: (s) => (last = s),
+    });
+    first.dispose();
+    expect(stopped.stopReason).toBe('stopped');
+    expect(last!.step).toBe(stopped.steps);
+    const second = toy2(script().slice(last!.epochs.length));
+    const resumed = await runTraining(second.objective, data, cfg, {}, last!);
+    second.dispose();
+    expect(resumed.steps).toBe(18);
+    expect(resumed.trainLosses.slice(0, stopped.steps)).toEqual(stopped.trainLosses);
+  });
+
+  it('refuses a checkpoint from a run with another schedule, saying both step counts', async () => {
+    const first = toy2(script());
+    let state: TrainingState<{ loss: number }> | null = null;
+    await runTraining(first.objective, data, cfg, { onCheckpoint: (s) => (state ??= s) });
+    await expect(runTraining(first.objective, data, { ...cfg, epochs: 7 }, {}, state!)).rejects.toThrow(/run of 18 steps; these data and settings plan 21/);
+    first.dispose();
   });
 });
 

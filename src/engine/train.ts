@@ -7,10 +7,9 @@
  * one `await data()`, never per step: on WebGL/WebGPU a per-step read stalls the pipeline.
  */
 import * as tf from '@tensorflow/tfjs';
-import { seededRandom } from './random';
+import { randomFromState, seededRandom } from './random';
 import { promptTuningStep } from './step';
-import type { PromptInit } from './softPrompt';
-import type { ClassifierMode } from './step';
+import type { ClassifierMode, PromptInit } from './types';
 
 export interface TrainingConfig {
   mode: ClassifierMode;
@@ -43,7 +42,7 @@ export interface TrainingConfig {
  * 240 steps stayed at chance (0.46-0.56); lr 0.03..0.3 for 800 steps reached 0.68-0.71 against
  * 0.53 zero-shot; the linear-head mode reached 0.72 at lr 1e-2.
  *
- * Our sweep (src/engine/measure-defaults.ts, Node wasm, 2026-11-28, seed 1) on the embedded
+ * Our sweep (src/cli/measure-defaults.ts, Node wasm, 2026-11-28, seed 1) on the embedded
  * studio-bert-tiny (4x128, 1500 pretraining steps, checkpoint 6abe611a8f93) and sentiment.csv
  * (240 train / 60 validation), 20 epochs = 300 steps, verbalizer good/great vs bad/terrible:
  * final training loss by lr 0.003: 0.6998, 0.01: 0.6973, 0.03: 0.6968, 0.1: 0.6968, 0.3: 0.6972,
@@ -221,10 +220,43 @@ export interface EpochValidation {
 
 export interface EpochReport<V extends EpochValidation> {
   epoch: number;
+  /** Steps done when the epoch ended. */
+  step: number;
   /** Mean training loss over the epoch's steps. */
   trainLoss: number;
   /** Null without a validation split. */
   validation: V | null;
+}
+
+/**
+ * Everything the loop needs to continue a run exactly where it was: a resumed run takes the same
+ * steps with the same batches, learning rates and Adam moments as one that was never interrupted.
+ * Plain numbers and Float32Arrays, so it can be posted between threads and kept in IndexedDB.
+ */
+export interface TrainingState<V extends EpochValidation = EpochValidation> {
+  /** Steps done. */
+  step: number;
+  /** Steps the schedule plans (a resumed run must plan the same). */
+  totalSteps: number;
+  /** The epoch in progress (1-based) and how many of its batches are done. */
+  epoch: number;
+  batchIndex: number;
+  /** The shuffle generator's state at the start of `epoch` (it reshuffles that epoch identically). */
+  shuffleState: number;
+  /** The trainable variables' values, in the objective's order. */
+  variables: Float32Array[];
+  /** Adam: steps applied and the first and second moments, in the variables' order (empty before the first step). */
+  optimizer: { iterations: number; firstMoments: Float32Array[]; secondMoments: Float32Array[] };
+  /** The best validation epoch so far, with its variables. */
+  best: { loss: number; epoch: number; variables: Float32Array[] } | null;
+  epochsSinceBest: number;
+  /** Every step's training loss so far, and every finished epoch. */
+  trainLosses: number[];
+  epochs: EpochReport<V>[];
+  examplesSeen: number;
+  tokensSeen: number;
+  /** Training time so far (pauses excluded). */
+  busySeconds: number;
 }
 
 /** What the loop needs from a task. */
@@ -234,21 +266,22 @@ export interface TuningObjective<E, V extends EpochValidation> {
   batch(examples: E[]): { loss: () => tf.Scalar; tokens: number; dispose(): void };
   /** After each epoch; omitted = no validation (and no early stopping). */
   validate?(): Promise<V>;
-  /** Device copies of the variables, and restoring them (for the best epoch). */
-  snapshot(): tf.Tensor[];
-  restore(snapshot: tf.Tensor[]): void;
 }
 
 export interface LoopHooks<V extends EpochValidation> {
   control?: TrainingControl;
   onMetrics?(metrics: TrainingMetrics): void;
   onEpoch?(report: EpochReport<V>): void;
+  /** Also take a checkpoint every this many steps (every epoch's end always gets one when `onCheckpoint` is set). */
+  checkpointEverySteps?: number;
+  /** A resumable state: after each epoch's validation, every `checkpointEverySteps`, when paused and when stopped by request. */
+  onCheckpoint?(state: TrainingState<V>): void;
   /** Clock in ms (tests pass a fake one). */
   now?(): number;
 }
 
 export interface LoopResult<V extends EpochValidation> {
-  /** Training loss of every step taken, in order. */
+  /** Training loss of every step taken, in order (a resumed run's include the steps before it). */
   trainLosses: number[];
   epochs: EpochReport<V>[];
   stopReason: StopReason;
@@ -267,38 +300,97 @@ export function untrainedLoop<V extends EpochValidation>(): LoopResult<V> {
   return { trainLosses: [], epochs: [], stopReason: 'completed', bestEpoch: null, steps: 0, totalSteps: 0, seconds: 0 };
 }
 
-/** Runs the loop over `train` with `config`'s schedule; the objective's variables end at the best epoch. */
+/** The steps `config` plans over `trainSize` examples. */
+export function plannedSteps(trainSize: number, config: Pick<TrainingConfig, 'batchSize' | 'epochs'>): number {
+  return Math.ceil(trainSize / config.batchSize) * config.epochs;
+}
+
+async function readAll(tensors: readonly tf.Tensor[]): Promise<Float32Array[]> {
+  return Promise.all(tensors.map(async (t) => new Float32Array(await t.data())));
+}
+
+/** Adam's state as plain arrays ([iterations, ...first moments, ...second moments] in tfjs). */
+async function readOptimizer(optimizer: tf.Optimizer): Promise<TrainingState['optimizer']> {
+  const [iterations, ...moments] = await optimizer.getWeights();
+  const values = await readAll(moments.map((w) => w.tensor)); // the optimizer's own variables: not disposed here
+  const steps = (await iterations.tensor.data())[0];
+  iterations.tensor.dispose(); // a fresh scalar made by getWeights
+  const half = values.length / 2;
+  return { iterations: steps, firstMoments: values.slice(0, half), secondMoments: values.slice(half) };
+}
+
+async function restoreOptimizer(optimizer: tf.Optimizer, state: TrainingState['optimizer'], variables: readonly tf.Variable[]): Promise<void> {
+  const { firstMoments: m, secondMoments: v } = state;
+  if (m.length === 0 && state.iterations === 0) return;
+  if (m.length !== variables.length || v.length !== variables.length) {
+    throw new TrainingConfigError(`the checkpoint's optimizer holds moments for ${m.length} variables; this run trains ${variables.length}`);
+  }
+  const tensors = [
+    { name: 'iter', tensor: tf.scalar(state.iterations, 'int32') },
+    ...m.map((values, i) => ({ name: `${variables[i].name}/m`, tensor: tf.tensor(values, variables[i].shape) })),
+    ...v.map((values, i) => ({ name: `${variables[i].name}/v`, tensor: tf.tensor(values, variables[i].shape) })),
+  ];
+  try {
+    await optimizer.setWeights(tensors); // makes its own variables from the tensors
+  } finally {
+    tf.dispose(tensors.map((t) => t.tensor));
+  }
+}
+
+function assignAll(variables: readonly tf.Variable[], values: readonly Float32Array[], what: string): void {
+  if (values.length !== variables.length) throw new TrainingConfigError(`the checkpoint's ${what} has ${values.length} tensors; this run trains ${variables.length}`);
+  variables.forEach((v, i) => {
+    if (values[i].length !== v.size) throw new TrainingConfigError(`the checkpoint's ${what} tensor ${i} has ${values[i].length} values; this run's has ${v.size} (${v.shape.join('x')})`);
+    tf.tidy(() => v.assign(tf.tensor(values[i], v.shape)));
+  });
+}
+
+/**
+ * Runs the loop over `train` with `config`'s schedule; the objective's variables end at the best
+ * epoch. With `resume` (a state from `onCheckpoint`, taken with the same config and data) it
+ * continues that run: variables, Adam, schedule position, shuffle, best epoch and patience.
+ */
 export async function runTraining<E, V extends EpochValidation>(
   objective: TuningObjective<E, V>,
   train: readonly E[],
   config: TrainingConfig,
   hooks: LoopHooks<V> = {},
+  resume?: TrainingState<V>,
 ): Promise<LoopResult<V>> {
   checkTrainingConfig(config);
   if (train.length === 0) throw new TrainingConfigError('no training examples');
   const now = hooks.now ?? (() => performance.now());
   const control = hooks.control;
+  const { variables } = objective;
   const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
   const totalSteps = stepsPerEpoch * config.epochs;
   const warmupSteps = Math.round(config.warmupFraction * totalSteps);
+  if (resume && resume.totalSteps !== totalSteps) {
+    throw new TrainingConfigError(
+      `the checkpoint was taken in a run of ${resume.totalSteps} steps; these data and settings plan ${totalSteps}: resume with the run's own data and settings`,
+    );
+  }
   const optimizer = tf.train.adam(config.learningRate);
-  const shuffler = seededRandom(config.seed, 'shuffle');
 
-  const trainLosses: number[] = [];
-  const epochs: EpochReport<V>[] = [];
+  const trainLosses: number[] = resume ? [...resume.trainLosses] : [];
+  const epochs: EpochReport<V>[] = resume ? [...resume.epochs] : [];
   let pending: tf.Scalar[] = [];
   let stopReason: StopReason = 'completed';
   let message: string | undefined;
   let best: { loss: number; epoch: number; snapshot: tf.Tensor[] } | null = null;
-  let epochsSinceBest = 0;
-  let step = 0;
-  let examplesSeen = 0;
-  let tokensSeen = 0;
-  let busyMs = 0; // time spent training (pauses excluded)
+  let epochsSinceBest = resume?.epochsSinceBest ?? 0;
+  let step = resume?.step ?? 0;
+  let examplesSeen = resume?.examplesSeen ?? 0;
+  let tokensSeen = resume?.tokensSeen ?? 0;
+  let busyMs = (resume?.busySeconds ?? 0) * 1000; // time spent training (pauses excluded)
   let lastEmit = now();
-  let lastEmitLossIndex = 0;
+  let lastEmitLossIndex = trainLosses.length;
+  let lastCheckpointStep = step;
   let lr = 0;
-  let epoch = 0;
+  let epoch = resume?.epoch ?? 1;
+  let shuffler = resume ? randomFromState(resume.shuffleState) : seededRandom(config.seed, 'shuffle');
+  let epochShuffleState = shuffler.state();
+  let batchIndex = 0;
 
   /** Reads pending losses; returns false (and sets the stop reason) on a non-finite loss. */
   const readLosses = async (): Promise<boolean> => {
@@ -343,19 +435,55 @@ export async function runTraining<E, V extends EpochValidation>(
     });
   };
 
+  /** The state now (losses read first). `at` says where the next step starts. */
+  const checkpoint = async (at: { epoch: number; batchIndex: number; shuffleState: number }): Promise<void> => {
+    if (!hooks.onCheckpoint) return;
+    lastCheckpointStep = step;
+    hooks.onCheckpoint({
+      step,
+      totalSteps,
+      ...at,
+      variables: await readAll(variables),
+      optimizer: await readOptimizer(optimizer),
+      best: best ? { loss: best.loss, epoch: best.epoch, variables: await readAll(best.snapshot) } : null,
+      epochsSinceBest,
+      trainLosses: [...trainLosses],
+      epochs: [...epochs],
+      examplesSeen,
+      tokensSeen,
+      busySeconds: busyMs / 1000,
+    });
+  };
+
   try {
-    training: for (epoch = 1; epoch <= config.epochs; epoch++) {
+    if (resume) {
+      assignAll(variables, resume.variables, 'prompt');
+      await restoreOptimizer(optimizer, resume.optimizer, variables);
+      if (resume.best) {
+        const snapshot = resume.best.variables.map((values, i) => tf.tensor(values, variables[i].shape));
+        best = { loss: resume.best.loss, epoch: resume.best.epoch, snapshot };
+      }
+    }
+    const skipBatches = resume?.batchIndex ?? 0;
+    training: for (; epoch <= config.epochs; epoch++) {
+      epochShuffleState = shuffler.state();
       const order = shuffler.shuffle(train);
-      const epochStartLoss = trainLosses.length + pending.length;
-      for (let start = 0; start < order.length; start += config.batchSize) {
+      const epochFirstStep = step - (epoch === resume?.epoch ? skipBatches : 0);
+      batchIndex = epoch === resume?.epoch ? skipBatches : 0;
+      for (; batchIndex < stepsPerEpoch; ) {
+        const start = batchIndex * config.batchSize;
         if (control?.paused) {
           if (!(await readLosses())) break training;
           emitMetrics();
+          // A paused run is kept exactly where it is, so closing the tab meanwhile loses nothing.
+          await checkpoint({ epoch, batchIndex, shuffleState: epochShuffleState });
           await control.whenRunnable();
         }
         if (control?.stopped) {
           stopReason = 'stopped';
           message = `stopped by request after step ${step}`;
+          if (!(await readLosses())) break training;
+          await checkpoint({ epoch, batchIndex, shuffleState: epochShuffleState });
           break training;
         }
         const t0 = now();
@@ -363,15 +491,17 @@ export async function runTraining<E, V extends EpochValidation>(
         lr = learningRateAt(step, totalSteps, config.learningRate, warmupSteps);
         const b = objective.batch(examples);
         try {
-          pending.push(promptTuningStep(b.loss, objective.variables, optimizer, { learningRate: lr, maxGradNorm: config.maxGradNorm }));
+          pending.push(promptTuningStep(b.loss, variables, optimizer, { learningRate: lr, maxGradNorm: config.maxGradNorm }));
         } finally {
           b.dispose();
         }
         step++;
+        batchIndex++;
         examplesSeen += examples.length;
         tokensSeen += b.tokens;
         const due = now() - lastEmit >= METRICS_INTERVAL_MS;
-        if (due || pending.length >= LOSS_READBACK_STEPS) {
+        const checkpointDue = hooks.checkpointEverySteps !== undefined && hooks.checkpointEverySteps > 0 && step - lastCheckpointStep >= hooks.checkpointEverySteps;
+        if (due || checkpointDue || pending.length >= LOSS_READBACK_STEPS) {
           if (!(await readLosses())) break training;
         }
         busyMs += now() - t0;
@@ -379,38 +509,43 @@ export async function runTraining<E, V extends EpochValidation>(
           emitMetrics();
           lastEmit = now();
         }
+        if (checkpointDue) await checkpoint({ epoch, batchIndex, shuffleState: epochShuffleState });
         await yieldToEventLoop();
       }
       if (!(await readLosses())) break training;
-      const epochLosses = trainLosses.slice(epochStartLoss);
+      const epochLosses = trainLosses.slice(epochFirstStep, step);
       const t0 = now();
       const validation = objective.validate ? await objective.validate() : null;
       busyMs += now() - t0;
       const report: EpochReport<V> = {
         epoch,
+        step,
         trainLoss: epochLosses.reduce((a, b) => a + b, 0) / Math.max(1, epochLosses.length),
         validation,
       };
       epochs.push(report);
       hooks.onEpoch?.(report);
+      let stopEarly = false;
       if (validation) {
         if (!best || validation.loss < best.loss) {
           if (best) tf.dispose(best.snapshot);
-          best = { loss: validation.loss, epoch, snapshot: objective.snapshot() };
+          best = { loss: validation.loss, epoch, snapshot: variables.map((v) => v.clone()) };
           epochsSinceBest = 0;
         } else if (config.patience > 0 && ++epochsSinceBest >= config.patience) {
           stopReason = 'early-stopped';
           message = `early stop after epoch ${epoch}: no better validation loss for ${config.patience} epochs (best ${best.loss.toFixed(4)} at epoch ${best.epoch})`;
-          break;
+          stopEarly = true;
         }
       }
+      await checkpoint({ epoch: epoch + 1, batchIndex: 0, shuffleState: shuffler.state() });
+      if (stopEarly) break;
     }
     if ((stopReason as StopReason) !== 'non-finite-loss') await readLosses();
     emitMetrics();
     // Keep the best epoch's values after a normal end; after a stop or a NaN keep the current
     // (last good) values, which is what the user saw when they stopped.
     const restoreBest = best !== null && (stopReason === 'completed' || stopReason === 'early-stopped');
-    if (restoreBest && best) objective.restore(best.snapshot);
+    if (restoreBest && best) variables.forEach((v, i) => v.assign(best!.snapshot[i]));
     return {
       trainLosses,
       epochs,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useNodeBackend } from '../model/node';
+import { useNodeBackend } from '../node/model';
 import { compileTemplate } from './template';
 import { BagOfWordsLM, fixtureConfig, fixtureTokenizer } from './testing/fixtures';
 import { buildVerbalizer, suggestLabelWords, VerbalizerError, type LabelWords } from './verbalizer';

@@ -1,6 +1,6 @@
 /**
  * Choosing a tfjs backend from a list in order of preference, the same way in the page's worker
- * (src/worker/backend.ts) and in Node (node.ts): the first that initialises and computes wins, and
+ * (src/worker/backend.ts) and in Node (src/node/model.ts): the first that initialises and computes wins, and
  * every one that failed before it is reported with its reason.
  */
 import * as tf from '@tensorflow/tfjs';

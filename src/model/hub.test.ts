@@ -8,8 +8,8 @@ import { endpointFetch, HubClient, HubError, hubRepoRef, DEFAULT_HUB_ENDPOINT } 
 import { LoadSupervisor, loadFromSource, verify, type ModelLoadProgress } from './hubLoad';
 import { ModelCache, type CacheStorageLike } from './cache';
 import { memoryCacheStorage } from './cacheMemory';
-import { useNodeBackend } from './node';
-import { FIXTURE_TOKEN, fixtureRepos, startHubServer, type HubServer } from './hubTestServer';
+import { useNodeBackend } from '../node/model';
+import { FIXTURE_TOKEN, fixtureRepos, startHubServer, type HubServer } from '../node/hubTestServer';
 import type { DeviceLimits } from './hubInspect';
 import type { ModelSource } from '../shared/protocol';
 
@@ -25,12 +25,23 @@ beforeEach(() => {
   server.requests.length = 0;
 });
 
-async function load(repo: string, options: { token?: string; revision?: string; storage?: CacheStorageLike | null; limits?: DeviceLimits; fetch?: typeof fetch; loads?: LoadSupervisor } = {}) {
+async function load(
+  repo: string,
+  options: {
+    token?: string;
+    revision?: string;
+    storage?: CacheStorageLike | null;
+    limits?: DeviceLimits;
+    fetch?: typeof fetch;
+    loads?: LoadSupervisor;
+    onProgress?: (p: ModelLoadProgress) => void;
+  } = {},
+) {
   const events: ModelLoadProgress[] = [];
   const source: ModelSource = { kind: 'hub', repo, endpoint: server.endpoint, revision: options.revision, token: options.token };
   const result = await loadFromSource(
     source,
-    { progress: (p) => events.push(p), limits: options.limits ?? CPU, cacheStorage: options.storage ?? null, fetch: options.fetch },
+    { progress: (p) => (events.push(p), options.onProgress?.(p)), limits: options.limits ?? CPU, cacheStorage: options.storage ?? null, fetch: options.fetch },
     options.loads ?? new LoadSupervisor(),
   );
   return { ...result, events };
@@ -203,19 +214,31 @@ describe('loading from the Hub', () => {
 
   it('a cancel aborts the download in flight', async () => {
     const loads = new LoadSupervisor();
-    const pending = load('studio-test/huge', { loads });
-    // Wait until weight bytes flow, then cancel as the UI does.
-    while (!server.requests.some((r) => r.server === 'cdn' && !r.range)) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 200));
-    await expect(loadFromSource({ kind: 'cancel' }, { progress: () => {}, limits: CPU }, loads)).rejects.toThrow('Cancelled the model load in flight');
+    // The first progress event that counts received weight bytes: the download is in flight.
+    let flowing!: (bytes: number) => void;
+    const weightBytes = new Promise<number>((resolve) => (flowing = resolve));
+    const pending = load('studio-test/huge', {
+      loads,
+      onProgress: (p) => {
+        const weights = p.download?.files.find((f) => f.name === 'model.safetensors');
+        if (weights?.state === 'downloading' && weights.loaded > 0) flowing(weights.loaded);
+      },
+    });
+    pending.catch(() => {});
+    const received = await weightBytes;
+    // As the worker's cancelModelLoad does.
+    expect(loads.cancel()).toBe(true);
     await expect(pending).rejects.toMatchObject({ code: 'cancelled' });
+    // Cancelled mid-body: far less than the 4 GiB table had arrived.
+    expect(received).toBeLessThan(2 ** 32);
   });
 
   it('a new load aborts the one in flight', async () => {
     const loads = new LoadSupervisor();
     const first = load('studio-test/huge', { loads });
     first.catch(() => {});
-    while (!server.requests.some((r) => r.server === 'cdn' && !r.range)) await new Promise((r) => setTimeout(r, 20));
+    // The weight download has reached the CDN: the first load is in flight.
+    await server.nextRequest((r) => r.server === 'cdn' && r.method === 'GET' && !r.range);
     const second = await load('studio-test/tiny-bert', { loads });
     await expect(first).rejects.toMatchObject({ code: 'cancelled', message: expect.stringContaining('another model load started') });
     second.model.model.dispose();

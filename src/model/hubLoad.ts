@@ -88,9 +88,6 @@ export const modelLoads = new LoadSupervisor();
 
 /** Loads whatever the source names; the caller owns (and disposes) the returned model. */
 export async function loadFromSource(source: ModelSource, ctx: LoadContext, loads: LoadSupervisor = modelLoads): Promise<{ model: LoadedModel; id: string }> {
-  if (source.kind === 'cancel') {
-    throw new HubError('cancelled', loads.cancel() ? 'Cancelled the model load in flight' : 'No model load was in flight');
-  }
   const signal = loads.begin();
   try {
     const opened = await openSource(source, ctx, signal);
@@ -124,7 +121,7 @@ interface OpenedSource {
   commit?: (model: LoadedModel) => Promise<void>;
 }
 
-async function openSource(source: Exclude<ModelSource, { kind: 'cancel' }>, ctx: LoadContext, signal: AbortSignal): Promise<OpenedSource> {
+async function openSource(source: ModelSource, ctx: LoadContext, signal: AbortSignal): Promise<OpenedSource> {
   switch (source.kind) {
     case 'url':
       return { folder: urlFolder(new URL(source.url, globalThis.location?.href).href, ctx.fetch), id: source.id };

@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { loadPretrained } from './loader';
-import { useNodeBackend } from './node';
+import { useNodeBackend } from '../node/model';
 import { bytesSource, decodeFloats, readSafetensorsHeader, writeSafetensors } from './safetensors';
 import { hfCheckpointFiles, memFolder, randomHfWeights } from './testing/hfCheckpoint';
 

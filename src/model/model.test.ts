@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { loadPretrained, type LoadedModel } from './loader';
-import { useNodeBackend, useSoftwareVulkan, type NodeBackendName } from './node';
+import { useNodeBackend, useSoftwareVulkan, type NodeBackendName } from '../node/model';
 import { gpuWorkCounts } from './webgpu';
 import {
   hfCheckpointFiles,

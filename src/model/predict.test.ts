@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { loadPretrained } from './loader';
-import { useNodeBackend } from './node';
+import { useNodeBackend } from '../node/model';
 import { topTokens } from './predict';
 import { hfCheckpointFiles, hfConfig, memFolder, randomHfWeights, referenceEmbed, referenceForward } from './testing/hfCheckpoint';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useNodeBackend } from './node';
+import { useNodeBackend } from '../node/model';
 
 /** Runs f on cpu (the reference) and on the patched wasm backend. */
 async function both<T>(f: () => T): Promise<[T, T]> {

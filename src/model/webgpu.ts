@@ -1,6 +1,6 @@
 /**
  * The one way the studio opens a WebGPU device for tfjs, in the page's worker (the browser's
- * `navigator.gpu`) and in Node (Dawn's `navigator.gpu` from the `webgpu` package, see node.ts).
+ * `navigator.gpu`) and in Node (Dawn's `navigator.gpu` from the `webgpu` package, see src/node/model.ts).
  * Nothing else differs between the two paths.
  *
  * Device request: the same as tfjs-backend-webgpu 4.22's own factory (high-performance adapter,

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPretrained } from '../model/loader';
-import { dirFolder, useNodeBackend } from '../model/node';
+import { dirFolder, useNodeBackend } from '../node/model';
 import { EMBEDDED_MODELS } from '../shared/models';
 import { loadTokenStreams } from './corpus';
 import { evaluateHeldOut, unigramLogProbs, type HeldOutReport } from './evaluate';

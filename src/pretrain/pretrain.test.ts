@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useNodeBackend } from '../model/node';
+import { useNodeBackend } from '../node/model';
 import type { TransformerConfig } from '../model/types';
 import {
   clipByGlobalNorm,

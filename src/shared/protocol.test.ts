@@ -44,6 +44,7 @@ describe('protocol values', () => {
   it('lists every request kind at run time', () => {
     expectTypeOf<keyof typeof REQUEST_KINDS>().toEqualTypeOf<RequestKind>();
     expect(Object.keys(REQUEST_KINDS).sort()).toEqual([
+      'cancelModelLoad',
       'checkLabelWords',
       'datasetStats',
       'engineInfo',
@@ -74,10 +75,28 @@ describe('protocol values', () => {
     { type: 'result', id: 1, kind: 'init', payload: { backend: 'wasm', fallbackReason: 'webgpu: no adapter', tfjsVersion: '4.22.0' } },
     { type: 'error', id: 2, kind: 'fineTune', error: { code: 'unknown-kind', message: 'Unknown request kind "fineTune".' } },
     { type: 'progress', id: 3, progress: { stage: 'downloading weights', fraction: 0.25 } },
-    { type: 'metrics', id: 4, metrics: { step: 10, values: { loss: 0.5 } } },
-    { type: 'metrics', id: 5, metrics: { step: 12, series: 'epoch', values: { valLoss: 0.5, valAccuracy: 0.75 } } },
-    { type: 'checkpoint', id: 6, checkpoint: { step: 12, epochsDone: 1, values: { vectors: new Float32Array([0.5, -1]), numTokens: 1, dim: 2 } } },
-  ])('a $type event survives postMessage (structured clone) unchanged', (event) => {
+    {
+      type: 'metrics',
+      id: 4,
+      metrics: { series: 'step', step: 10, totalSteps: 20, epoch: 1, loss: 0.5, losses: [0.6, 0.5], learningRate: 0.1, examplesPerSecond: 4, tokensPerSecond: 40, etaSeconds: Infinity, elapsedSeconds: 2 },
+    },
+    { type: 'metrics', id: 5, metrics: { series: 'epoch', step: 12, epoch: 1, trainLoss: 0.6, valLoss: 0.5, valAccuracy: 0.75, valMacroF1: null } },
+    {
+      type: 'checkpoint',
+      id: 6,
+      checkpoint: {
+        step: 12,
+        epochsDone: 1,
+        values: { vectors: new Float32Array([0.5, -1]), numTokens: 1, dim: 2 },
+        state: {
+          step: 12, totalSteps: 20, epoch: 2, batchIndex: 0, shuffleState: 123456, variables: [new Float32Array([0.5, -1])],
+          optimizer: { iterations: 12, firstMoments: [new Float32Array([0.1, 0.2])], secondMoments: [new Float32Array([0.01, 0.02])] },
+          best: { loss: 0.5, epoch: 1, variables: [new Float32Array([0.5, -1])] }, epochsSinceBest: 0,
+          trainLosses: [0.7, 0.6], epochs: [{ epoch: 1, step: 12, trainLoss: 0.6, validation: { loss: 0.5 } }], examplesSeen: 48, tokensSeen: 480, busySeconds: 2,
+        },
+      },
+    },
+  ])('a $type event survives postMessage (structured clone) unchanged', (event: WorkerEvent) => {
     expect(structuredClone(event)).toEqual(event);
   });
 });

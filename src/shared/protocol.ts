@@ -11,6 +11,7 @@
  * type. The union types, the worker's handler and the client's `call()` follow from it.
  */
 
+import type { LmKind, ModelType } from '../model/types';
 import type {
   CheckLabelWordsPayload,
   Checkpoint,
@@ -28,7 +29,7 @@ import type {
   LabelWordsCheck,
   LabelWordSuggestions,
   LoadDatasetPayload,
-  MetricsSeries,
+  TrainingEvent,
   PredictPayload,
   PredictResult,
   PreviewTemplatePayload,
@@ -85,9 +86,7 @@ export type ModelSource =
       endpoint?: string;
       /** Access token for gated or private repos: used for this load only, sent only to the endpoint. */
       token?: string;
-    }
-  /** Not a model: aborts the load in flight (which then fails as cancelled); this request fails too. */
-  | { kind: 'cancel' };
+    };
 
 export interface LoadModelPayload {
   source: ModelSource;
@@ -96,8 +95,8 @@ export interface LoadModelPayload {
 /** What the UI shows about a loaded model. */
 export interface ModelSummary {
   id: string;
-  modelType: 'bert' | 'distilbert' | 'roberta' | 'gpt2';
-  lmKind: 'masked-lm' | 'causal-lm';
+  modelType: ModelType;
+  lmKind: LmKind;
   hiddenSize: number;
   numLayers: number;
   numHeads: number;
@@ -128,6 +127,8 @@ export interface RequestMap {
   init: { payload: InitPayload; result: InitResult };
   ping: { payload: PingPayload; result: PingResult };
   loadModel: { payload: LoadModelPayload; result: ModelSummary };
+  /** Aborts the model load in flight (which then fails as cancelled). */
+  cancelModelLoad: { payload: EmptyPayload; result: { cancelled: boolean } };
   topTokens: { payload: TopTokensPayload; result: TopTokensResult };
   engineInfo: { payload: EmptyPayload; result: EngineInfo };
   /** Parses a CSV in the worker (progress events while it reads); the rows stay there. */
@@ -136,7 +137,7 @@ export interface RequestMap {
   previewTemplate: { payload: PreviewTemplatePayload; result: TemplatePreview };
   checkLabelWords: { payload: CheckLabelWordsPayload; result: LabelWordsCheck };
   suggestLabelWords: { payload: SuggestLabelWordsPayload; result: LabelWordSuggestions };
-  /** Metrics events (`series` step, epoch, zeroShot) and checkpoint events until it answers. */
+  /** Metrics events (a `TrainingEvent`: step, epoch, zeroShot) and checkpoint events until it answers. */
   train: { payload: TrainPayload; result: TrainOutcome };
   pauseTraining: { payload: TrainControlPayload; result: TrainControlResult };
   resumeTraining: { payload: TrainControlPayload; result: TrainControlResult };
@@ -156,6 +157,7 @@ export const REQUEST_KINDS: { readonly [K in RequestKind]: true } = {
   init: true,
   ping: true,
   loadModel: true,
+  cancelModelLoad: true,
   topTokens: true,
   engineInfo: true,
   loadDataset: true,
@@ -226,21 +228,10 @@ export interface ProgressEvent {
   progress: Progress;
 }
 
-export interface Metrics {
-  /** Optimiser step the values belong to, when they come from training. */
-  step?: number;
-  /** Which series the values extend (training: per step, per epoch, the zero-shot baseline). */
-  series?: MetricsSeries;
-  /** Named scalars: `loss`, `accuracy`, `stepsPerSecond`, ... */
-  values: Record<string, number>;
-  /** Series `step`: the exact loss of every step since the previous step event, ending at `step`. */
-  losses?: number[];
-}
-
 export interface MetricsEvent {
   type: 'metrics';
   id: RequestId;
-  metrics: Metrics;
+  metrics: TrainingEvent;
 }
 
 /** Training: the prompt's values after some steps, for the UI to persist. */
@@ -251,3 +242,16 @@ export interface CheckpointEvent {
 }
 
 export type WorkerEvent = ResultEvent | ErrorEvent | ProgressEvent | MetricsEvent | CheckpointEvent;
+
+/** What a request may send besides its result: the events of its own id. */
+export interface RequestEvents {
+  progress(progress: Progress): void;
+  metrics(event: TrainingEvent): void;
+  /** Training: a resumable state for the UI to persist. */
+  checkpoint(checkpoint: Checkpoint): void;
+}
+
+/** One method per request kind: what the worker serves (the studio session, plus the worker's own init and ping). */
+export type StudioApi = {
+  [K in RequestKind]: (payload: RequestPayload<K>, events: RequestEvents) => Promise<RequestResult<K>> | RequestResult<K>;
+};

@@ -3,13 +3,16 @@
  * evaluation, playground, export and import). Data only: the engine types used here are imported
  * with `import type`, so nothing from the engine runs on the UI side.
  */
-import type { PromptCompatibility, PromptExportMetadata, PromptVectors } from '../engine/exports';
+import type { ImportedFormat, PromptCompatibility, PromptExportMetadata, PromptVectors } from '../engine/export';
 import type { GenerationScores } from '../engine/generation';
-import type { PromptInit, PromptValues } from '../engine/softPrompt';
-import type { StopReason, TrainingConfig } from '../engine/train';
+import type { PromptValues } from '../engine/softPrompt';
+import type { EpochValidation, LoopResult, StopReason, TrainingConfig, TrainingMetrics, TrainingState } from '../engine/train';
 import type { Perturbation } from '../engine/perturb';
+import type { PromptInit, PromptPlacement, TaskKind } from '../engine/types';
+import type { LmKind } from '../model/types';
 
-export type { PromptCompatibility, PromptExportMetadata, PromptInit, PromptValues, PromptVectors, StopReason, TrainingConfig, Perturbation };
+export type { TrainingMetrics, TrainingState };
+export type { PromptCompatibility, PromptExportMetadata, PromptInit, PromptValues, PromptVectors, StopReason, TaskKind, TrainingConfig, Perturbation };
 
 // ---------------------------------------------------------------------------------------------
 // Datasets
@@ -18,7 +21,9 @@ export type { PromptCompatibility, PromptExportMetadata, PromptInit, PromptValue
 export type DatasetSource =
   | { kind: 'file'; file: File }
   | { kind: 'text'; name: string; text: string }
-  | { kind: 'url'; name: string; url: string };
+  | { kind: 'url'; name: string; url: string }
+  /** A file's bytes read by the caller (the CLI), decoded like a picked file. */
+  | { kind: 'bytes'; name: string; bytes: Uint8Array };
 
 export interface LoadDatasetPayload {
   source: DatasetSource;
@@ -54,8 +59,6 @@ export interface DatasetInfo {
   /** Per column, the rows where that cell is empty (after trimming). */
   emptyCells: Record<string, RowIssues>;
 }
-
-export type TaskKind = 'classification' | 'generation';
 
 export interface DatasetStatsPayload {
   task: TaskKind;
@@ -141,12 +144,12 @@ export interface PreviewExample {
 }
 
 export interface TemplatePreview {
-  lmKind: 'masked-lm' | 'causal-lm';
+  lmKind: LmKind;
   softCount: number;
   /** Tokens the template takes besides column text. */
   fixedLength: number;
   maxLength: number;
-  placement: 'template' | 'after-first-token' | 'prefix';
+  placement: PromptPlacement;
   /** The predicted word follows a space (byte-level BPE: label words are encoded as " word"). */
   spaceBeforePrediction: boolean;
   examples: PreviewExample[];
@@ -206,14 +209,23 @@ export interface TrainPayload {
   runId: string;
   spec: TaskSpec;
   config: TrainingConfig;
-  /** Start from these values instead of `config.init` (resuming a run, continuing an import). */
+  /** Start from these values instead of `config.init` (continuing an imported prompt). */
   initial?: PromptValues;
+  /** Continue the run this state was checkpointed from (the same spec, config and dataset). */
+  resume?: TrainingState;
   /** Also checkpoint every this many steps (every epoch always). */
   checkpointEverySteps?: number;
 }
 
-/** What the metrics events of a training request carry, told apart by `Metrics.series`. */
-export type MetricsSeries = 'step' | 'epoch' | 'zeroShot';
+/**
+ * What the metrics events of a training request carry, told apart by `series`: the loop's step
+ * metrics (throttled; `losses` holds every step's loss since the previous one), each epoch's
+ * validation, and the zero-shot baseline before training.
+ */
+export type TrainingEvent =
+  | ({ series: 'step' } & TrainingMetrics)
+  | ({ series: 'epoch'; /** Steps done at the epoch's end. */ step: number } & EpochMetrics)
+  | { series: 'zeroShot'; loss: number; accuracy: number; macroF1: number };
 
 export interface TrainControlPayload {
   runId: string;
@@ -224,12 +236,15 @@ export interface TrainControlResult {
   state: 'running' | 'paused' | 'stopping' | 'not-running';
 }
 
-/** Prompt values after some steps, for the UI to keep (IndexedDB) so a reload can resume. */
+/** A run's state after some steps, for the UI to keep (IndexedDB) so a reload can resume exactly. */
 export interface Checkpoint {
   step: number;
   /** Epochs finished when the checkpoint was taken. */
   epochsDone: number;
+  /** The prompt then (for the playground and export). */
   values: PromptValues;
+  /** Everything to continue the run exactly (Adam, schedule, shuffle, best epoch). Absent for an imported prompt. */
+  state?: TrainingState;
 }
 
 export interface EpochMetrics {
@@ -268,18 +283,11 @@ export interface GenerationSampleRow {
   after: string;
 }
 
-interface OutcomeCommon {
-  stopReason: StopReason;
-  message?: string;
-  bestEpoch: number | null;
-  steps: number;
-  totalSteps: number;
-  seconds: number;
+/** The loop's record as the engine reports it (losses, stop reason, steps, seconds), and what every task adds. */
+interface OutcomeCommon extends Pick<LoopResult<EpochValidation>, 'stopReason' | 'message' | 'bestEpoch' | 'steps' | 'totalSteps' | 'seconds' | 'trainLosses'> {
   trainSize: number;
   valSize: number;
   truncatedCount: number;
-  /** Per step training loss. */
-  trainLosses: number[];
   epochs: EpochMetrics[];
   /** The kept values, for playground, export and resuming. */
   prompt: PromptValues;
@@ -384,7 +392,7 @@ export interface ImportPromptPayload {
 
 export interface ImportPromptResult {
   fileName: string;
-  format: 'prompt.json' | 'safetensors' | 'npy' | 'zip';
+  format: ImportedFormat;
   prompt: PromptValues;
   metadata: PromptExportMetadata | null;
   modelId: string | null;

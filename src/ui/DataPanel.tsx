@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import type { DatasetState } from './useDataset';
 import { mappingProblems, type Mapping } from './mapping';
 import { percent, plural, rowList } from './format';
@@ -12,6 +12,12 @@ export function DataPanel({ data, disabled }: { data: DatasetState; disabled: bo
   const [sample, setSample] = useState<string>(SAMPLES[0].file);
   const [dragging, setDragging] = useState(false);
   const { info, loading, error, mapping, stats, statsError } = data;
+  // The list names the sample that is loaded, also when a restored session loaded it.
+  const source = data.source;
+  const loadedSample = source?.kind === 'url' && SAMPLES.some((s) => s.file === source.name) ? source.name : null;
+  useEffect(() => {
+    if (loadedSample) setSample(loadedSample);
+  }, [loadedSample]);
 
   const loadFile = (file: File | undefined) => {
     // While a run trains on the current dataset, a new one is not loaded.

@@ -1,13 +1,13 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { EMBEDDED_MODELS } from '../shared/models';
-import type { ModelSummary, TopTokensResult } from '../shared/protocol';
+import type { ModelSource, ModelSummary, TopTokensResult } from '../shared/protocol';
 import type { StudioClient } from './StudioClient';
 import { CachedModels } from './hub/CachedModels';
 import { DownloadView } from './hub/DownloadView';
-import { HubForm } from './hub/HubForm';
+import { DEFAULT_ENDPOINT, HubForm, type HubFormValues } from './hub/HubForm';
 import { InspectionView } from './hub/InspectionView';
 import { LocalFiles } from './hub/LocalFiles';
-import { useModelLoad } from './hub/useModelLoad';
+import { useModelLoad, type ModelLoadOutcome } from './hub/useModelLoad';
 import { errorText } from './hub/format';
 import './hub/hub.css';
 
@@ -18,10 +18,28 @@ const SOURCES = [
 ] as const;
 type SourceTab = (typeof SOURCES)[number]['id'];
 
+/**
+ * A model the panel is asked to load (a restored session's): its tab is shown, its choice or Hub
+ * form filled, and `onDone` hears how the load ended. Local files cannot be asked for: they must be picked.
+ */
+export interface ModelRequest {
+  source: Exclude<ModelSource, { kind: 'files' }>;
+  onDone(outcome: ModelLoadOutcome): void;
+}
+
 /** Pick and load a model (embedded, from the Hub, or from local files), see what it is, and ask it what it predicts. */
-export function ModelPanel({ client, onLoaded }: { client: StudioClient; onLoaded?: (m: ModelSummary) => void }) {
+export function ModelPanel({
+  client,
+  onLoaded,
+  request,
+}: {
+  client: StudioClient;
+  onLoaded?: (m: ModelSummary, source: ModelSource) => void;
+  request?: ModelRequest | null;
+}) {
   const [tab, setTab] = useState<SourceTab>('embedded');
   const [choice, setChoice] = useState(EMBEDDED_MODELS[0].id);
+  const [hubInitial, setHubInitial] = useState<HubFormValues | undefined>(undefined);
   const [cacheVersion, setCacheVersion] = useState(0);
   const { state, load, cancel } = useModelLoad(client, onLoaded);
   const { loading, download, inspection, notice, error, summary } = state;
@@ -32,9 +50,29 @@ export function ModelPanel({ client, onLoaded }: { client: StudioClient; onLoade
   };
   // The cached list changes when a Hub load ends, whether it was stored or not.
   const loadAndRefresh = async (...args: Parameters<typeof load>) => {
-    await load(...args);
+    const outcome = await load(...args);
     setCacheVersion((v) => v + 1);
+    return outcome;
   };
+
+  // Each request is loaded once (StrictMode runs effects twice in development).
+  const requested = useRef<ModelRequest | null>(null);
+  useEffect(() => {
+    if (!request || requested.current === request) return;
+    requested.current = request;
+    const { source } = request;
+    if (source.kind === 'hub') {
+      setTab('hub');
+      setHubInitial({ repo: source.repo, revision: source.revision ?? 'main', endpoint: source.endpoint ?? DEFAULT_ENDPOINT });
+      void loadAndRefresh(source).then(request.onDone);
+    } else {
+      if (EMBEDDED_MODELS.some((m) => m.id === source.id)) {
+        setTab('embedded');
+        setChoice(source.id);
+      }
+      void load(source).then(request.onDone);
+    }
+  }, [request]); // eslint-disable-line react-hooks/exhaustive-deps
 
   return (
     <section className="panel" aria-labelledby="model-heading" data-testid="model.panel">
@@ -76,7 +114,13 @@ export function ModelPanel({ client, onLoaded }: { client: StudioClient; onLoade
         )}
         {tab === 'hub' && (
           <>
-            <HubForm onLoad={(source) => void loadAndRefresh(source)} onCancel={cancel} loading={loading !== null} />
+            <HubForm
+              key={hubInitial ? `${hubInitial.endpoint} ${hubInitial.repo} ${hubInitial.revision}` : ''}
+              initial={hubInitial}
+              onLoad={(source) => void loadAndRefresh(source)}
+              onCancel={cancel}
+              loading={loading !== null}
+            />
             <CachedModels
               version={cacheVersion}
               disabled={loading !== null}

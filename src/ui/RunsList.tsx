@@ -52,7 +52,8 @@ export function RunsList(props: RunsListProps) {
       <ul>
         {[...runs].reverse().map((run) => {
           const busy = run.id === activeId;
-          const resumable = !busy && run.checkpoint !== null && run.checkpoint.epochsDone < run.config.epochs && (run.status === 'interrupted' || run.status === 'stopped' || run.status === 'failed');
+          const state = run.checkpoint?.state;
+          const resumable = !busy && state !== undefined && state.step < state.totalSteps && (run.status === 'interrupted' || run.status === 'stopped' || run.status === 'failed');
           return (
             <li key={run.id} className={run.id === selectedId ? 'selected' : ''} data-testid="runs.item" data-run-id={run.id} data-status={run.status} data-checkpoint-step={run.checkpoint?.step ?? ''}>
               <div className="row">

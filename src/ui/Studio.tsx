@@ -1,8 +1,8 @@
-import { useEffect, useMemo, useState } from 'react';
-import type { ModelSummary } from '../shared/protocol';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { ModelSource, ModelSummary } from '../shared/protocol';
 import type { EngineInfo, ImportPromptResult } from '../shared/tasks';
 import type { StudioClient } from './StudioClient';
-import { ModelPanel } from './ModelPanel';
+import { ModelPanel, type ModelRequest } from './ModelPanel';
 import { DataPanel } from './DataPanel';
 import { TemplatePanel } from './TemplatePanel';
 import { TrainingPanel } from './TrainingPanel';
@@ -17,10 +17,24 @@ import { answerColumn, defaultLabelWords, defaultTemplate, mappingProblems, task
 import { draftFrom, parseDraft, type ConfigDraft } from './trainingConfig';
 import { errorText } from './format';
 import { samplePreset } from '../shared/samples';
+import { changedSettings, datasetName, modelName, modelSourceOf, sessionModel, SESSION_VERSION, type RestoreReport, type SessionModel, type SessionRecord } from './savedSession';
+import { useSavedSession } from './useSavedSession';
+import { SessionBar } from './SessionBar';
+import type { DatasetSource } from '../shared/tasks';
+import type { ModelLoadOutcome } from './hub/useModelLoad';
+
+/** The studio. "Start fresh" mounts its panels anew: empty editors, nothing restored; the runs stay. */
+export function Studio({ client, engine }: { client: StudioClient; engine: EngineInfo }) {
+  const [fresh, setFresh] = useState(0);
+  return <StudioPanels key={fresh} client={client} engine={engine} onFresh={() => setFresh((n) => n + 1)} />;
+}
 
 /** The studio's panels, in the order a run is made: data, model, template, training, results, export. */
-export function Studio({ client, engine }: { client: StudioClient; engine: EngineInfo }) {
+function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engine: EngineInfo; onFresh(): void }) {
   const [model, setModel] = useState<ModelSummary | null>(null);
+  // Where the loaded model came from, as the saved session keeps it; the load a restore asks for.
+  const [modelSource, setModelSource] = useState<SessionModel | null>(null);
+  const [modelRequest, setModelRequest] = useState<ModelRequest | null>(null);
   const [draft, setDraft] = useState<ConfigDraft>(() => draftFrom(engine.defaults));
   const { config, errors: configErrors } = parseDraft(draft);
   const [template, setTemplateText] = useState('');
@@ -41,7 +55,13 @@ export function Studio({ client, engine }: { client: StudioClient; engine: Engin
   const classes = useMemo(() => (task === 'classification' && stats ? stats.classes.map((c) => c.name).sort() : []), [task, stats]);
   // A sample loaded from the list comes with its own template and label words (src/shared/samples.ts).
   const preset = data.source?.kind === 'url' ? samplePreset(data.source.name) : undefined;
+  // The key of a dataset a restored session is loading: it keeps the session's template and words, not the sample's.
+  const restoringDataset = useRef<string | null>(null);
   useEffect(() => {
+    if (data.source && restoringDataset.current === datasetKey(data.source)) {
+      restoringDataset.current = null;
+      return;
+    }
     if (!preset) return;
     setTemplateEdited(false);
     if (preset.labelWords) setLabelWords((current) => ({ ...current, ...Object.fromEntries(Object.entries(preset.labelWords!).map(([c, ws]) => [c, ws.join(', ')])) }));
@@ -77,6 +97,74 @@ export function Studio({ client, engine }: { client: StudioClient; engine: Engin
   useEffect(() => {
     if (runs.ready && selectedRunId === null && runs.runs.length) setSelectedRunId(runs.runs[runs.runs.length - 1].id);
   }, [runs.ready]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  /** Puts a saved session back: editors first, then the dataset and the model (loaded again from where they came). */
+  const restoreSession = async (record: SessionRecord, storedDataset: DatasetSource | null): Promise<RestoreReport> => {
+    setDraft(record.draft);
+    setLabelWords(record.labelWords);
+    setTemplateText(record.template);
+    setTemplateEdited(record.templateEdited);
+    const source = record.model ? modelSourceOf(record.model, document.baseURI) : null;
+    const modelLoad = source ? new Promise<ModelLoadOutcome>((onDone) => setModelRequest({ source, onDone })) : null;
+    let dataset: RestoreReport['dataset'] = null;
+    if (record.dataset) {
+      if (!storedDataset) dataset = { name: record.dataset.name, outcome: 'not-stored' };
+      else {
+        restoringDataset.current = datasetKey(storedDataset);
+        const loaded = await data.load(storedDataset);
+        if (loaded) {
+          const m = record.mapping;
+          if (m && [...m.textColumns, m.labelColumn, m.targetColumn].every((c) => c === '' || loaded.columns.includes(c))) data.setMapping(m);
+          dataset = { name: loaded.name, outcome: 'restored' };
+        } else {
+          restoringDataset.current = null;
+          dataset = { name: record.dataset.name, outcome: 'failed' };
+        }
+      }
+    }
+    let restoredModel: RestoreReport['model'] = null;
+    if (record.model) {
+      const name = modelName(record.model);
+      const outcome = modelLoad ? await modelLoad : null;
+      if (!outcome) restoredModel = { name, outcome: 'needs-files' };
+      else if (outcome.summary) restoredModel = { name, outcome: 'restored' };
+      else restoredModel = { name, outcome: record.model.kind === 'hub' && record.model.usedToken ? 'needs-token' : 'failed', error: outcome.error };
+    }
+    return {
+      dataset,
+      model: restoredModel,
+      template: record.templateEdited,
+      labelWords: Object.values(record.labelWords).some((w) => w.trim() !== ''),
+      settings: changedSettings(record.draft, draftFrom(engine.defaults)),
+    };
+  };
+  const onModelLoaded = (summary: ModelSummary, source: ModelSource) => {
+    setModel(summary);
+    // A Hub model loaded again from the cache keeps the note that it needed a token.
+    const next = sessionModel(source);
+    setModelSource((prev) => (next.kind === 'hub' && prev?.kind === 'hub' && prev.usedToken && prev.repo === next.repo && prev.endpoint === next.endpoint ? { ...next, usedToken: true } : next));
+  };
+  const session = useSavedSession({
+    current: {
+      record: {
+        version: SESSION_VERSION,
+        savedAt: '',
+        dataset: data.source ? { key: datasetKey(data.source), name: datasetName(data.source) } : null,
+        mapping: data.source ? mapping : null,
+        model: modelSource,
+        template,
+        templateEdited,
+        labelWords,
+        draft,
+      },
+      datasetSource: data.source,
+    },
+    defaults: draftFrom(engine.defaults),
+    inits: engine.inits,
+    restore: restoreSession,
+    // Until the runs are read, every dataset counts as used (none is deleted).
+    datasetInUse: (key) => !runs.ready || runs.runs.some((r) => r.datasetKey === key),
+  });
 
   const selectedRun = runs.runs.find((r) => r.id === selectedRunId) ?? null;
   const overlays = runs.runs.filter((r) => overlayIds.has(r.id) && r.id !== selectedRunId);
@@ -202,8 +290,9 @@ export function Studio({ client, engine }: { client: StudioClient; engine: Engin
 
   return (
     <>
+      <SessionBar session={session} busy={trainer.state !== 'idle'} onFresh={onFresh} />
       <DataPanel data={data} disabled={trainer.state !== 'idle'} />
-      <ModelPanel client={client} onLoaded={setModel} />
+      <ModelPanel client={client} onLoaded={onModelLoaded} request={modelRequest} />
       <TemplatePanel
         client={client}
         model={model}

@@ -4,7 +4,7 @@ import type { WorkerPort } from './StudioClient';
 import { handleRequest } from '../worker/handler';
 import type { WorkerApi } from '../worker/handler';
 import { fakeWorkerApi } from '../worker/fakeApi';
-import type { Checkpoint, Request, WorkerEvent } from '../shared/protocol';
+import type { Checkpoint, Request, TrainingEvent, WorkerEvent } from '../shared/protocol';
 
 /** A Worker stand-in that runs the real handler on a fake engine, answering asynchronously. */
 class LoopbackWorker implements WorkerPort {
@@ -45,7 +45,7 @@ class LoopbackWorker implements WorkerPort {
 const api: WorkerApi = fakeWorkerApi({
   async init({ preferredBackends }, { progress, metrics }) {
     progress({ stage: 'choosing backend' });
-    metrics({ values: { probeMs: 3 } });
+    metrics({ series: 'zeroShot', loss: 0.7, accuracy: 0.5, macroF1: 0.3 });
     if (preferredBackends?.includes('wasm')) throw new Error('wasm binary missing');
     return { backend: 'webgl', fallbackReason: 'webgpu: no adapter', tfjsVersion: '4.22.0' };
   },
@@ -83,12 +83,12 @@ describe('StudioClient', () => {
     const client = new StudioClient(new LoopbackWorker(api));
     const seen: string[] = [];
     const offProgress = client.onProgress((p, id) => seen.push(`progress ${id} ${p.stage}`));
-    const offMetrics = client.onMetrics((m, id) => seen.push(`metrics ${id} ${m.values.probeMs}`));
+    const offMetrics = client.onMetrics((m, id) => seen.push(`metrics ${id} ${m.series === 'zeroShot' ? m.accuracy : '?'}`));
     await client.init();
     offProgress();
     offMetrics();
     await client.init();
-    expect(seen).toEqual(['progress 1 choosing backend', 'metrics 1 3']);
+    expect(seen).toEqual(['progress 1 choosing backend', 'metrics 1 0.5']);
   });
 
   it('hands a call its own progress, metrics and checkpoint events, not another call\'s', async () => {
@@ -97,7 +97,7 @@ describe('StudioClient', () => {
       fakeWorkerApi({
         async train({ runId }, { progress, metrics, checkpoint }) {
           progress({ stage: `preparing ${runId}` });
-          metrics({ step: 1, series: 'step', values: { loss: runId === 'a' ? 1 : 2 } });
+          metrics({ series: 'epoch', step: 1, epoch: 1, trainLoss: runId === 'a' ? 1 : 2, valLoss: null, valAccuracy: null, valMacroF1: null });
           checkpoint({ step: 1, epochsDone: 0, values });
           throw new Error(`stopped ${runId}`);
         },
@@ -107,7 +107,7 @@ describe('StudioClient', () => {
     const seen: unknown[] = [];
     const listeners = {
       onProgress: (p: { stage: string }) => seen.push(p.stage),
-      onMetrics: (m: { values: Record<string, number> }) => seen.push(m.values.loss),
+      onMetrics: (m: TrainingEvent) => seen.push(m.series === 'epoch' ? m.trainLoss : NaN),
       onCheckpoint: (c: Checkpoint) => seen.push([c.step, Array.from(c.values.vectors)]),
     };
     const payload = (runId: string) => ({ runId, spec: { task: 'generation' as const, template: '{a}', targetColumn: 'b', textColumns: ['a'] }, config: {} as never });

@@ -3,13 +3,13 @@ import type {
   Checkpoint,
   ErrorCode,
   InitResult,
-  Metrics,
   Progress,
   Request,
   RequestId,
   RequestKind,
   RequestPayload,
   RequestResult,
+  TrainingEvent,
   WorkerEvent,
 } from '../shared/protocol';
 
@@ -34,12 +34,12 @@ export class StudioError extends Error {
 }
 
 export type ProgressListener = (progress: Progress, id: RequestId) => void;
-export type MetricsListener = (metrics: Metrics, id: RequestId) => void;
+export type MetricsListener = (metrics: TrainingEvent, id: RequestId) => void;
 
 /** Events of one call, before its result. */
 export interface CallListeners {
   onProgress?(progress: Progress): void;
-  onMetrics?(metrics: Metrics): void;
+  onMetrics?(metrics: TrainingEvent): void;
   onCheckpoint?(checkpoint: Checkpoint): void;
 }
 

@@ -2,13 +2,18 @@
  * Runs kept in IndexedDB (through `idb`), so a reload or a closed tab loses at most the steps
  * after the last checkpoint: configuration, metrics history, the latest prompt checkpoint and the
  * results. The dataset a run trained on is kept beside it (the picked File itself, or the sample's
- * URL) so the run can be resumed after a reload.
+ * URL) so the run can be resumed after a reload. The same database keeps the page's session
+ * (`session` store, see savedSession.ts), whose dataset is kept in the same `datasets` store.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Checkpoint, DatasetSource, EpochMetrics, TaskSpec, TrainingConfig, TrainOutcome } from '../shared/tasks';
+import type { SessionRecord } from './savedSession';
 
 export const DB_NAME = 'prompt-tuning-studio';
-const DB_VERSION = 1;
+/** 1: runs and datasets. 2: the session store (useSavedSession). */
+export const DB_VERSION = 2;
+/** The session store holds one record, under this key. */
+export const SESSION_KEY = 'current';
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'stopped' | 'interrupted' | 'failed';
 
@@ -64,6 +69,8 @@ export interface StoredDataset {
 interface StudioDb extends DBSchema {
   runs: { key: string; value: RunRecord };
   datasets: { key: string; value: StoredDataset };
+  /** The page's session (dataset key, model source, editors), so a reload puts it back. */
+  session: { key: string; value: SessionRecord };
 }
 
 /** A failed write to browser storage; `quota` when the browser says storage is full. */
@@ -98,6 +105,8 @@ export function datasetKey(source: DatasetSource): string {
       return `url:${source.url}`;
     case 'text':
       return `text:${source.name}:${source.text.length}`;
+    case 'bytes':
+      return `bytes:${source.name}:${source.bytes.length}`;
   }
 }
 
@@ -106,9 +115,18 @@ export class RunStore {
 
   static async open(): Promise<RunStore> {
     const db = await openDB<StudioDb>(DB_NAME, DB_VERSION, {
-      upgrade(database) {
-        database.createObjectStore('runs', { keyPath: 'id' });
-        database.createObjectStore('datasets', { keyPath: 'key' });
+      // Each version adds stores; what an older version stored (runs, datasets) stays as it is.
+      upgrade(database, oldVersion) {
+        if (oldVersion < 1) {
+          database.createObjectStore('runs', { keyPath: 'id' });
+          database.createObjectStore('datasets', { keyPath: 'key' });
+        }
+        if (oldVersion < 2) database.createObjectStore('session');
+      },
+      // A newer version in another tab waits for this connection: close it so that tab can open
+      // (this tab's later writes then fail, and say so).
+      blocking() {
+        db.close();
       },
     });
     return new RunStore(db);
@@ -143,6 +161,27 @@ export class RunStore {
 
   async getDataset(key: string): Promise<DatasetSource | null> {
     return (await this.db.get('datasets', key))?.source ?? null;
+  }
+
+  async deleteDataset(key: string): Promise<void> {
+    await this.db.delete('datasets', key);
+  }
+
+  /** The stored session as it was written (useSavedSession checks its shape). */
+  async getSession(): Promise<unknown> {
+    return (await this.db.get('session', SESSION_KEY)) ?? null;
+  }
+
+  async putSession(session: SessionRecord): Promise<void> {
+    try {
+      await this.db.put('session', session, SESSION_KEY);
+    } catch (e) {
+      throw storageError('the session', e);
+    }
+  }
+
+  async deleteSession(): Promise<void> {
+    await this.db.delete('session', SESSION_KEY);
   }
 
   close(): void {

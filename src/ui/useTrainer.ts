@@ -1,11 +1,11 @@
 import { useCallback, useRef, useState } from 'react';
-import type { PromptValues, TaskSpec, TrainingConfig, TrainOutcome } from '../shared/tasks';
+import type { PromptValues, TaskSpec, TrainingConfig, TrainingState, TrainOutcome } from '../shared/tasks';
 import type { StudioClient } from './StudioClient';
 import type { RunRecord, RunStatus } from './runStore';
 import type { RunsApi } from './useRuns';
 import { errorText } from './format';
 
-/** Prompt values are also checkpointed every this many steps (and at every epoch's end). */
+/** The run's whole state is also checkpointed every this many steps (always at each epoch's end, on pause and on stop). */
 export const CHECKPOINT_EVERY_STEPS = 25;
 
 export type TrainerState = 'idle' | 'running' | 'paused' | 'stopping';
@@ -27,7 +27,7 @@ export interface TrainerApi {
   /** Why the last start, pause, resume or stop failed. */
   error: string | null;
   start(run: NewRun): Promise<void>;
-  /** Continues `run` from its last checkpoint for the epochs it has left. */
+  /** Continues `run` exactly from its last checkpoint (the steps it has left). */
   resumeRun(run: RunRecord): Promise<void>;
   pause(): void;
   resume(): void;
@@ -57,9 +57,9 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
   const [error, setError] = useState<string | null>(null);
   const active = useRef<string | null>(null);
 
-  /** Sends the train request for `id` (already in `runs`); steps and epochs continue after the offsets. */
+  /** Sends the train request for `id` (already in `runs`); with `resume` it continues that checkpoint's run. */
   const drive = useCallback(
-    async (id: string, spec: TaskSpec, config: TrainingConfig, offsets: { step: number; epoch: number }, initial?: PromptValues) => {
+    async (id: string, spec: TaskSpec, config: TrainingConfig, start: { initial?: PromptValues; resume?: TrainingState }) => {
       if (!client) return;
       active.current = id;
       setRunId(id);
@@ -68,68 +68,61 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
       try {
         const outcome = await client.call(
           'train',
-          { runId: id, spec, config, checkpointEverySteps: CHECKPOINT_EVERY_STEPS, ...(initial ? { initial } : {}) },
+          { runId: id, spec, config, checkpointEverySteps: CHECKPOINT_EVERY_STEPS, ...start },
           {
             onMetrics(m) {
-              const v = m.values;
               if (m.series === 'step') {
                 runs.update(
                   id,
                   (r) => ({
                     ...r,
-                    // Every step since the last event, with its exact loss (so a run resumed after a
-                    // reload charts every step up to its checkpoint); a pause re-sends the latest step.
-                    steps: mergeSteps(r.steps, offsets.step + v.step, m.losses?.length ? m.losses : [v.loss]),
+                    // Every step since the last event, with its exact loss; a pause re-sends the latest step.
+                    steps: mergeSteps(r.steps, m.step, m.losses.length ? m.losses : [m.loss]),
                     progress: {
-                      step: offsets.step + v.step,
-                      totalSteps: offsets.step + v.totalSteps,
-                      epoch: offsets.epoch + v.epoch,
-                      totalEpochs: offsets.epoch + config.epochs,
-                      etaSeconds: v.etaSeconds,
-                      elapsedSeconds: v.elapsedSeconds,
-                      examplesPerSecond: v.examplesPerSecond,
-                      tokensPerSecond: v.tokensPerSecond,
-                      learningRate: v.learningRate,
-                      loss: v.loss,
+                      step: m.step,
+                      totalSteps: m.totalSteps,
+                      epoch: m.epoch,
+                      totalEpochs: config.epochs,
+                      etaSeconds: m.etaSeconds,
+                      elapsedSeconds: m.elapsedSeconds,
+                      examplesPerSecond: m.examplesPerSecond,
+                      tokensPerSecond: m.tokensPerSecond,
+                      learningRate: m.learningRate,
+                      loss: m.loss,
                     },
                   }),
                   'soon',
                 );
               } else if (m.series === 'epoch') {
-                const epoch = {
-                  epoch: offsets.epoch + v.epoch,
-                  trainLoss: v.trainLoss,
-                  valLoss: v.valLoss ?? null,
-                  valAccuracy: v.valAccuracy ?? null,
-                  valMacroF1: v.valMacroF1 ?? null,
-                };
+                const { series: _, step: __, ...epoch } = m;
                 runs.update(id, (r) => ({ ...r, epochs: [...r.epochs.filter((e) => e.epoch !== epoch.epoch), epoch] }), 'soon');
-              } else if (m.series === 'zeroShot' && offsets.step === 0) {
-                runs.update(id, (r) => ({ ...r, zeroShotAccuracy: v.accuracy }), 'soon');
+              } else if (m.series === 'zeroShot') {
+                runs.update(id, (r) => ({ ...r, zeroShotAccuracy: m.accuracy }), 'soon');
               }
             },
-            onCheckpoint(c) {
-              runs.update(id, (r) => ({ ...r, checkpoint: { ...c, step: offsets.step + c.step, epochsDone: offsets.epoch + c.epochsDone } }), 'now');
+            onCheckpoint(checkpoint) {
+              runs.update(id, (r) => ({ ...r, checkpoint }), 'now');
             },
           },
         );
         runs.update(
           id,
-          (r) => {
-            // The result's per-step losses are exact; the live series holds throttled means.
-            const exact = outcome.trainLosses.map((loss, i) => ({ step: offsets.step + i + 1, loss }));
-            const steps = exact.length ? [...r.steps.filter((p) => p.step <= offsets.step), ...exact] : r.steps;
-            const total = offsets.step + outcome.steps;
-            return {
-              ...r,
-              status: finalStatus(outcome),
-              outcome,
-              steps,
-              message: outcome.message ?? null,
-              checkpoint: { step: total, epochsDone: offsets.epoch + outcome.epochs.length, values: outcome.prompt },
-              progress: r.progress ? { ...r.progress, step: total, etaSeconds: 0 } : null,
-            };
-          },
+          (r) => ({
+            ...r,
+            status: finalStatus(outcome),
+            outcome,
+            // The result's per-step losses are exact and complete (a resumed run's include the steps before it).
+            steps: outcome.trainLosses.length ? outcome.trainLosses.map((loss, i) => ({ step: i + 1, loss })) : r.steps,
+            epochs: outcome.epochs.length ? outcome.epochs : r.epochs,
+            message: outcome.message ?? null,
+            // A stopped run keeps its last state (taken when it stopped), so it can be resumed exactly;
+            // a finished run keeps the prompt it ended with (the best epoch's).
+            checkpoint:
+              outcome.stopReason === 'stopped' && r.checkpoint?.state
+                ? r.checkpoint
+                : { step: outcome.steps, epochsDone: outcome.epochs.length, values: outcome.prompt },
+            progress: r.progress ? { ...r.progress, step: outcome.steps, etaSeconds: 0 } : null,
+          }),
           'now',
         );
       } catch (e) {
@@ -169,7 +162,7 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
         message: null,
         ...(run.importedFrom ? { importedFrom: run.importedFrom } : {}),
       });
-      await drive(id, run.spec, run.config, { step: 0, epoch: 0 }, run.initial);
+      await drive(id, run.spec, run.config, { initial: run.initial });
     },
     [drive, runs],
   );
@@ -178,13 +171,13 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
     async (run: RunRecord) => {
       if (active.current) return;
       const cp = run.checkpoint;
-      if (!cp) {
-        setError(`run "${run.name}" has no checkpoint to resume from`);
+      const state = cp?.state;
+      if (!cp || !state) {
+        setError(`run "${run.name}" has no resumable checkpoint${cp ? ' (it was saved by an older version of the studio: export its prompt and continue it as a new run)' : ''}`);
         return;
       }
-      const left = run.config.epochs - cp.epochsDone;
-      if (left < 1) {
-        setError(`run "${run.name}" has finished all ${run.config.epochs} epochs`);
+      if (state.step >= state.totalSteps) {
+        setError(`run "${run.name}" has taken all ${state.totalSteps} planned steps`);
         return;
       }
       runs.update(
@@ -194,13 +187,13 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
           status: 'running',
           message: null,
           outcome: null,
-          steps: r.steps.filter((p) => p.step <= cp.step),
-          epochs: r.epochs.filter((e) => e.epoch <= cp.epochsDone),
+          steps: r.steps.filter((p) => p.step <= state.step),
+          epochs: r.epochs.filter((e) => e.epoch <= state.epochs.length),
         }),
         'now',
       );
-      // The remaining epochs, from the checkpoint's values; no second warmup.
-      await drive(run.id, run.spec, { ...run.config, epochs: left, warmupFraction: 0 }, { step: cp.step, epoch: cp.epochsDone }, cp.values);
+      // The same spec and settings: the state continues the schedule, Adam and the shuffle where they were.
+      await drive(run.id, run.spec, run.config, { resume: state });
     },
     [drive, runs],
   );

@@ -9,7 +9,7 @@ function fakeApi(): WorkerApi {
   return fakeWorkerApi({
     async init({ preferredBackends }, { progress, metrics }) {
       progress({ stage: 'choosing backend', fraction: 0.5 });
-      metrics({ step: 1, values: { loss: 0.25 } });
+      metrics({ series: 'zeroShot', loss: 0.25, accuracy: 0.5, macroF1: 0.5 });
       if (preferredBackends?.[0] === 'wasm') throw new TypeError('wasm exploded');
       return { backend: preferredBackends?.[0] ?? 'webgpu', tfjsVersion: '0.0.0-fake' };
     },
@@ -34,7 +34,7 @@ describe('handleRequest', () => {
     const events = await run({ kind: 'init', id: 3, payload: { preferredBackends: ['cpu'] } });
     expect(events).toEqual([
       { type: 'progress', id: 3, progress: { stage: 'choosing backend', fraction: 0.5 } },
-      { type: 'metrics', id: 3, metrics: { step: 1, values: { loss: 0.25 } } },
+      { type: 'metrics', id: 3, metrics: { series: 'zeroShot', loss: 0.25, accuracy: 0.5, macroF1: 0.5 } },
       { type: 'result', id: 3, kind: 'init', payload: { backend: 'cpu', tfjsVersion: '0.0.0-fake' } },
     ]);
   });

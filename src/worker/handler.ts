@@ -1,34 +1,19 @@
 import { REQUEST_KINDS } from '../shared/protocol';
 import type {
-  Checkpoint,
   ErrorCode,
   ErrorEvent,
-  Metrics,
-  Progress,
   ProtocolError,
+  RequestEvents,
   RequestId,
   RequestKind,
   RequestPayload,
   RequestResult,
+  StudioApi,
   WorkerEvent,
 } from '../shared/protocol';
 
-/** What a task may do besides returning its result. */
-export interface TaskContext {
-  id: RequestId;
-  progress(progress: Progress): void;
-  metrics(metrics: Metrics): void;
-  /** Training: prompt values for the UI to persist. */
-  checkpoint(checkpoint: Checkpoint): void;
-}
-
 /** One method per request kind; the handler knows nothing else about the engine. */
-export type WorkerApi = {
-  [K in RequestKind]: (
-    payload: RequestPayload<K>,
-    context: TaskContext,
-  ) => Promise<RequestResult<K>> | RequestResult<K>;
-};
+export type WorkerApi = StudioApi;
 
 export type PostEvent = (event: WorkerEvent) => void;
 
@@ -47,8 +32,7 @@ export async function handleRequest(message: unknown, api: WorkerApi, post: Post
     post(errorEvent(id, kind, 'unknown-kind', `Unknown request kind "${kind}".`));
     return;
   }
-  const context: TaskContext = {
-    id,
+  const context: RequestEvents = {
     progress: (progress) => post({ type: 'progress', id, progress }),
     metrics: (metrics) => post({ type: 'metrics', id, metrics }),
     checkpoint: (checkpoint) => post({ type: 'checkpoint', id, checkpoint }),
@@ -67,7 +51,7 @@ function runTask<K extends RequestKind>(
   kind: K,
   payload: RequestPayload<K>,
   api: WorkerApi,
-  context: TaskContext,
+  context: RequestEvents,
 ): Promise<RequestResult<K>> | RequestResult<K> {
   const task = api[kind] as WorkerApi[K];
   return task(payload, context);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks Prompt Tuning Studio exports (src/engine/exports.ts) with the reference Python libraries.
+"""Checks Prompt Tuning Studio exports (src/engine/export/) with the reference Python libraries.
 
 Usage:  python verify_exports.py EXPORT [EXPORT ...]
         EXPORT is a bundle .zip or an unzipped bundle folder (prompt.json, prompt.npy, ...).

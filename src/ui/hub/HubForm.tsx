@@ -3,12 +3,29 @@ import type { ModelSource } from '../../shared/protocol';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
+/** What the form starts with (a restored session's model): never a token. */
+export interface HubFormValues {
+  repo: string;
+  revision: string;
+  endpoint: string;
+}
+
 /** Model id, revision, access token and endpoint. The token lives only in this component's state. */
-export function HubForm({ onLoad, onCancel, loading }: { onLoad: (source: Extract<ModelSource, { kind: 'hub' }>) => void; onCancel: () => void; loading: boolean }) {
-  const [repo, setRepo] = useState('');
-  const [revision, setRevision] = useState('main');
+export function HubForm({
+  onLoad,
+  onCancel,
+  loading,
+  initial,
+}: {
+  onLoad: (source: Extract<ModelSource, { kind: 'hub' }>) => void;
+  onCancel: () => void;
+  loading: boolean;
+  initial?: HubFormValues;
+}) {
+  const [repo, setRepo] = useState(initial?.repo ?? '');
+  const [revision, setRevision] = useState(initial?.revision ?? 'main');
   const [token, setToken] = useState('');
-  const [endpoint, setEndpoint] = useState(DEFAULT_ENDPOINT);
+  const [endpoint, setEndpoint] = useState(initial?.endpoint ?? DEFAULT_ENDPOINT);
   return (
     <form
       onSubmit={(e) => {

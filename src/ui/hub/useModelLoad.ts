@@ -16,15 +16,18 @@ export interface ModelLoadState {
   summary: ModelSummary | null;
 }
 
+/** How a load ended: the model, or why not (also shown in the panel). */
+export type ModelLoadOutcome = { summary: ModelSummary; error: null } | { summary: null; error: string };
+
 const IDLE: ModelLoadState = { loading: null, download: null, inspection: null, notice: null, error: null, summary: null };
 
 /** One model load at a time through the worker, with its progress, checks and result. */
-export function useModelLoad(client: StudioClient, onLoaded?: (summary: ModelSummary) => void) {
+export function useModelLoad(client: StudioClient, onLoaded?: (summary: ModelSummary, source: ModelSource) => void) {
   const [state, setState] = useState<ModelLoadState>(IDLE);
   const generation = useRef(0);
 
   const load = useCallback(
-    async (source: Exclude<ModelSource, { kind: 'cancel' }>) => {
+    async (source: ModelSource): Promise<ModelLoadOutcome> => {
       const mine = ++generation.current;
       const current = () => generation.current === mine;
       setState((s) => ({ ...IDLE, summary: s.summary, loading: 'starting…' }));
@@ -44,12 +47,12 @@ export function useModelLoad(client: StudioClient, onLoaded?: (summary: ModelSum
         const summary = await client.call('loadModel', { source });
         if (current()) {
           setState((s) => ({ ...s, summary }));
-          onLoaded?.(summary);
+          onLoaded?.(summary, source);
         }
-        return summary;
+        return { summary, error: null };
       } catch (e) {
         if (current()) setState((s) => ({ ...s, error: errorText(e) }));
-        return null;
+        return { summary: null, error: errorText(e) };
       } finally {
         off();
         if (current()) setState((s) => ({ ...s, loading: null }));
@@ -60,7 +63,7 @@ export function useModelLoad(client: StudioClient, onLoaded?: (summary: ModelSum
 
   /** Aborts the load in flight; it then fails with "Loading was cancelled". */
   const cancel = useCallback(() => {
-    client.call('loadModel', { source: { kind: 'cancel' } }).catch(() => {});
+    client.call('cancelModelLoad', {}).catch(() => {});
   }, [client]);
 
   return { state, load, cancel };

@@ -1,32 +1,49 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { unzipSync } from 'fflate';
-import { useNodeBackend } from '../model/node';
+import { useNodeBackend } from '../node/model';
 import { loadFixture } from '../engine/testing/fixtures';
 import type { LanguageModel } from '../engine/languageModel';
 import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from '../engine/train';
-import { handleRequest } from './handler';
-import { fakeWorkerApi } from './fakeApi';
-import { createStudioTasks, type ActiveModel } from './studioTasks';
+import { handleRequest } from '../worker/handler';
+import { createWorkerApi } from '../worker/api';
+import { StudioSession, type ModelLoader } from './StudioSession';
 import type { RequestKind, RequestPayload, RequestResult, WorkerEvent } from '../shared/protocol';
-import type { ClassificationOutcome, GenerationOutcome, TaskSpec } from '../shared/tasks';
+import type { ClassificationOutcome, GenerationOutcome, TaskSpec, TrainingState } from '../shared/tasks';
 
-/** The real tasks behind the real handler, on the model core's tiny random checkpoints. */
-function studio(model: () => ActiveModel | null) {
-  const api = fakeWorkerApi(createStudioTasks(model));
-  let id = 0;
-  return async function call<K extends RequestKind>(kind: K, payload: RequestPayload<K>, events: WorkerEvent[] = []): Promise<RequestResult<K>> {
-    const mine: WorkerEvent[] = [];
-    await handleRequest(structuredClone({ kind, id: ++id, payload }), api, (e) => mine.push(structuredClone(e)));
-    events.push(...mine);
-    const last = mine.at(-1);
-    if (last?.type === 'error') throw new Error(last.error.message);
-    if (last?.type !== 'result') throw new Error(`no result for ${kind}`);
-    return last.payload as RequestResult<K>;
+/** A loader that hands out one of the fixture models (never disposing it: the tests share them). */
+function fixtureLoader(lm: LanguageModel | null, id: string): ModelLoader {
+  return {
+    async load() {
+      if (!lm) throw new Error('no fixture');
+      const shared = Object.assign(Object.create(lm.model) as typeof lm.model, { dispose() {} });
+      return { model: { ...lm, model: shared, config: lm.model.config, checkpointHash: '0'.repeat(64), weightBytes: 0, parameters: 0 }, id };
+    },
+    cancel: () => false,
   };
 }
 
-const active = (lm: LanguageModel, id: string): ActiveModel => ({ ...lm, id, config: lm.model.config, checkpointHash: null });
+/**
+ * A session behind the worker's real handler (messages and events structured-cloned as postMessage
+ * does); the model is loaded first unless `lm` is null. Events reach `events` as they are posted.
+ */
+async function studio(lm: LanguageModel | null, id = 'fixture') {
+  const api = createWorkerApi(new StudioSession(fixtureLoader(lm, id)));
+  let n = 0;
+  async function call<K extends RequestKind>(kind: K, payload: RequestPayload<K>, events: WorkerEvent[] = [], onEvent?: (e: WorkerEvent) => void): Promise<RequestResult<K>> {
+    let last: WorkerEvent | undefined;
+    await handleRequest(structuredClone({ kind, id: ++n, payload }), api, (e) => {
+      last = structuredClone(e);
+      events.push(last);
+      onEvent?.(last);
+    });
+    if (last?.type === 'error') throw new Error(last.error.message);
+    if (last?.type !== 'result') throw new Error(`no result for ${kind}`);
+    return last.payload as RequestResult<K>;
+  }
+  if (lm) await call('loadModel', { source: { kind: 'url', url: 'fixture/', id } });
+  return call;
+}
 
 // Sentiment-like rows in the fixture vocabulary; row 6 has no label and row 9 no text.
 const SENTIMENT_CSV = [
@@ -51,7 +68,7 @@ afterAll(() => {
 
 describe('studio tasks through the handler', () => {
   it('refuses model and data work before a model and a dataset are loaded, with a message saying what to do', async () => {
-    const call = studio(() => null);
+    const call = await studio(null);
     await expect(call('datasetStats', { task: 'classification', labelColumn: 'label', textColumns: ['text'], valFraction: 0.2, seed: 1 })).rejects.toThrow(
       'no dataset is loaded: load a CSV in the Data panel first',
     );
@@ -60,7 +77,7 @@ describe('studio tasks through the handler', () => {
   });
 
   it('loads a CSV, lists empty labels and texts by row number, and splits the rest', async () => {
-    const call = studio(() => active(bert, 'fixture-bert'));
+    const call = await studio(bert, 'fixture-bert');
     const events: WorkerEvent[] = [];
     const info = await call('loadDataset', { source: { kind: 'text', name: 'sentiment.csv', text: SENTIMENT_CSV } }, events);
     expect(info).toMatchObject({ name: 'sentiment.csv', delimiter: ';', columns: ['text', 'label'], rowCount: 24, encoding: 'utf-8' });
@@ -79,7 +96,7 @@ describe('studio tasks through the handler', () => {
   });
 
   it('previews the template as tokens with soft tokens, the mask and truncation, and names template errors', async () => {
-    const call = studio(() => active(bert, 'fixture-bert'));
+    const call = await studio(bert, 'fixture-bert');
     await call('loadDataset', { source: { kind: 'text', name: 's.csv', text: `text,label\nthe movie was ${'very '.repeat(30)}good,pos\nbad,neg\n` } });
     const preview = await call('previewTemplate', { task: 'classification', template: '{text} it was [MASK].', promptLength: 3, count: 2 });
     expect(preview).toMatchObject({ lmKind: 'masked-lm', softCount: 3, placement: 'after-first-token', maxLength: 32, checkedRows: 2, truncatedRows: 1 });
@@ -93,7 +110,7 @@ describe('studio tasks through the handler', () => {
   });
 
   it('checks label words class by class and names the class of each problem', async () => {
-    const call = studio(() => active(bert, 'fixture-bert'));
+    const call = await studio(bert, 'fixture-bert');
     const check = (labelWords: Record<string, string[]>) => call('checkLabelWords', { template: '{text} it was [MASK].', promptLength: 2, labelWords });
     expect(await check({ neg: ['bad', 'terrible'], pos: ['good', 'great'] })).toEqual({ problems: [], multiTokenWords: [] });
     expect((await check({ neg: ['bad'], pos: ['zebra'] })).problems).toEqual([
@@ -108,7 +125,7 @@ describe('studio tasks through the handler', () => {
   });
 
   it('trains with step and epoch metrics and checkpoints, then exports and imports the prompt', async () => {
-    const call = studio(() => active(bert, 'fixture-bert'));
+    const call = await studio(bert, 'fixture-bert');
     await call('loadDataset', { source: { kind: 'text', name: 'sentiment.csv', text: SENTIMENT_CSV } });
     const tensorsBefore = tf.memory().numTensors;
     const events: WorkerEvent[] = [];
@@ -131,9 +148,12 @@ describe('studio tasks through the handler', () => {
     expect(series[0]).toBe('zeroShot');
     expect(series.filter((s) => s === 'epoch')).toHaveLength(2);
     const epochEvent = events.find((e) => e.type === 'metrics' && e.metrics.series === 'epoch');
-    expect(epochEvent?.type === 'metrics' && epochEvent.metrics).toMatchObject({ step: 4, values: { epoch: 1, valLoss: expect.any(Number), valAccuracy: expect.any(Number) } });
+    expect(epochEvent?.type === 'metrics' && epochEvent.metrics).toMatchObject({ series: 'epoch', step: 4, epoch: 1, valLoss: expect.any(Number), valAccuracy: expect.any(Number) });
+    const stepEvent = events.find((e) => e.type === 'metrics' && e.metrics.series === 'step');
+    expect(stepEvent?.type === 'metrics' && stepEvent.metrics).toMatchObject({ step: expect.any(Number), totalSteps: 8, loss: expect.any(Number), losses: expect.any(Array) });
     const checkpoints = events.flatMap((e) => (e.type === 'checkpoint' ? [e.checkpoint] : []));
     expect(checkpoints.map((c) => [c.step, c.epochsDone])).toContainEqual([8, 2]);
+    expect(checkpoints.every((c) => c.state?.step === c.step)).toBe(true);
     expect(checkpoints.at(-1)?.values.vectors).toHaveLength(32);
 
     const exported = await call('exportPrompt', { prompt: outcome.prompt, meta: outcome.meta, metrics: { accuracy: outcome.tuned?.accuracy } });
@@ -157,36 +177,81 @@ describe('studio tasks through the handler', () => {
     expect(predicted.zeroShot!.reduce((a, b) => a + b)).toBeCloseTo(1, 5);
   });
 
-  it('continues from given values: a resumed run starts where the checkpoint left off', async () => {
-    const call = studio(() => active(bert, 'fixture-bert'));
+  it('continues from given values (an imported prompt)', async () => {
+    const call = await studio(bert, 'fixture-bert');
     await call('loadDataset', { source: { kind: 'text', name: 'sentiment.csv', text: SENTIMENT_CSV } });
     const first = (await call('train', { runId: 'a', spec, config: { ...config, epochs: 1 } })) as ClassificationOutcome;
     const resumed = (await call('train', { runId: 'b', spec, config: { ...config, epochs: 1, learningRate: 1e-9 }, initial: first.prompt })) as ClassificationOutcome;
-    // With a learning rate of ~0 the resumed prompt stays at the checkpoint's values.
+    // With a learning rate of ~0 the continued prompt stays at the given values.
     Array.from(resumed.prompt.vectors).forEach((v, i) => expect(v).toBeCloseTo(first.prompt.vectors[i], 4));
     await expect(call('train', { runId: 'c', spec, config: { ...config, promptLength: 3 }, initial: first.prompt })).rejects.toThrow(
       'the prompt has 2 vectors but the template and prompt length ask for 3; set the prompt length to 2',
     );
   });
 
-  it('pauses, resumes and stops a run by its id', async () => {
-    const call = studio(() => active(bert, 'fixture-bert'));
+  it.each(['cpu', 'wasm'] as const)('resumes a run exactly from a mid-epoch checkpoint, through the wire (%s)', async (backend) => {
+    await tf.setBackend(backend);
+    try {
+      const call = await studio(bert, 'fixture-bert');
+      await call('loadDataset', { source: { kind: 'text', name: 'sentiment.csv', text: SENTIMENT_CSV } });
+      const cases = [
+        { mode: 'verbalizer' as const, at: 3 },
+        { mode: 'head' as const, at: 5 },
+      ];
+      for (const { mode, at } of cases) {
+        const cfg = { ...config, mode, epochs: 3, warmupFraction: 0.25 };
+        const events: WorkerEvent[] = [];
+        const full = (await call('train', { runId: `full-${mode}`, spec, config: cfg, checkpointEverySteps: 1 }, events)) as ClassificationOutcome;
+        expect(full.steps).toBe(12);
+        const state = events.flatMap((e) => (e.type === 'checkpoint' && e.checkpoint.step === at ? [e.checkpoint.state as TrainingState] : []))[0];
+        expect(state).toMatchObject({ step: at, epoch: 1 + Math.floor(at / 4), batchIndex: at % 4, totalSteps: 12 });
+        const resumed = (await call('train', { runId: `resumed-${mode}`, spec, config: cfg, resume: state })) as ClassificationOutcome;
+        expect(resumed.steps).toBe(12);
+        expect(resumed.trainLosses).toHaveLength(12);
+        resumed.trainLosses.forEach((loss, i) => expect(loss, `step ${i + 1}`).toBeCloseTo(full.trainLosses[i], 5));
+        resumed.epochs.forEach((e, i) => expect(e.valLoss).toBeCloseTo(full.epochs[i].valLoss!, 5));
+        Array.from(resumed.prompt.vectors).forEach((v, i) => expect(v).toBeCloseTo(full.prompt.vectors[i], 5));
+        if (mode === 'head') Array.from(resumed.prompt.head!.weights).forEach((v, i) => expect(v).toBeCloseTo(full.prompt.head!.weights[i], 5));
+        expect(resumed.tuned!.accuracy).toBe(full.tuned!.accuracy);
+      }
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
+
+  it('pauses (checkpointing where it paused), resumes and stops a run by its id', async () => {
+    const call = await studio(bert, 'fixture-bert');
     await call('loadDataset', { source: { kind: 'text', name: 'sentiment.csv', text: SENTIMENT_CSV } });
     const events: WorkerEvent[] = [];
-    const training = call('train', { runId: 'long', spec, config: { ...config, epochs: 50 } }, events);
-    await new Promise((r) => setTimeout(r, 50));
+    let firstStep: () => void = () => {};
+    const stepped = new Promise<void>((resolve) => (firstStep = resolve));
+    let paused: (step: number) => void = () => {};
+    const pauseCheckpoint = new Promise<number>((resolve) => (paused = resolve));
+    let pauseRequested = false;
+    const training = call('train', { runId: 'long', spec, config: { ...config, epochs: 50 } }, events, (e) => {
+      if (e.type === 'metrics' && e.metrics.series === 'step') firstStep();
+      if (e.type === 'checkpoint' && pauseRequested) paused(e.checkpoint.step);
+    });
+    await stepped;
     expect(await call('pauseTraining', { runId: 'other' })).toEqual({ runId: 'other', state: 'not-running' });
+    pauseRequested = true;
     expect(await call('pauseTraining', { runId: 'long' })).toEqual({ runId: 'long', state: 'paused' });
+    const pausedAt = await pauseCheckpoint;
+    expect(pausedAt).toBeGreaterThan(0);
     expect(await call('resumeTraining', { runId: 'long' })).toEqual({ runId: 'long', state: 'running' });
     await expect(call('train', { runId: 'second', spec, config })).rejects.toThrow('run "long" is still training: stop it first');
     expect(await call('stopTraining', { runId: 'long' })).toEqual({ runId: 'long', state: 'stopping' });
     const outcome = await training;
     expect(outcome.stopReason).toBe('stopped');
     expect(outcome.steps).toBeLessThan(outcome.totalSteps);
+    expect(outcome.steps).toBeGreaterThanOrEqual(pausedAt);
+    // The stop's own checkpoint holds the state at the last step taken.
+    const last = events.filter((e) => e.type === 'checkpoint').at(-1);
+    expect(last?.type === 'checkpoint' && last.checkpoint.state?.step).toBe(outcome.steps);
   });
 
   it('trains a generation task on the causal LM and generates with the prompt', async () => {
-    const call = studio(() => active(gpt2, 'fixture-gpt2'));
+    const call = await studio(gpt2, 'fixture-gpt2');
     const rows = Array.from({ length: 12 }, (_, i) => (i % 2 ? 'good,bad' : 'great,terrible'));
     await call('loadDataset', { source: { kind: 'text', name: 'antonyms.csv', text: ['input,target', ...rows].join('\n') } });
     const genSpec = { task: 'generation' as const, template: 'the {input} was', targetColumn: 'target', textColumns: ['input'] };

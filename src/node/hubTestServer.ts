@@ -16,8 +16,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeSafetensors } from './safetensors';
-import { hfCheckpointFiles, hfConfig, randomHfWeights, type HfTensors } from './testing/hfCheckpoint';
+import { writeSafetensors } from '../model/safetensors';
+import { hfCheckpointFiles, hfConfig, randomHfWeights, type HfTensors } from '../model/testing/hfCheckpoint';
 
 /** A file too large to hold: its bytes are made on demand (a safetensors header, then zeros). */
 export interface VirtualFile {
@@ -55,6 +55,11 @@ export interface HubServer {
   cdn: string;
   requests: RecordedRequest[];
   repos: Map<string, FixtureRepo>;
+  /**
+   * Resolves with the first request (already recorded or still to come) that `matches`: a test
+   * waits for the request it means instead of polling `requests` or sleeping.
+   */
+  nextRequest(matches: (request: RecordedRequest) => boolean): Promise<RecordedRequest>;
   close(): Promise<void>;
 }
 
@@ -79,6 +84,7 @@ function gitOid(f: Uint8Array): string {
 
 export async function startHubServer(repos: Record<string, FixtureRepo>): Promise<HubServer> {
   const state = { repos: new Map(Object.entries(repos)), requests: [] as RecordedRequest[], cuts: new Map<string, number>() };
+  const waiters = new Set<(request: RecordedRequest) => void>();
   const hub = createServer((req, res) => void handleHub(req, res).catch((e) => fail(res, 500, 'Internal', String(e))));
   const cdn = createServer((req, res) => void handleCdn(req, res).catch((e) => fail(res, 500, 'Internal', String(e))));
   await Promise.all([listen(hub), listen(cdn)]);
@@ -90,6 +96,7 @@ export async function startHubServer(repos: Record<string, FixtureRepo>): Promis
     if (req.headers.range) entry.range = req.headers.range;
     if (req.headers.authorization) entry.authorization = req.headers.authorization;
     state.requests.push(entry);
+    for (const waiter of [...waiters]) waiter(entry);
     res.on('finish', () => (entry.status = res.statusCode));
     res.on('close', () => (entry.status ||= res.statusCode));
   };
@@ -205,6 +212,17 @@ export async function startHubServer(repos: Record<string, FixtureRepo>): Promis
     cdn: cdnUrl,
     requests: state.requests,
     repos: state.repos,
+    nextRequest: (matches) =>
+      new Promise((resolve) => {
+        const seen = state.requests.find(matches);
+        if (seen) return resolve(seen);
+        const waiter = (request: RecordedRequest) => {
+          if (!matches(request)) return;
+          waiters.delete(waiter);
+          resolve(request);
+        };
+        waiters.add(waiter);
+      }),
     close: async () => {
       hub.closeAllConnections();
       cdn.closeAllConnections();

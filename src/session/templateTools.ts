@@ -7,6 +7,7 @@ import type { Row } from '../engine/data';
 import { compileTemplate, isSpaceSensitive, TemplateError, type Template } from '../engine/template';
 import { buildVerbalizer, VerbalizerError, type LabelWords } from '../engine/verbalizer';
 import type { LanguageModel } from '../engine/languageModel';
+import { encodeTarget, requireDecoder, requireTargetOutside } from '../engine/generation';
 import { MAX_PREVIEW_STATS_ROWS } from '../shared/tasks';
 import type { LabelWordProblem, LabelWordsCheck, PreviewExample, PreviewToken, PreviewTemplatePayload, TemplatePreview } from '../shared/tasks';
 
@@ -24,23 +25,14 @@ export function previewTemplate(lm: LanguageModel, columns: readonly string[], r
   const { tokenizer } = lm;
   const template = compileFor(lm, p.template, columns, p.promptLength, p.maxLength);
   if (p.task === 'generation') {
-    if (lm.model.config.lmKind !== 'causal-lm') {
-      throw new TemplateError(`generation needs a decoder model (gpt2); the loaded ${lm.model.config.modelType} is an encoder`);
-    }
-    if (p.targetColumn && template.columns.includes(p.targetColumn)) {
-      throw new TemplateError(`the template contains the target column {${p.targetColumn}}: the model would see the answer`);
-    }
+    requireDecoder(lm.model.config);
+    if (p.targetColumn) requireTargetOutside(template, p.targetColumn);
   }
   const specials = new Set(Object.values(tokenizer.special).filter((v): v is number => v !== null));
-  const targetIds = (row: Row): number[] => {
-    if (p.task !== 'generation' || !p.targetColumn) return [];
-    const target = (row[p.targetColumn] ?? '').trim();
-    const ids = target ? tokenizer.encode((template.spaceBeforePrediction ? ' ' : '') + target) : [];
-    return tokenizer.special.eos !== null ? [...ids, tokenizer.special.eos] : ids;
-  };
+  const targetIds = (row: Row): number[] => (p.task === 'generation' && p.targetColumn ? encodeTarget(lm, template, row[p.targetColumn] ?? '').ids : []);
   const render = (row: Row): PreviewExample => {
     const target = targetIds(row);
-    const e = template.encode(row, { reserve: Math.min(target.length, Math.max(0, template.maxLength - template.fixedLength)) });
+    const e = template.encode(row, { reserve: target.length });
     const tokens: PreviewToken[] = e.ids.map((id, i) => {
       if (e.softIndex[i] >= 0) return { text: `P${e.softIndex[i] + 1}`, kind: 'soft' };
       if (template.lmKind === 'masked-lm' && i === e.maskPosition) return { text: tokenizer.idToToken(id) ?? '[MASK]', kind: 'mask' };
@@ -56,7 +48,7 @@ export function previewTemplate(lm: LanguageModel, columns: readonly string[], r
   let total = 0;
   let maxTokens = 0;
   for (const row of checked) {
-    const e = template.encode(row, { reserve: Math.min(targetIds(row).length, Math.max(0, template.maxLength - template.fixedLength)) });
+    const e = template.encode(row, { reserve: targetIds(row).length });
     if (e.truncated) truncatedRows++;
     total += e.ids.length;
     maxTokens = Math.max(maxTokens, e.ids.length);

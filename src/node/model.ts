@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { bytesSource } from './safetensors';
-import { patchWasmBackend } from './wasmKernels';
-import { activateBackend, chooseBackend, type BackendChoice } from './backendChoice';
-import { describeAdapter, NoWebGpuAdapterError, registerWebGpuBackend, type GpuAdapterSummary } from './webgpu';
-import type { ModelFolder } from './loader';
+import { bytesSource } from '../model/safetensors';
+import { patchWasmBackend } from '../model/wasmKernels';
+import { activateBackend, chooseBackend, type BackendChoice } from '../model/backendChoice';
+import { describeAdapter, NoWebGpuAdapterError, registerWebGpuBackend, type GpuAdapterSummary } from '../model/webgpu';
+import type { ModelFolder } from '../model/loader';
 
 export async function dirFolder(dir: string): Promise<ModelFolder> {
   const names = await readdir(dir);

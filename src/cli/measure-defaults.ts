@@ -2,7 +2,7 @@
  * Measures training settings on a real checkpoint and sample CSV, one JSON line per run: the
  * evidence behind DEFAULT_TRAINING_CONFIG. Not a test (minutes per run).
  *
- *   npx tsx src/engine/measure-defaults.ts --model public/models/studio-bert-tiny \
+ *   npx tsx src/cli/measure-defaults.ts --model public/models/studio-bert-tiny \
  *     --csv public/samples/sentiment.csv --template "{text} It was [MASK]." \
  *     --label-words "positive=good,great" --label-words "negative=bad,terrible" \
  *     --lr 0.003,0.03,0.1,0.3 [--mode verbalizer|head] [--epochs 20] [--batch 16] \
@@ -16,18 +16,18 @@
  * ("{text} This is [MASK]." spam=spam,money ham=work,personal), 4 epochs, lr 0.03 / 0.3;
  * studio-gpt2-tiny: sentiment ("{text} It was"), 15 epochs, lr 0.03 / 0.3, and antonyms.csv
  * ("The opposite of {input} is", --target target --prompt-length 10), lr 0.3. Raw lines:
- * measurements/defaults-2026-11-28.jsonl.
+ * src/engine/measurements/defaults-2026-11-28.jsonl.
  */
 import { readFile } from 'node:fs/promises';
 import Papa from 'papaparse';
 import { loadPretrained } from '../model/loader';
-import { dirFolder, useNodeBackend } from '../model/node';
-import { trainClassifier } from './classification';
-import type { Row } from './data';
-import { trainGenerator } from './generation';
-import type { PromptInit } from './softPrompt';
-import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from './train';
-import type { LabelWords } from './verbalizer';
+import { dirFolder, useNodeBackend } from '../node/model';
+import { trainClassifier } from '../engine/classification';
+import type { Row } from '../engine/data';
+import { trainGenerator } from '../engine/generation';
+import type { PromptInit } from '../engine/types';
+import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from '../engine/train';
+import type { LabelWords } from '../engine/verbalizer';
 
 function parseArgs(argv: string[]): Map<string, string[]> {
   const out = new Map<string, string[]>();

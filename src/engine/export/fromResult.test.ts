@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useNodeBackend } from '../model/node';
-import { classifyRows, trainClassifier, type ClassificationData } from './classification';
-import { exportFiles, importPrompt, EXPORT_FILE_NAMES, checkPromptAgainstModel } from './exports';
-import type { LanguageModel } from './languageModel';
-import { classificationExport, softPromptFromImport } from './promptExport';
-import { loadFixture } from './testing/fixtures';
-import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from './train';
+import { useNodeBackend } from '../../node/model';
+import { classifyRows, trainClassifier, type ClassificationData } from '../classification';
+import type { LanguageModel } from '../languageModel';
+import { loadFixture } from '../testing/fixtures';
+import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from '../train';
+import { exportFiles, importPrompt } from './bundle';
+import { checkPromptAgainstModel } from './compatibility';
+import { classificationExport, softPromptFromImport } from './fromResult';
+import { EXPORT_FILE_NAMES } from './schema';
 
 let lm: LanguageModel;
 beforeAll(async () => {
@@ -35,7 +37,7 @@ describe('exporting a trained prompt and importing it back', () => {
       expect(meta.head !== undefined).toBe(mode === 'head');
       const files = exportFiles(prompt, meta); // throws on inconsistent metadata
       const imported = await importPrompt('prompt.json', files[EXPORT_FILE_NAMES.promptJson]);
-      expect(checkPromptAgainstModel(imported, { hiddenSize: 16, modelId: 'fixture-bert', checkpointHash: hash }).errors).toEqual([]);
+      expect(checkPromptAgainstModel(imported, { id: 'fixture-bert', checkpointHash: hash, config: lm.model.config }).errors).toEqual([]);
       const restored = softPromptFromImport(imported);
       const rows = data.rows.slice(0, 3);
       const a = await classifyRows(lm, result.prepared, result.prompt, rows);

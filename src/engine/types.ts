@@ -1,0 +1,27 @@
+/**
+ * The engine's vocabulary: the string unions that the tuning code, the export schema and the
+ * worker protocol all speak. Types and constant tables only (no tfjs), so the export formats and
+ * `src/shared` can use them without loading the engine.
+ */
+
+export type TaskKind = 'classification' | 'generation';
+
+/**
+ * How classes are scored. 'verbalizer': by their label words at the mask (encoders) or the next
+ * token (decoders); 'head': a linear head on [CLS] (encoders) or the last token (decoders).
+ */
+export type ClassifierMode = 'verbalizer' | 'head';
+
+/** How the soft prompt's rows start; softPrompt.ts describes each. */
+export const PROMPT_INITS = ['random', 'vocab', 'text', 'labels'] as const;
+export type PromptInit = (typeof PROMPT_INITS)[number];
+
+/**
+ * Where the soft tokens sat in the input during tuning. PEFT always prepends them before every
+ * token, so only 'prefix' is reproduced exactly by the PEFT adapter (see peftExportNotes).
+ * - 'prefix': before all tokens, [CLS]/BOS included.
+ * - 'after-first-token': right after [CLS]/BOS (the engine's default for a template without slots).
+ * - 'template': at the template's [SOFT] slots.
+ */
+export const PROMPT_PLACEMENTS = ['prefix', 'after-first-token', 'template'] as const;
+export type PromptPlacement = (typeof PROMPT_PLACEMENTS)[number];

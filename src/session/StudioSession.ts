@@ -1,0 +1,437 @@
+/**
+ * The studio's session: what lives between requests (the loaded model, the dataset, the run in
+ * training) and one method per request kind, each taking its payload and the request's event sink.
+ * The worker turns messages into calls of these methods; the CLI and tests call them in-process.
+ */
+import type { Row } from '../engine/data';
+import { DataError, stratifiedSplit } from '../engine/data';
+import { classifierSetup, classifyRows, trainClassifier, type ClassificationResult } from '../engine/classification';
+import { generate, requireDecoder, trainGenerator, type GenerationResult } from '../engine/generation';
+import type { LanguageModel } from '../engine/languageModel';
+import {
+  checkPromptAgainstModel,
+  classificationExport,
+  exportBundle,
+  exportFiles,
+  generationExport,
+  importPrompt,
+  peftExportNotes,
+} from '../engine/export';
+import { promptFromValues, type PromptValues } from '../engine/softPrompt';
+import { DEFAULT_TRAINING_CONFIG, METRICS_INTERVAL_MS, TrainingController, type EpochReport, type TrainingConfig, type TrainingState } from '../engine/train';
+import type { TuneCheckpoint, TuneHooks } from '../engine/tune';
+import { PROMPT_INITS } from '../engine/types';
+import { suggestLabelWords } from '../engine/verbalizer';
+import type { LoadedModel } from '../model/loader';
+import { topTokens } from '../model/predict';
+import { REQUEST_KINDS } from '../shared/protocol';
+import type { ModelSource, ModelSummary, RequestEvents, RequestKind, StudioApi } from '../shared/protocol';
+import { MAX_PREDICTION_ROWS } from '../shared/tasks';
+import type { ClassificationOutcome, EpochMetrics, GenerationOutcome, TaskSpec, TrainControlResult, TrainOutcome } from '../shared/tasks';
+import { decodeCsvBytes, parseCsvText } from './csv';
+import { Dataset, labelFor } from './dataset';
+import { checkLabelWords, compileFor, previewTemplate, spaceBeforePrediction } from './templateTools';
+
+/** How the session gets a checkpoint: the page loads from the Hub, URLs or files; Node from a folder. */
+export interface ModelLoader {
+  load(source: ModelSource, progress: RequestEvents['progress']): Promise<{ model: LoadedModel; id: string }>;
+  /** Aborts the load in flight; false when there was none. */
+  cancel(): boolean;
+}
+
+/** The loaded checkpoint as the session uses it (LoadedModel plus the id it was loaded as). */
+export type ActiveModel = LoadedModel & { id: string };
+
+/** The session's request kinds: every kind but the worker's own (backend choice and ping). */
+export type SessionKind = Exclude<RequestKind, 'init' | 'ping'>;
+export type SessionApi = Pick<StudioApi, SessionKind>;
+
+/** Label-word suggestion reads at most this many training examples per class. */
+export const SUGGEST_EXAMPLES_PER_CLASS = 100;
+
+const joinInputs = (row: Row, columns: readonly string[]) => columns.map((c) => row[c] ?? '').join(' | ');
+
+const epochMetrics = (report: EpochReport<{ loss: number; accuracy?: number; macroF1?: number }>): EpochMetrics => ({
+  epoch: report.epoch,
+  trainLoss: report.trainLoss,
+  valLoss: report.validation?.loss ?? null,
+  valAccuracy: report.validation?.accuracy ?? null,
+  valMacroF1: report.validation?.macroF1 ?? null,
+});
+
+export class StudioSession implements SessionApi {
+  private active: ActiveModel | null = null;
+  private dataset: Dataset | null = null;
+  private training: { runId: string; controller: TrainingController } | null = null;
+
+  constructor(private readonly models: ModelLoader) {}
+
+  /** The loaded model, for callers in the same process (the CLI). */
+  get model(): ActiveModel | null {
+    return this.active;
+  }
+
+  private requireModel(): ActiveModel {
+    if (!this.active) throw new Error('no model is loaded: load one in the Model panel first');
+    return this.active;
+  }
+
+  private requireDataset(): Dataset {
+    if (!this.dataset) throw new Error('no dataset is loaded: load a CSV in the Data panel first');
+    return this.dataset;
+  }
+
+  /** The task's rows (empty label/text left out, as datasetStats lists them). */
+  private taskRows(spec: TaskSpec): Row[] {
+    return this.requireDataset().taskRows(spec.task === 'classification' ? spec.labelColumn : spec.targetColumn, spec.textColumns).rows;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Model
+
+  async loadModel({ source }: { source: ModelSource }, { progress }: RequestEvents): Promise<ModelSummary> {
+    const { model, id } = await this.models.load(source, progress);
+    this.active?.model.dispose();
+    this.active = { ...model, id };
+    return summarize(this.active);
+  }
+
+  cancelModelLoad(): { cancelled: boolean } {
+    return { cancelled: this.models.cancel() };
+  }
+
+  topTokens({ text, k }: { text: string; k: number }) {
+    return topTokens(this.requireModel(), text, k);
+  }
+
+  engineInfo() {
+    return { defaults: { ...DEFAULT_TRAINING_CONFIG }, inits: PROMPT_INITS, metricsIntervalMs: METRICS_INTERVAL_MS };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Data, template, label words
+
+  async loadDataset({ source }: Parameters<SessionApi['loadDataset']>[0], { progress }: RequestEvents) {
+    progress({ stage: 'reading file', fraction: 0 });
+    let name: string;
+    let bytes: Uint8Array;
+    if (source.kind === 'file') {
+      name = source.file.name;
+      bytes = new Uint8Array(await source.file.arrayBuffer());
+    } else if (source.kind === 'url') {
+      name = source.name;
+      const response = await fetch(new URL(source.url, globalThis.location?.href ?? 'http://localhost/').href);
+      if (!response.ok) throw new Error(`${source.url}: HTTP ${response.status} ${response.statusText}`);
+      bytes = new Uint8Array(await response.arrayBuffer());
+    } else if (source.kind === 'bytes') {
+      name = source.name;
+      bytes = source.bytes;
+    } else {
+      name = source.name;
+      bytes = new TextEncoder().encode(source.text);
+    }
+    const decoded = decodeCsvBytes(bytes, name);
+    progress({ stage: 'parsing CSV', fraction: 0 });
+    let lastReport = 0;
+    const parsed = parseCsvText(decoded.text, name, {
+      onProgress(fraction) {
+        const now = Date.now();
+        if (now - lastReport >= METRICS_INTERVAL_MS || fraction >= 1) {
+          lastReport = now;
+          progress({ stage: 'parsing CSV', fraction });
+        }
+      },
+    });
+    const ds = Dataset.fromParsed(name, parsed);
+    this.dataset = ds;
+    return ds.info(parsed, { bytes: bytes.length, encoding: decoded.encoding, notices: decoded.notice ? [decoded.notice] : [] });
+  }
+
+  datasetStats(payload: Parameters<SessionApi['datasetStats']>[0]) {
+    return this.requireDataset().stats(payload);
+  }
+
+  previewTemplate(payload: Parameters<SessionApi['previewTemplate']>[0]) {
+    const ds = this.requireDataset();
+    return previewTemplate(this.requireModel(), ds.columns, ds.rows, (r) => ds.rowNumberOf(r), payload);
+  }
+
+  checkLabelWords({ template, promptLength, labelWords }: Parameters<SessionApi['checkLabelWords']>[0]) {
+    const m = this.requireModel();
+    if (!m.model.hasLmHead) return { problems: [{ className: null, message: 'this checkpoint has no LM head, so label words cannot be scored: use the linear-head mode' }], multiTokenWords: [] };
+    const columns = this.dataset?.columns ?? [];
+    return checkLabelWords(m, labelWords, spaceBeforePrediction(m, template, columns, promptLength));
+  }
+
+  async suggestLabelWords({ template, labelColumn, textColumns, valFraction, seed, topK }: Parameters<SessionApi['suggestLabelWords']>[0], { progress }: RequestEvents) {
+    const m = this.requireModel();
+    const ds = this.requireDataset();
+    const rows = ds.taskRows(labelColumn, textColumns).rows;
+    const { train } = stratifiedSplit(rows, labelFor('classification', labelColumn), valFraction, seed);
+    const compiled = compileFor(m, template, ds.columns, 0);
+    progress({ stage: 'scoring the vocabulary at the mask' });
+    const classes = await suggestLabelWords(m.model, m.tokenizer, compiled, train, labelColumn, { topK, maxExamplesPerClass: SUGGEST_EXAMPLES_PER_CLASS });
+    const perClass = new Map<string, number>();
+    for (const r of train) perClass.set(r[labelColumn], (perClass.get(r[labelColumn]) ?? 0) + 1);
+    const examples = [...perClass.values()].reduce((a, n) => a + Math.min(n, SUGGEST_EXAMPLES_PER_CLASS), 0);
+    return {
+      classes: Object.fromEntries(Object.entries(classes).map(([c, ws]) => [c, ws.map(({ word, score, meanProbability }) => ({ word, score, meanProbability }))])),
+      examples,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Training and evaluation
+
+  async train({ runId, spec, config, initial, resume, checkpointEverySteps }: Parameters<SessionApi['train']>[0], events: RequestEvents): Promise<TrainOutcome> {
+    if (this.training) throw new Error(`run "${this.training.runId}" is still training: stop it first`);
+    const controller = new TrainingController();
+    this.training = { runId, controller };
+    try {
+      return await this.run(spec, config, events, { initial, resume, controller, checkpointEverySteps });
+    } finally {
+      this.training = null;
+    }
+  }
+
+  pauseTraining({ runId }: { runId: string }): TrainControlResult {
+    return this.control(runId, (c) => c.pause());
+  }
+
+  resumeTraining({ runId }: { runId: string }): TrainControlResult {
+    return this.control(runId, (c) => c.resume());
+  }
+
+  stopTraining({ runId }: { runId: string }): TrainControlResult {
+    return this.control(runId, (c) => c.stop());
+  }
+
+  private control(runId: string, change: (c: TrainingController) => void): TrainControlResult {
+    if (!this.training || this.training.runId !== runId) return { runId, state: 'not-running' };
+    const c = this.training.controller;
+    change(c);
+    return { runId, state: c.stopped ? 'stopping' : c.paused ? 'paused' : 'running' };
+  }
+
+  /** Zero-shot against a given prompt on the validation split, without training (an import). */
+  async evaluatePrompt({ spec, config, prompt }: Parameters<SessionApi['evaluatePrompt']>[0]): Promise<TrainOutcome> {
+    return this.run(spec, config, null, { initial: prompt, evaluateOnly: true });
+  }
+
+  /** Trains (or, with `evaluateOnly`, evaluates) and turns the engine's result into an outcome. */
+  private async run(
+    spec: TaskSpec,
+    config: TrainingConfig,
+    events: RequestEvents | null,
+    options: { initial?: PromptValues; resume?: Parameters<SessionApi['train']>[0]['resume']; evaluateOnly?: boolean; controller?: TrainingController; checkpointEverySteps?: number },
+  ): Promise<TrainOutcome> {
+    const m = this.requireModel();
+    const ds = this.requireDataset();
+    const rows = this.taskRows(spec);
+    if (rows.length === 0) throw new DataError('no rows to train on: every row has an empty label or text (see the Data panel)');
+    const hooks: TuneHooks<{ loss: number; accuracy?: number; macroF1?: number }, unknown> = {
+      control: options.controller,
+      checkpointEverySteps: options.checkpointEverySteps,
+      onMetrics: (metrics) => events?.metrics({ series: 'step', ...metrics }),
+      onEpoch: (report) => events?.metrics({ series: 'epoch', step: report.step, ...epochMetrics(report) }),
+      onCheckpoint: ({ state, prompt }: TuneCheckpoint) => events?.checkpoint({ step: state.step, epochsDone: state.epochs.length, values: prompt, state }),
+    };
+    // A resumed state comes from a checkpoint of this same spec (the UI keeps it with the run), so
+    // its epochs carry this task's validation fields.
+    const tuneOptions = { initial: options.initial, resume: options.resume as TrainingState<never> | undefined, train: !options.evaluateOnly };
+    if (spec.task === 'classification') {
+      const data = { rows, labelColumn: spec.labelColumn, template: spec.template, labelWords: spec.labelWords };
+      const result = await trainClassifier(
+        m,
+        data,
+        config,
+        {
+          ...hooks,
+          onBaseline(report) {
+            if (report) events?.metrics({ series: 'zeroShot', loss: report.loss, accuracy: report.accuracy, macroF1: report.macroF1 });
+          },
+        },
+        tuneOptions,
+      );
+      try {
+        const { meta } = await classificationExport(result, data, config, m);
+        return classificationOutcome(result, ds, meta, await result.prompt.values());
+      } finally {
+        result.dispose();
+      }
+    }
+    const data = { rows, targetColumn: spec.targetColumn, template: spec.template };
+    const result = await trainGenerator(m, data, config, hooks, tuneOptions);
+    try {
+      const { meta } = await generationExport(result, data, config, m);
+      return generationOutcome(result, ds, meta, await result.prompt.values());
+    } finally {
+      result.dispose();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Playground
+
+  async predict({ spec, mode, classes, prompt, inputs }: Parameters<SessionApi['predict']>[0]) {
+    const m = this.requireModel();
+    const columns = [...new Set([...spec.textColumns, ...Object.keys(inputs)])];
+    const template = compileFor(m, spec.template, columns, prompt?.numTokens ?? 0);
+    const setup = classifierSetup(m, template, { mode, labelWords: spec.labelWords, classes });
+    const row: Row = Object.fromEntries(columns.map((c) => [c, inputs[c] ?? '']));
+    const soft = prompt
+      ? promptFromValues(prompt, { length: template.softCount, hiddenSize: m.config.hiddenSize, headClasses: mode === 'head' ? setup.classes.length : undefined, seed: 0 })
+      : null;
+    try {
+      if (mode === 'head' && soft && !prompt?.head) throw new DataError('the prompt has no label head; head mode needs one');
+      const tuned = soft ? (await classifyRows(m, setup, soft, [row]))[0].probabilities : null;
+      const zeroShot = setup.verbalizer ? (await classifyRows(m, setup, null, [row]))[0].probabilities : null;
+      return { classes: setup.classes, tuned, zeroShot };
+    } finally {
+      soft?.dispose();
+      setup.verbalizer?.dispose();
+    }
+  }
+
+  async generate({ spec, prompt, inputs, strategy, topK, temperature, maxNewTokens, seed }: Parameters<SessionApi['generate']>[0]) {
+    const m = this.requireModel();
+    const columns = [...new Set([...spec.textColumns, ...Object.keys(inputs)])];
+    const template = compileFor(m, spec.template, columns, prompt?.numTokens ?? 0);
+    requireDecoder(m.config);
+    const row: Row = Object.fromEntries(columns.map((c) => [c, inputs[c] ?? '']));
+    const options = { strategy, topK, temperature, maxNewTokens, seed };
+    const soft = prompt ? promptFromValues(prompt, { length: template.softCount, hiddenSize: m.config.hiddenSize, seed: 0 }) : null;
+    try {
+      const tuned = soft ? (await generate(m, template, soft, [row], options))[0] : null;
+      const zeroShot = (await generate(m, template, null, [row], options))[0];
+      return { tuned, zeroShot };
+    } finally {
+      soft?.dispose();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Export and import
+
+  exportPrompt({ prompt, meta, metrics }: Parameters<SessionApi['exportPrompt']>[0]) {
+    const vectors = { vectors: prompt.vectors, numTokens: prompt.numTokens, dim: prompt.dim };
+    const files = exportFiles(vectors, meta, { metrics });
+    return {
+      files: Object.entries(files).map(([path, bytes]) => ({ path, bytes })),
+      zip: exportBundle(vectors, meta, { metrics }),
+      notes: peftExportNotes(meta),
+    };
+  }
+
+  async importPrompt({ fileName, bytes }: Parameters<SessionApi['importPrompt']>[0]) {
+    const imported = await importPrompt(fileName, bytes);
+    const m = this.active;
+    const compatibility = m
+      ? checkPromptAgainstModel(imported, m)
+      : null;
+    const prompt: PromptValues = { vectors: imported.vectors, numTokens: imported.numTokens, dim: imported.dim };
+    if (imported.metadata?.head) prompt.head = imported.metadata.head;
+    return {
+      fileName: imported.fileName,
+      format: imported.format,
+      prompt,
+      metadata: imported.metadata,
+      modelId: imported.modelId,
+      compatibility,
+      warnings: imported.warnings,
+    };
+  }
+}
+
+/** Every request kind but the worker's own: the class `implements SessionApi`, so each has its method. */
+const SESSION_KINDS = (Object.keys(REQUEST_KINDS) as RequestKind[]).filter((k): k is SessionKind => k !== 'init' && k !== 'ping');
+
+/** The session's methods bound to it: the worker spreads these into its request handlers. */
+export function sessionApi(session: StudioSession): SessionApi {
+  const api = {} as Record<SessionKind, unknown>;
+  for (const kind of SESSION_KINDS) api[kind] = (session[kind] as (...args: unknown[]) => unknown).bind(session);
+  return api as SessionApi;
+}
+
+
+function summarize({ id, config, tokenizer, model, checkpointHash, weightBytes, parameters }: ActiveModel): ModelSummary {
+  return {
+    id,
+    modelType: config.modelType,
+    lmKind: config.lmKind,
+    hiddenSize: config.hiddenSize,
+    numLayers: config.numLayers,
+    numHeads: config.numHeads,
+    vocabSize: config.vocabSize,
+    maxPositions: config.maxPositions,
+    parameters,
+    weightBytes,
+    hasLmHead: model.hasLmHead,
+    checkpointHash,
+    maskToken: tokenizer.maskToken,
+  };
+}
+
+type OutcomeMeta = TrainOutcome['meta'];
+
+function classificationOutcome(result: ClassificationResult, ds: Dataset, meta: OutcomeMeta, prompt: PromptValues): ClassificationOutcome {
+  const valRows = result.prepared.valRows;
+  const zeroShotPredictions = result.zeroShot?.predictions ?? null;
+  const predictions = (result.validation?.predictions ?? []).slice(0, MAX_PREDICTION_ROWS).map((p) => ({
+    row: ds.rowNumberOf(valRows[p.index]),
+    text: joinInputs(valRows[p.index], result.prepared.template.columns),
+    gold: p.gold,
+    predicted: p.predicted,
+    probabilities: p.probabilities,
+    zeroShotPredicted: zeroShotPredictions?.[p.index]?.predicted ?? null,
+  }));
+  const summary = (r: ClassificationResult['validation']) => (r ? { loss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1, confusionMatrix: r.confusionMatrix } : null);
+  return {
+    task: 'classification',
+    ...common(result, meta, prompt),
+    classes: result.classes,
+    zeroShot: summary(result.zeroShot),
+    tuned: summary(result.validation),
+    majority: result.majority,
+    robustness: result.robustness,
+    predictions,
+    predictionsTotal: result.validation?.predictions.length ?? 0,
+  };
+}
+
+function generationOutcome(result: GenerationResult, ds: Dataset, meta: OutcomeMeta, prompt: PromptValues): GenerationOutcome {
+  const valRows = result.prepared.valRows;
+  return {
+    task: 'generation',
+    ...common(result, meta, prompt),
+    before: result.before,
+    after: result.after,
+    samples: result.samples.slice(0, MAX_PREDICTION_ROWS).map((s) => ({
+      row: ds.rowNumberOf(valRows[s.index]),
+      input: joinInputs(valRows[s.index], result.prepared.template.columns),
+      target: s.target,
+      before: s.before,
+      after: s.after,
+    })),
+  };
+}
+
+/** What every outcome carries, from the loop's record. */
+function common(result: ClassificationResult | GenerationResult, meta: OutcomeMeta, prompt: PromptValues) {
+  const epochs = (result.epochs as EpochReport<{ loss: number; accuracy?: number; macroF1?: number }>[]).map(epochMetrics);
+  return {
+    stopReason: result.stopReason,
+    ...(result.message ? { message: result.message } : {}),
+    bestEpoch: result.bestEpoch,
+    steps: result.steps,
+    totalSteps: result.totalSteps,
+    seconds: result.seconds,
+    trainSize: result.trainSize,
+    valSize: result.valSize,
+    truncatedCount: result.truncatedCount,
+    trainLosses: result.trainLosses,
+    epochs,
+    prompt,
+    meta,
+  };
+}
