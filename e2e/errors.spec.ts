@@ -51,6 +51,8 @@ test('each error shows its message next to its cause, and the page keeps working
   // A malformed CSV: an unclosed quote. The message sits in the Data panel, under the file input.
   await studio.uploadCsv('broken.csv', 'text,label\n"good movie,positive\nbad movie,negative\n');
   await expect(data.getByTestId('data.error')).toContainText('broken.csv: row 2 opens a quoted field (") that is never closed');
+  await expect(data.getByTestId('data.error.kept')).toHaveCount(0);
+  await expect(data.getByTestId('data.file.current')).toHaveText('No dataset loaded yet');
   await studio.panelShot('data.panel', 'errors-1-malformed-csv');
 
   // A file that is not UTF-8 is read as Windows-1252, with a notice; the error is gone.
@@ -72,6 +74,14 @@ test('each error shows its message next to its cause, and the page keeps working
   await studio.expectDataset('reviews.csv', 14);
   await expect(data.getByTestId('data.emptyLabel')).toContainText('1 row with an empty label left out: rows 11');
   await expect(data.getByTestId('data.emptyText')).toContainText('1 row with no input text left out: rows 6');
+  await expect(data.getByTestId('data.file.current')).toHaveText('Loaded: reviews.csv');
+
+  // A failed upload keeps the loaded dataset and says so.
+  await studio.uploadCsv('broken-again.csv', 'text,label\n"never closed,positive\n');
+  await expect(data.getByTestId('data.error')).toContainText('broken-again.csv: row 2 opens a quoted field');
+  await expect(data.getByTestId('data.error.kept')).toHaveText('Nothing changed: reviews.csv is still the loaded dataset.');
+  await studio.expectDataset('reviews.csv', 14);
+  await expect(data.getByTestId('data.file.current')).toHaveText('Loaded: reviews.csv');
   await studio.loadEmbeddedModel('studio-bert-tiny');
 
   // A template without [MASK] for an encoder: the message is under the template.
@@ -98,6 +108,18 @@ test('each error shows its message next to its cause, and the page keeps working
   await expect(positiveError).toContainText('"bad" is already a label word of "negative"');
   await studio.setLabelWords('positive', 'good, great');
   await expect(positiveError).toHaveCount(0);
+  // A word of two tokens is scored by both (the note says how); one that starts with another class's
+  // word is a warning, not an error.
+  await studio.setLabelWords('negative', 'bad, goodness');
+  await expect(studio.byId('labels.class.negative.note')).toHaveText(
+    '“goodness” is 2 tokens (good ##ness), scored by all of them at 2 [MASK]s: log P(good) + log P(##ness | good).',
+  );
+  await expect(studio.byId('labels.class.negative.warning')).toContainText('"goodness" ("negative") is "good" ("positive") followed by ##ness');
+  await expect(studio.byId('labels.cost')).toContainText('runs 3 sequences per example');
+  await expect(studio.byId('labels.class.negative.error')).toHaveCount(0);
+  await studio.setLabelWords('negative', 'bad');
+  await expect(studio.byId('labels.class.negative.warning')).toHaveCount(0);
+  await expect(studio.byId('labels.cost')).toHaveCount(0);
 
   // An invalid setting: the message replaces the field's help.
   await studio.setTraining({ learningRate: 0 as unknown as number });

@@ -53,6 +53,9 @@ test('antonyms on the embedded GPT-2: train, pause, resume, stop, then generate 
   await expect(studio.byId('results.tuned.value')).toHaveText(/^\d+\.\d%$/);
   await expect(studio.byId('results.zeroShot')).toContainText('exact match · token F1');
   await expect(studio.byId('results.sample')).toHaveCount(10);
+  // The verdict reads exact match on the 10 validation rows and compares it with the template alone.
+  await expect(studio.byId('results.verdict').locator('[data-kind="tuned-accuracy"]')).toHaveText(/^Tuned exact match \d+\.\d% on 10 validation rows/);
+  await expect(studio.byId('results.verdict').locator('[data-kind="vs-zero-shot"]')).toHaveText(/the template alone/);
   expect(Number(await studio.byId('train.lossChart').getAttribute('data-points'))).toBeGreaterThanOrEqual(2);
 
   // Playground: the tuned prompt continues a new input.

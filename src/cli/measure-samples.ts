@@ -7,21 +7,26 @@
  *   npm run measure-samples -- --model public/models/studio-bert-tiny [--only sentiment|spam|antonyms]
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import Papa from 'papaparse';
+import { basename, join } from 'node:path';
 import { loadPretrained } from '../model/loader';
 import { dirFolder, useNodeBackend } from '../node/model';
 import { defaultTrainingConfig, trainClassifier, trainGenerator, type Row } from '../engine';
 import { SAMPLES } from '../shared/samples';
+import { decodeCsvBytes, parseCsvText } from '../session/csv';
+import { Dataset } from '../session/dataset';
+import { startCommand } from './args';
+import { MEASURE_SAMPLES, parseMeasureSamplesArgs } from './commands';
 
+const values = startCommand(MEASURE_SAMPLES, parseMeasureSamplesArgs);
+
+/** A sample's rows, read as the page and `npm run tune` read a CSV (src/session/csv.ts). */
 async function rows(path: string): Promise<Row[]> {
-  return Papa.parse<Row>(await readFile(path, 'utf8'), { header: true, skipEmptyLines: true }).data;
+  const name = basename(path);
+  return Dataset.fromParsed(name, parseCsvText(decodeCsvBytes(new Uint8Array(await readFile(path)), name).text, name)).rows;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { model: { type: 'string' }, only: { type: 'string' } } });
-  const dir = values.model ?? 'public/models/studio-bert-tiny';
+  const dir = values.model;
   await useNodeBackend('wasm');
   const loaded = await loadPretrained(await dirFolder(dir));
   const lm = { model: loaded.model, tokenizer: loaded.tokenizer };
@@ -89,7 +94,4 @@ async function main(): Promise<void> {
   loaded.model.dispose();
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+void main();

@@ -7,13 +7,13 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { defaultTrainingConfig } from '../engine/train';
 import type { ClassifierMode } from '../engine/types';
 import { OFFSETS } from '../pretrain/pretrain';
+import { startCommand } from './args';
+import { MODEL_CARD, parseModelCardArgs } from './commands';
 
-const { values } = parseArgs({ options: { model: { type: 'string' } } });
-const dir = values.model ?? 'public/models/studio-bert-tiny';
+const dir = startCommand(MODEL_CARD, parseModelCardArgs).model;
 const read = (f: string) => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f), 'utf8')) : null);
 const corpus = read('corpus.json');
 /** training.json as `npm run pretrain` writes it (with `previous` when it continued another run). */

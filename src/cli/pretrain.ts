@@ -13,7 +13,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../node/model';
 import { bytesSource, readSafetensorsHeader, readTensorData, writeSafetensors } from '../model/safetensors';
@@ -35,44 +34,16 @@ import {
   weightSpecs,
   type Specials,
 } from '../pretrain/pretrain';
+import { startCommand } from './args';
+import { PRETRAIN, PRETRAIN_OPTIONS, parsePretrainArgs } from './commands';
 
-const OPTIONS = {
-  family: { type: 'string', default: 'bert' },
-  out: { type: 'string' },
-  steps: { type: 'string', default: '4000' },
-  batch: { type: 'string', default: '16' },
-  seq: { type: 'string', default: '128' },
-  /** Rows of the position table (default: --seq). Train short windows first with room for long ones later. */
-  'max-positions': { type: 'string' },
-  /** Position table init: random N(0, 0.02) rows, or sinusoids at that scale (see sinusoidalPositions). */
-  positions: { type: 'string', default: 'random' },
-  /** BERT, with --positions sinusoidal: this many first layers start with offset heads (see offsetHeadWeights). */
-  'offset-layers': { type: 'string', default: '0' },
-  /** BERT: the MLM decoder is its own [V, H] matrix instead of the word-embedding table (config tie_word_embeddings: false). */
-  'untied-decoder': { type: 'boolean', default: false },
-  lr: { type: 'string', default: '1e-3' },
-  warmup: { type: 'string', default: '200' },
-  /** BERT only: the share of tokens chosen for prediction (80% [MASK], 10% random, 10% kept). */
-  'mask-rate': { type: 'string', default: '0.15' },
-  seed: { type: 'string', default: '1234' },
-  hidden: { type: 'string', default: '128' },
-  layers: { type: 'string', default: '4' },
-  heads: { type: 'string', default: '4' },
-  inner: { type: 'string', default: '512' },
-  'checkpoint-every': { type: 'string', default: '200' },
-  'log-every': { type: 'string', default: '20' },
-  fresh: { type: 'boolean', default: false },
-  /** Start from this checkpoint's weights (an earlier run's model.safetensors) with a new optimizer and schedule. */
-  'init-from': { type: 'string' },
-} as const;
-const { values: args } = parseArgs({ options: OPTIONS });
+const args = startCommand(PRETRAIN, parsePretrainArgs);
 /** Option defaults: a checkpoint written before an option existed ran with its default. */
 const DEFAULTS = Object.fromEntries(
-  Object.entries(OPTIONS).flatMap(([k, o]) => ('default' in o ? [[k, o.default]] : [])),
+  Object.entries(PRETRAIN_OPTIONS).flatMap(([k, o]) => ('default' in o ? [[k, o.default]] : [])),
 ) as Record<string, string | boolean>;
 
-const family = args.family as 'bert' | 'gpt2';
-if (family !== 'bert' && family !== 'gpt2') throw new Error(`--family must be bert or gpt2, not ${family}`);
+const family = args.family;
 const outDir = args.out ?? `public/models/studio-${family}-tiny`;
 const steps = Number(args.steps);
 const B = Number(args.batch);
@@ -80,14 +51,7 @@ const T = Number(args.seq);
 const peakLr = Number(args.lr);
 const warmup = Number(args.warmup);
 const maskRate = Number(args['mask-rate']);
-if (args.positions !== 'random' && args.positions !== 'sinusoidal') throw new Error(`--positions must be random or sinusoidal, not ${args.positions}`);
-if (Number(args['max-positions'] ?? T) < T) throw new Error(`--max-positions ${args['max-positions']} is shorter than --seq ${T}`);
-if (family === 'gpt2' && args['untied-decoder']) throw new Error('--untied-decoder is for --family bert (GPT-2 checkpoints here tie lm_head to wte)');
 const offsetLayers = Number(args['offset-layers']);
-if (!(Number.isInteger(offsetLayers) && offsetLayers >= 0 && offsetLayers <= Number(args.layers))) {
-  throw new Error(`--offset-layers must be a whole number from 0 to --layers (${args.layers}), not ${args['offset-layers']}`);
-}
-if (!(maskRate > 0 && maskRate < 1)) throw new Error(`--mask-rate must be between 0 and 1, not ${args['mask-rate']}`);
 const seed = Number(args.seed);
 const ckptEvery = Number(args['checkpoint-every']);
 const logEvery = Number(args['log-every']);
@@ -351,7 +315,4 @@ async function restoreWeights(weightsPath: string, vars: Map<string, tf.Variable
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+void main();

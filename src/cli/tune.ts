@@ -7,80 +7,27 @@
  *     --label-words "positive=good,great" --label-words "negative=bad,terrible" --out runs/sentiment
  *
  * Generation (decoder models): --target <column> instead of --label/--label-words.
- * Prints one JSON line per event (start, zeroShot, metrics, epoch, done), then writes the exports
- * (prompt.json, prompt.safetensors, prompt.npy, peft/) and metrics.json to --out.
+ * Every option is checked first (src/cli/commands.ts), then the CSV is read and its columns,
+ * classes and warnings (src/session/warnings.ts) checked, all before the model loads.
+ * Prints one JSON line per event (progress, notice, warning, start, zeroShot, metrics, epoch, done),
+ * then writes the exports (prompt.json, prompt.safetensors, prompt.npy, peft/) and metrics.json to --out.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadPretrained, urlFolder } from '../model/loader';
-import { dirFolder, nodeWebGpuAdapter, parseNodeBackends, selectNodeBackend, type NodeBackendName } from '../node/model';
+import { dirFolder, nodeWebGpuAdapter, selectNodeBackend } from '../node/model';
 import { describeAdapter } from '../model/webgpu';
-import { DEFAULT_TRAINING_CONFIG, defaultTrainingConfig, parseTemplate, PROMPT_INITS, type PromptInit, type TrainingConfig } from '../engine';
+import { parseTemplate } from '../engine';
+import { CsvError } from '../session/csv';
 import { StudioSession, type ModelLoader } from '../session/StudioSession';
-import type { RequestEvents, TaskSpec } from '../shared/protocol';
+import type { Progress, RequestEvents, TaskSpec } from '../shared/protocol';
+import { InputError, startCommand, UsageError } from './args';
+import { parseTuneArgs, TUNE } from './commands';
 
-const USAGE = `usage: npm run tune -- --model <folder|url> --csv <file> --text <column> --label <column>
-  --template "<template>" --label-words "<label>=<word>,<word>" (repeatable) [--target <column>]
-  [--prompt-length N] [--init random|vocab|text|labels] [--init-text T] [--epochs E] [--lr LR] [--batch B]
-  [--seed S] [--val-split F] [--mode verbalizer|head] [--backend wasm|webgpu|cpu[,...]] --out <dir>
-  --backend takes a list tried in order (e.g. webgpu,wasm: the GPU if Dawn finds one, else wasm, saying why).
-  webgpu uses the Vulkan driver VK_ICD_FILENAMES names, or the system's.`;
+/** Progress lines (reading and parsing a large CSV) at most this often. */
+const PROGRESS_INTERVAL_MS = 1000;
 
-class UsageError extends Error {}
-
-function parse() {
-  const { values } = parseArgs({
-    options: {
-      model: { type: 'string' },
-      csv: { type: 'string' },
-      text: { type: 'string' },
-      label: { type: 'string' },
-      target: { type: 'string' },
-      template: { type: 'string' },
-      'label-words': { type: 'string', multiple: true },
-      'prompt-length': { type: 'string' },
-      init: { type: 'string' },
-      'init-text': { type: 'string' },
-      epochs: { type: 'string' },
-      lr: { type: 'string' },
-      batch: { type: 'string' },
-      seed: { type: 'string' },
-      'val-split': { type: 'string' },
-      mode: { type: 'string' },
-      patience: { type: 'string' },
-      backend: { type: 'string', default: 'wasm' },
-      out: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  for (const k of ['model', 'csv', 'out'] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
-  if (!values.target && !values.label) throw new UsageError('give --label (classification) or --target (generation)');
-  return values;
-}
-
-function num(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, not "${value}"`);
-  return n;
-}
-
-/** "positive=good,great" -> ['positive', ['good', 'great']]. */
-function parseLabelWords(specs: string[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const spec of specs) {
-    const eq = spec.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--label-words "${spec}" is not <label>=<word>,<word>`);
-    const words = spec.slice(eq + 1).split(',').map((w) => w.trim()).filter(Boolean);
-    out[spec.slice(0, eq).trim()] = [...(out[spec.slice(0, eq).trim()] ?? []), ...words];
-  }
-  return out;
-}
+const args = startCommand(TUNE, parseTuneArgs);
 
 /** Checkpoints from a folder or a URL, as the studio session loads them. */
 function nodeModels(): ModelLoader {
@@ -97,48 +44,63 @@ function nodeModels(): ModelLoader {
 const templateColumns = (template: string) => [...new Set(parseTemplate(template).flatMap((p) => (p.kind === 'column' ? [p.column] : [])))];
 
 async function main(): Promise<void> {
-  const args = parse();
-  let backends: NodeBackendName[];
-  try {
-    backends = parseNodeBackends(args.backend as string);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { backend } = await selectNodeBackend(backends);
   const line = (event: string, data: object) => console.log(JSON.stringify({ event, ...data }));
+  // Nothing for a file read within a second; then a line a second, and the last one.
+  let lastProgress = Date.now();
+  let reported = false;
+  const progress = (p: Progress) => {
+    const now = Date.now();
+    if (now - lastProgress < PROGRESS_INTERVAL_MS && !(reported && p.fraction === 1)) return;
+    lastProgress = now;
+    reported = true;
+    line('progress', p);
+  };
   const quiet: RequestEvents = { progress: () => {}, metrics: () => {}, checkpoint: () => {} };
+  const { spec: task, config, textColumn } = args;
   // The studio's own session, in-process: the same CSV reader, row filtering, training and exports as the page.
   const session = new StudioSession(nodeModels());
-  const modelArg = args.model as string;
-  const model = await session.loadModel({ source: { kind: 'url', url: modelArg, id: modelArg } }, quiet);
-  const csvPath = args.csv as string;
-  const dataset = await session.loadDataset({ source: { kind: 'bytes', name: basename(csvPath), bytes: new Uint8Array(await readFile(csvPath)) } }, quiet);
-  const init = (args.init ?? DEFAULT_TRAINING_CONFIG.init) as PromptInit;
-  if (!(PROMPT_INITS as readonly string[]).includes(init)) throw new UsageError(`--init must be one of ${PROMPT_INITS.join(', ')}`);
-  const mode = (args.mode ?? (args.target ? 'verbalizer' : DEFAULT_TRAINING_CONFIG.mode)) as TrainingConfig['mode'];
-  const defaults = defaultTrainingConfig(mode);
-  const config: TrainingConfig = {
-    ...defaults,
-    init,
-    initText: args['init-text'],
-    promptLength: num(args['prompt-length'], 'prompt-length', DEFAULT_TRAINING_CONFIG.promptLength),
-    epochs: num(args.epochs, 'epochs', DEFAULT_TRAINING_CONFIG.epochs),
-    learningRate: num(args.lr, 'lr', defaults.learningRate),
-    batchSize: num(args.batch, 'batch', DEFAULT_TRAINING_CONFIG.batchSize),
-    seed: num(args.seed, 'seed', DEFAULT_TRAINING_CONFIG.seed),
-    valFraction: num(args['val-split'], 'val-split', DEFAULT_TRAINING_CONFIG.valFraction),
-    patience: num(args.patience, 'patience', DEFAULT_TRAINING_CONFIG.patience),
-  };
-  const textColumn = args.text ?? (args.target ? 'input' : 'text');
+
+  // The data first, read as the page reads it: a bad file, column or class fails before the model loads.
+  const csvName = basename(args.csv);
+  let dataset;
+  try {
+    dataset = await session.loadDataset({ source: { kind: 'bytes', name: csvName, bytes: new Uint8Array(await readFile(args.csv)) } }, { ...quiet, progress });
+  } catch (e) {
+    throw e instanceof CsvError ? new InputError(e.message) : e;
+  }
+  for (const message of dataset.notices) line('notice', { message });
+  const labelColumn = task.task === 'classification' ? task.labelColumn : task.targetColumn;
+  // The default template depends on the model's kind, but its only column is --text either way.
+  const textColumns = args.template === undefined ? [textColumn] : templateColumns(args.template);
+  const notColumn = (what: string, c: string) => new UsageError(`${what} "${c}" is not a column of ${csvName} (columns: ${dataset.columns.join(', ')})`);
+  if (!dataset.columns.includes(labelColumn)) throw notColumn(task.task === 'classification' ? '--label' : '--target', labelColumn);
+  for (const c of textColumns) if (!dataset.columns.includes(c)) throw notColumn(args.template === undefined ? '--text' : 'the template\'s column', c);
+  if (textColumns.includes(labelColumn)) throw new UsageError(`the template reads the ${task.task === 'classification' ? 'label' : 'target'} column "${labelColumn}" itself`);
+  const statsPayload = { task: task.task, labelColumn, textColumns, valFraction: config.valFraction, seed: config.seed };
+  const stats = session.datasetStats(statsPayload);
+  if (stats.kept === 0) {
+    throw new InputError(`${csvName}: no rows to train on (${stats.emptyLabel.count} with an empty "${labelColumn}", ${stats.emptyText.count} with no text in ${textColumns.join(', ')})`);
+  }
+  if (task.task === 'classification' && task.labelWords && stats.classes.length === stats.distinctLabels) {
+    const missing = stats.classes.map((c) => c.name).filter((c) => !(c in (task.labelWords as Record<string, string[]>)));
+    if (missing.length) throw new UsageError(`--label-words: classes ${missing.map((c) => `"${c}"`).join(', ')} of ${csvName} have no label words`);
+  }
+  const warnings = session.trainingWarnings({ ...statsPayload, template: args.template ?? `{${textColumn}}` });
+  if (warnings.length > 0 && !args.force) {
+    throw new InputError([...warnings.map((w) => `warning: ${w.message}`), `${csvName}: not training on this (--force trains anyway)`].join('\n'));
+  }
+  for (const w of warnings) line('warning', w);
+
+  const { backend } = await selectNodeBackend(args.backends);
+  const model = await session.loadModel({ source: { kind: 'url', url: args.model, id: args.model } }, quiet);
   const template = args.template ?? (model.lmKind === 'masked-lm' ? `{${textColumn}} It was [MASK].` : `{${textColumn}} It was`);
-  const textColumns = templateColumns(template);
-  const spec: TaskSpec = args.target
-    ? { task: 'generation', template, targetColumn: args.target, textColumns }
-    : { task: 'classification', template, labelColumn: args.label as string, textColumns, labelWords: args['label-words'] ? parseLabelWords(args['label-words']) : undefined };
+  const spec: TaskSpec =
+    task.task === 'generation'
+      ? { task: 'generation', template, targetColumn: task.targetColumn, textColumns }
+      : { task: 'classification', template, labelColumn: task.labelColumn, textColumns, labelWords: task.labelWords };
   const gpu = backend === 'webgpu' && nodeWebGpuAdapter ? { gpu: describeAdapter(nodeWebGpuAdapter) } : {};
-  const stats = await session.datasetStats({ task: spec.task, labelColumn: args.target ?? (args.label as string), textColumns, valFraction: config.valFraction, seed: config.seed });
   const leftOut = { emptyLabel: stats.emptyLabel, emptyText: stats.emptyText };
-  line('start', { backend, ...gpu, model: modelArg, rows: dataset.rowCount, kept: stats.kept, ...leftOut, template, config });
+  line('start', { backend, ...gpu, model: args.model, rows: dataset.rowCount, kept: stats.kept, ...leftOut, template, config });
 
   const outcome = await session.train(
     { runId: 'cli', spec, config },
@@ -178,7 +140,7 @@ async function main(): Promise<void> {
           epochs: outcome.epochs,
         };
   const { files } = session.exportPrompt({ prompt: outcome.prompt, meta: outcome.meta, metrics });
-  const out = resolve(args.out as string);
+  const out = resolve(args.out);
   for (const { path, bytes } of files) {
     await mkdir(dirname(join(out, path)), { recursive: true });
     await writeFile(join(out, path), bytes);
@@ -197,8 +159,4 @@ function pick(m: Record<string, unknown>) {
   return Object.fromEntries(keys.filter((k) => m[k] !== undefined).map((k) => [k, m[k]]));
 }
 
-main().catch((e: unknown) => {
-  // One line for the person running it; the stack only when asked for (DEBUG=1).
-  console.error(e instanceof UsageError ? `${e.message}\n${USAGE}` : process.env.DEBUG ? e : `error: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(e instanceof UsageError ? 2 : 1);
-});
+void main();

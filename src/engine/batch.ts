@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FrozenLM, LmKind } from '../model/types';
+import type { SoftPrompt } from './softPrompt';
 import type { EncodedExample } from './template';
 
 export type PadSide = 'left' | 'right';
@@ -129,15 +130,20 @@ export function embedInputs(model: FrozenLM, batch: TokenBatch, prompt: tf.Tenso
   });
 }
 
-/** Forward pass of the frozen model with the prompt spliced in -> hidden states [B, T, H]. */
-export function forwardWithPrompt(model: FrozenLM, batch: TokenBatch, prompt: tf.Tensor2D | null): tf.Tensor3D {
-  return tf.tidy(() =>
-    model.forward({
-      inputsEmbeds: embedInputs(model, batch, prompt),
+/**
+ * Forward pass of the frozen model with the prompt -> hidden states [B, T, H]: its vectors spliced
+ * into the input, or (prefix tuning) its keys and values at every layer.
+ */
+export function forwardWithPrompt(model: FrozenLM, batch: TokenBatch, prompt: SoftPrompt | null): tf.Tensor3D {
+  return tf.tidy(() => {
+    const prefix = prompt?.prefix() ?? undefined;
+    return model.forward({
+      inputsEmbeds: embedInputs(model, batch, prompt?.inputVectors() ?? null),
       attentionMask: batch.attentionMask,
       tokenTypeIds: batch.tokenTypeIds,
-    }),
-  );
+      ...(prefix ? { prefix } : {}),
+    });
+  });
 }
 
 /** Hidden states at the read positions: [B, K, T] x [B, T, H] -> [B, K, H]. */

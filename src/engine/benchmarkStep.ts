@@ -57,7 +57,7 @@ export async function syntheticStep(model: FrozenLM, options: SyntheticStepOptio
   const mode = options.mode ?? (model.hasLmHead ? 'verbalizer' : 'head');
   const verbalizer =
     mode === 'verbalizer'
-      ? new Verbalizer(['a', 'b'], LABEL_WORD_IDS.map((id, c) => [{ word: 'ab'[c], tokenIds: [id], scoredId: id }]), V)
+      ? new Verbalizer(['a', 'b'], LABEL_WORD_IDS.map((id, c) => [{ word: 'ab'[c], tokenIds: [id] }]), { vocabSize: V, lmKind: model.config.lmKind })
       : null;
   const prompt = await createSoftPrompt(model, { length: N, init: 'random', seed: options.seed ?? 0, headClasses: mode === 'head' ? 2 : undefined });
   const parts = { model, mode, verbalizer, prompt, numClasses: 2, padId: 0 } as const;

@@ -93,6 +93,26 @@ describe('trainClassifier on the tiny random BERT', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('multi-token label words: the loss through every piece trains, all reports use it, tensor count stays flat', async () => {
+    const before = tf.memory().numTensors;
+    const perEpochTensors: number[] = [];
+    // "greatly" = great ##ly, "films" = film ##s, "badly" = bad ##ly: the class "neg" has no one-token word.
+    const words = { pos: ['greatly', 'good'], neg: ['films', 'badly'] };
+    const r = await trainClassifier(lm, { ...data, labelWords: words }, { ...config, epochs: 4 }, { onEpoch: () => perEpochTensors.push(tf.memory().numTensors) });
+    expect(r.prepared.verbalizer!.sequences.length).toBe(5); // [MASK]; [MASK] [MASK]; great/film/bad [MASK]
+    expect(perEpochTensors.length).toBe(4);
+    expect(new Set(perEpochTensors.slice(1)).size).toBe(1);
+    expect(r.epochs[r.epochs.length - 1].trainLoss).toBeLessThan(r.epochs[0].trainLoss * 0.8);
+    expect(r.zeroShot!.predictions.length).toBe(r.valSize);
+    expect(r.validation!.predictions.length).toBe(r.valSize);
+    expect(r.robustness?.clean).toBeCloseTo(r.validation!.accuracy, 12);
+    // The playground path scores the same way as validation.
+    const [p] = await classifyRows(lm, r.prepared, r.prompt, [r.prepared.valRows[0]]);
+    r.validation!.predictions[0].probabilities.forEach((x, i) => expect(p.probabilities[i]).toBeCloseTo(x, 5));
+    r.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('is deterministic: same seed and data give identical loss arrays', async () => {
     const run = async (seed: number) => {
       const r = await trainClassifier(lm, data, { ...config, epochs: 2, seed });

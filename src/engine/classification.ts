@@ -18,7 +18,7 @@ import {
   type LabeledExample,
 } from './step';
 import { compileTemplate, type Template } from './template';
-import type { TrainingConfig } from './train';
+import { promptLayout, type TrainingConfig } from './train';
 import { tune, type PreparedTask, type TuneHooks, type TuneOptions, type TuneResult, type TuningTask } from './tune';
 import type { ClassifierMode } from './types';
 import { buildVerbalizer, type LabelWords, type Verbalizer } from './verbalizer';
@@ -62,8 +62,18 @@ export function classifierSetup(
     throw new DataError('this checkpoint has no LM head, so label words cannot be scored: use the linear-head mode');
   }
   const verbalizer =
-    labelWords && model.hasLmHead ? buildVerbalizer(labelWords, tokenizer, { spaceBefore: template.spaceBeforePrediction, vocabSize: model.config.vocabSize }) : null;
+    labelWords && model.hasLmHead
+      ? buildVerbalizer(labelWords, tokenizer, { spaceBefore: template.spaceBeforePrediction, vocabSize: model.config.vocabSize, lmKind: model.config.lmKind })
+      : null;
   return { template, verbalizer, classes: labelWords ? Object.keys(labelWords) : [...(options.classes ?? [])], mode: options.mode };
+}
+
+/**
+ * Positions to keep free when encoding for `mode`: label words of k tokens are scored on the
+ * template plus k-1 more positions (verbalizer.ts), which must still fit the model.
+ */
+export function scoringReserve(setup: ClassifierSetup, mode: ClassifierMode): number {
+  return mode === 'verbalizer' ? (setup.verbalizer?.extraPositions ?? 0) : 0;
 }
 
 export interface PreparedClassification extends PreparedTask<LabeledExample>, ClassifierSetup {}
@@ -77,7 +87,7 @@ export function prepareClassification(lm: LanguageModel, data: ClassificationDat
     tokenizer,
     config: model.config,
     columns,
-    promptLength: config.promptLength,
+    ...promptLayout(config),
     maxLength: config.maxLength,
   });
   data.rows.forEach((r, i) => {
@@ -86,6 +96,7 @@ export function prepareClassification(lm: LanguageModel, data: ClassificationDat
   const present = [...new Set(data.rows.map((r) => r[data.labelColumn] ?? ''))];
   const setup = classifierSetup(lm, template, { mode: config.mode, labelWords: data.labelWords, classes: present.sort() });
   const { classes } = setup;
+  const reserve = scoringReserve(setup, config.mode);
   try {
     const unknown = present.filter((l) => !classes.includes(l));
     if (unknown.length) {
@@ -97,7 +108,7 @@ export function prepareClassification(lm: LanguageModel, data: ClassificationDat
     throw e;
   }
   const { train: trainRows, val: valRows } = stratifiedSplit(data.rows, (r) => r[data.labelColumn], config.valFraction, config.seed);
-  const encode = (rows: Row[]) => rows.map((r) => ({ encoded: template.encode(r), label: classes.indexOf(r[data.labelColumn]) }));
+  const encode = (rows: Row[]) => rows.map((r) => ({ encoded: template.encode(r, { reserve }), label: classes.indexOf(r[data.labelColumn]) }));
   const train = encode(trainRows);
   const val = encode(valRows);
   return {
@@ -107,7 +118,7 @@ export function prepareClassification(lm: LanguageModel, data: ClassificationDat
     train,
     val,
     truncatedCount: [...train, ...val].filter((e) => e.encoded.truncated).length,
-    promptLength: template.softCount,
+    promptLength: config.method === 'prefix' ? config.promptLength : template.softCount,
   };
 }
 
@@ -139,8 +150,11 @@ export async function evaluateClassifier(
   const predicted: number[] = [];
   const predictions: ExamplePrediction[] = [];
   let lossSum = 0;
-  for (let i = 0; i < examples.length; i += batchSize) {
-    const chunk = examples.slice(i, i + batchSize);
+  // Verbalizer mode runs one row per scoring sequence: keep batches about `batchSize` rows.
+  const rowsPerExample = parts.mode === 'verbalizer' ? (parts.verbalizer?.sequences.length ?? 1) : 1;
+  const step = Math.max(1, Math.floor(batchSize / rowsPerExample));
+  for (let i = 0; i < examples.length; i += step) {
+    const chunk = examples.slice(i, i + step);
     const batch = makeClassificationBatch(chunk, parts);
     const out = tf.tidy(() => {
       const scores = classScores(parts, batch);
@@ -218,7 +232,8 @@ function partsFor(lm: LanguageModel, prepared: ClassifierSetup, prompt: SoftProm
 /** The zero-shot baseline: template + label words, soft slots left out. */
 export async function zeroShotReport(lm: LanguageModel, prepared: PreparedClassification, rows: readonly Row[], labelColumn: string): Promise<ClassificationReport | null> {
   if (!prepared.verbalizer || rows.length === 0) return null;
-  const examples = rows.map((r) => ({ encoded: prepared.template.encode(r, { withSoft: false }), label: prepared.classes.indexOf(r[labelColumn]) }));
+  const reserve = scoringReserve(prepared, 'verbalizer');
+  const examples = rows.map((r) => ({ encoded: prepared.template.encode(r, { withSoft: false, reserve }), label: prepared.classes.indexOf(r[labelColumn]) }));
   return evaluateClassifier(partsFor(lm, prepared, null, 'verbalizer'), examples, prepared.classes);
 }
 
@@ -233,13 +248,14 @@ export async function robustnessReport(
   if (prepared.valRows.length === 0) return null;
   const parts = partsFor(lm, prepared, prompt, prepared.mode);
   const clean = (await evaluateClassifier(parts, prepared.val, prepared.classes)).accuracy;
+  const reserve = scoringReserve(prepared, prepared.mode);
   const perturbed = {} as Record<Perturbation, number>;
   for (const kind of PERTURBATIONS) {
     const rng = seededRandom(seed, `perturb-${kind}`);
     const examples = prepared.valRows.map((r) => {
       const row = { ...r };
       for (const c of prepared.template.columns) row[c] = perturbText(r[c] ?? '', kind, rng);
-      return { encoded: prepared.template.encode(row), label: prepared.classes.indexOf(r[labelColumn]) };
+      return { encoded: prepared.template.encode(row, { reserve }), label: prepared.classes.indexOf(r[labelColumn]) };
     });
     perturbed[kind] = (await evaluateClassifier(parts, examples, prepared.classes)).accuracy;
   }
@@ -269,6 +285,9 @@ export function classificationTask(
         labelWordIds: prepared.verbalizer?.labelWordIds ?? classNameIds(lm, classes),
         frequentTokenIds: tokenFrequencies(prepared.train.map((e) => e.encoded.ids), lm.tokenizer),
         headClasses,
+        method: config.method,
+        encoderHiddenSize: config.encoderHiddenSize,
+        prefixProjection: config.prefixProjection,
       }),
     objective(prompt) {
       const parts = partsFor(lm, prepared, prompt, config.mode);
@@ -314,7 +333,7 @@ export async function trainClassifier(
   options: TuneOptions<EpochClassification> = {},
 ): Promise<ClassificationResult> {
   const task = classificationTask(lm, data, config);
-  const result = await tune(task, lm.model.config.hiddenSize, config, hooks, options);
+  const result = await tune(task, lm.model.config, config, hooks, options);
   return { ...result, prepared: task.prepared };
 }
 
@@ -325,7 +344,9 @@ export async function classifyRows(
   prompt: SoftPrompt | null,
   rows: readonly Row[],
 ): Promise<ExamplePrediction[]> {
-  const examples = rows.map((r) => ({ encoded: prepared.template.encode(r, { withSoft: prompt !== null }), label: 0 }));
-  const report = await evaluateClassifier(partsFor(lm, prepared, prompt, prompt ? prepared.mode : 'verbalizer'), examples, prepared.classes);
+  const mode = prompt ? prepared.mode : 'verbalizer';
+  const reserve = scoringReserve(prepared, mode);
+  const examples = rows.map((r) => ({ encoded: prepared.template.encode(r, { withSoft: prompt !== null, reserve }), label: 0 }));
+  const report = await evaluateClassifier(partsFor(lm, prepared, prompt, mode), examples, prepared.classes);
   return report.predictions.map((p) => ({ ...p, gold: '' }));
 }

@@ -21,7 +21,7 @@ import { exactMatch, mean, tokenF1 } from './metrics';
 import { seededRandom } from './random';
 import { createSoftPrompt, tokenFrequencies, type SoftPrompt } from './softPrompt';
 import { compileTemplate, TemplateError, type EncodedExample, type Template } from './template';
-import type { TrainingConfig } from './train';
+import { promptLayout, type TrainingConfig } from './train';
 import { tune, type PreparedTask, type TuneHooks, type TuneOptions, type TuneResult, type TuningTask } from './tune';
 
 export interface GenerationData {
@@ -76,7 +76,7 @@ export function prepareGeneration(lm: LanguageModel, data: GenerationData, confi
   requireDecoder(model.config);
   const columns = data.rows.length ? Object.keys(data.rows[0]) : [];
   requireColumns(columns, [data.targetColumn], 'target column');
-  const template = compileTemplate(data.template, { tokenizer, config: model.config, columns, promptLength: config.promptLength, maxLength: config.maxLength });
+  const template = compileTemplate(data.template, { tokenizer, config: model.config, columns, ...promptLayout(config), maxLength: config.maxLength });
   requireTargetOutside(template, data.targetColumn);
   const encode = (row: Row): GenerationExample => {
     const target = (row[data.targetColumn] ?? '').trim();
@@ -94,7 +94,7 @@ export function prepareGeneration(lm: LanguageModel, data: GenerationData, confi
     train,
     val,
     truncatedCount: [...train, ...val].filter((e) => e.prompt.truncated || e.targetTruncated).length,
-    promptLength: template.softCount,
+    promptLength: config.method === 'prefix' ? config.promptLength : template.softCount,
   };
 }
 
@@ -124,7 +124,7 @@ export function makeGenerationBatch(examples: readonly GenerationExample[], lm: 
 /** Mean negative log-likelihood of the target tokens (teacher forcing; template tokens carry no loss). */
 export function generationLoss(lm: LanguageModel, prompt: SoftPrompt | null, batch: GenerationBatch): tf.Scalar {
   return tf.tidy(() => {
-    const hidden = forwardWithPrompt(lm.model, batch, prompt?.vectors ?? null);
+    const hidden = forwardWithPrompt(lm.model, batch, prompt);
     const h = readHidden(hidden, batch); // [B, K, H]: only the positions that predict targets
     const logp = tf.logSoftmax(lm.model.lmLogits(h)); // [B, K, V]
     const tokenLogp = tf.sum(tf.mul(logp, batch.targets), -1); // [B, K]
@@ -177,7 +177,7 @@ export async function generate(
         reads: active.map((s) => [s.ids.length - 1]),
       });
       const logits = tf.tidy(() => {
-        const h = readHidden(forwardWithPrompt(lm.model, batch, prompt?.vectors ?? null), batch).reshape([active.length, -1]);
+        const h = readHidden(forwardWithPrompt(lm.model, batch, prompt), batch).reshape([active.length, -1]);
         return lm.model.lmLogits(h) as tf.Tensor2D; // [B, V], last position only
       });
       batch.dispose();
@@ -292,6 +292,9 @@ export function generationTask(
         text: config.initText,
         tokenizer: lm.tokenizer,
         frequentTokenIds: tokenFrequencies(prepared.train.map((e) => [...e.prompt.ids, ...e.targetIds]), lm.tokenizer),
+        method: config.method,
+        encoderHiddenSize: config.encoderHiddenSize,
+        prefixProjection: config.prefixProjection,
       }),
     objective: (prompt) => ({
       batch(examples) {
@@ -326,6 +329,6 @@ export async function trainGenerator(
 ): Promise<GenerationResult> {
   const { decode, ...tuneHooks } = hooks;
   const task = generationTask(lm, data, config, decode);
-  const result = await tune(task, lm.model.config.hiddenSize, config, tuneHooks, options);
+  const result = await tune(task, lm.model.config, config, tuneHooks, options);
   return { ...result, prepared: task.prepared };
 }

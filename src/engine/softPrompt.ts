@@ -9,7 +9,7 @@
  *   texts when counts are given, else the lowest ids, which BPE and WordPiece vocabularies order
  *   roughly by frequency);
  * - text: the embeddings of a text's tokens, repeated or cut to N;
- * - labels: the class label words' embeddings first (their scored tokens, class by class), then
+ * - labels: the class label words' embeddings first (each word's first token, class by class), then
  *   sampled vocabulary for the remaining rows, as in the paper.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -17,7 +17,7 @@ import type { FrozenLM } from '../model/types';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { LabelHead as ExportedLabelHead, PromptVectors } from './export/schema';
 import { seededRandom } from './random';
-import type { PromptInit } from './types';
+import type { PromptInit, PromptMethod } from './types';
 
 /** How many of the most frequent tokens the vocab init samples from (Lester et al.: 5000). */
 export const VOCAB_INIT_TOP_TOKENS = 5000;
@@ -35,11 +35,15 @@ export interface LabelHead {
 }
 
 /**
- * Plain-array copy of the trainable values, in the shapes the export files hold: `PromptVectors`
- * ([numTokens, dim] row-major) plus, in head mode, the head's [H, C] weights and [C] bias.
+ * Plain-array copy of what the model sees, in the shapes the export files hold: `PromptVectors`
+ * ([numTokens, dim] row-major: input vectors, dim H; or prefix keys and values, dim L x 2 x H) plus,
+ * in head mode, the head's [H, C] weights and [C] bias. An encoder's weights are not in here (PEFT's
+ * export does not keep them either): the vectors are the encoder's output.
  */
 export interface PromptValues extends PromptVectors {
   head?: ExportedLabelHead;
+  /** Absent: 'prompt'. */
+  method?: PromptMethod;
 }
 
 /** A trainable variable holding `t`'s values; `t` itself is disposed. */
@@ -49,62 +53,112 @@ function variableFrom<R extends tf.Rank>(t: tf.Tensor<R>): tf.Variable<R> {
   return v;
 }
 
+/**
+ * A small MLP from the trainable embeddings to what the model sees (P-tuning's prompt encoder, or
+ * prefix tuning's reparameterisation): linear layers with `activation` between them.
+ */
+export interface PromptEncoder {
+  layers: { weight: tf.Variable<tf.Rank.R2>; bias: tf.Variable<tf.Rank.R1> }[];
+  activation: 'relu' | 'tanh';
+}
+
+/** A seeded encoder with torch nn.Linear's default init (uniform in +-1/sqrt(fan_in)). */
+export function createPromptEncoder(sizes: readonly number[], activation: PromptEncoder['activation'], seed: number): PromptEncoder {
+  const rng = seededRandom(seed, 'init-encoder');
+  const layers = sizes.slice(1).map((out, i) => {
+    const inp = sizes[i];
+    const bound = 1 / Math.sqrt(inp);
+    const uniform = (n: number) => Float32Array.from({ length: n }, () => (2 * rng.uniform() - 1) * bound);
+    return { weight: variableFrom(tf.tensor2d(uniform(inp * out), [inp, out])), bias: variableFrom(tf.tensor1d(uniform(out))) };
+  });
+  return { layers, activation };
+}
+
 export class SoftPrompt {
+  readonly method: PromptMethod;
+  readonly encoder: PromptEncoder | null;
+
   constructor(
-    /** [N, H] */
+    /** [N, D]: the trainable embeddings (D = H, or L x 2 x H for a prefix without an encoder). */
     readonly vectors: tf.Variable<tf.Rank.R2>,
     readonly head: LabelHead | null = null,
-  ) {}
+    options: { method?: PromptMethod; encoder?: PromptEncoder | null } = {},
+  ) {
+    this.method = options.method ?? 'prompt';
+    this.encoder = options.encoder ?? null;
+  }
 
   get length(): number {
     return this.vectors.shape[0];
   }
 
-  get hiddenSize(): number {
-    return this.vectors.shape[1];
+  /** Width of what the model sees: H for input vectors, L x 2 x H for a prefix. */
+  get width(): number {
+    const layers = this.encoder?.layers;
+    return layers?.length ? layers[layers.length - 1].weight.shape[1] : this.vectors.shape[1];
   }
 
-  /** The variables the optimiser updates, in a fixed order. */
+  /** The variables the optimiser updates, in a fixed order: embeddings, encoder, head. */
   trainableVariables(): tf.Variable[] {
-    return this.head ? [this.vectors, this.head.weight, this.head.bias] : [this.vectors];
+    const encoder = this.encoder?.layers.flatMap((l) => [l.weight, l.bias]) ?? [];
+    return [this.vectors, ...encoder, ...(this.head ? [this.head.weight, this.head.bias] : [])];
   }
 
-  /** Device-side copies of every variable (for restoring the best epoch). Caller disposes. */
-  snapshot(): tf.Tensor[] {
-    return this.trainableVariables().map((v) => v.clone());
+  /** What the model sees, [N, width]: the embeddings, through the encoder when there is one. Caller disposes (or tidies). */
+  output(): tf.Tensor2D {
+    if (!this.encoder) return this.vectors;
+    return tf.tidy(() => {
+      let x: tf.Tensor2D = this.vectors;
+      this.encoder!.layers.forEach((l, i) => {
+        x = tf.add(tf.matMul(x, l.weight), l.bias) as tf.Tensor2D; // [N, in] x [in, out] -> [N, out]
+        if (i < this.encoder!.layers.length - 1) x = (this.encoder!.activation === 'relu' ? tf.relu(x) : tf.tanh(x)) as tf.Tensor2D;
+      });
+      return x;
+    });
   }
 
-  restore(snapshot: tf.Tensor[]): void {
-    this.trainableVariables().forEach((v, i) => v.assign(snapshot[i]));
+  /** The vectors spliced into the input [N, H], or null for a prefix. */
+  inputVectors(): tf.Tensor2D | null {
+    return this.method === 'prefix' ? null : this.output();
+  }
+
+  /** The per-layer keys and values [N, L x 2 x H], or null when the prompt is in the input. */
+  prefix(): tf.Tensor2D | null {
+    return this.method === 'prefix' ? this.output() : null;
   }
 
   async values(): Promise<PromptValues> {
-    const out: PromptValues = { vectors: (await this.vectors.data()) as Float32Array, numTokens: this.length, dim: this.hiddenSize };
+    const out = this.output();
+    const vectors = new Float32Array(await out.data());
+    if (out !== this.vectors) out.dispose();
+    const values: PromptValues = { vectors, numTokens: this.length, dim: this.width };
+    if (this.method !== 'prompt') values.method = this.method;
     if (this.head) {
-      out.head = { weights: (await this.head.weight.data()) as Float32Array, bias: (await this.head.bias.data()) as Float32Array };
+      values.head = { weights: (await this.head.weight.data()) as Float32Array, bias: (await this.head.bias.data()) as Float32Array };
     }
-    return out;
+    return values;
   }
 
   dispose(): void {
     for (const v of this.trainableVariables()) v.dispose();
   }
 
-  /** A prompt (and head) holding the given values (an import, a saved run). */
+  /** A prompt (and head) holding the given values (an import, a saved run): no encoder, the vectors are trained directly. */
   static fromValues(values: PromptValues): SoftPrompt {
-    const { numTokens: N, dim: H } = values;
-    if (values.vectors.length !== N * H) throw new PromptError(`prompt values: ${values.vectors.length} numbers for [${N}, ${H}]`);
-    const vectors = variableFrom(tf.tensor2d(values.vectors, [N, H]));
+    const { numTokens: N, dim: D } = values;
+    if (values.vectors.length !== N * D) throw new PromptError(`prompt values: ${values.vectors.length} numbers for [${N}, ${D}]`);
+    const vectors = variableFrom(tf.tensor2d(values.vectors, [N, D]));
     let head: LabelHead | null = null;
     if (values.head) {
       const C = values.head.bias.length;
-      if (values.head.weights.length !== H * C) throw new PromptError(`label head: ${values.head.weights.length} weights for [${H}, ${C}]`);
+      const H = values.head.weights.length / C;
+      if (!Number.isInteger(H)) throw new PromptError(`label head: ${values.head.weights.length} weights for ${C} classes`);
       head = {
         weight: variableFrom(tf.tensor2d(values.head.weights, [H, C])),
         bias: variableFrom(tf.tensor1d(values.head.bias)),
       };
     }
-    return new SoftPrompt(vectors, head);
+    return new SoftPrompt(vectors, head, { method: values.method === 'prefix' ? 'prefix' : 'prompt' });
   }
 }
 
@@ -115,12 +169,18 @@ export interface PromptInitOptions {
   /** For 'text'. */
   text?: string;
   tokenizer?: TextTokenizer;
-  /** For 'labels': per class, the label words' scored token ids (Verbalizer.labelWordIds). */
+  /** For 'labels': per class, the label words' first token ids (Verbalizer.labelWordIds). */
   labelWordIds?: number[][];
   /** Token ids by descending frequency in the training data ('vocab', and 'labels' beyond the words). */
   frequentTokenIds?: number[];
   /** Add a label head with this many classes (head mode). */
   headClasses?: number;
+  /** What is trained (default 'prompt'); see PromptMethod. */
+  method?: PromptMethod;
+  /** P-tuning's encoder, and prefix tuning's projection: the MLP's hidden width (default H). */
+  encoderHiddenSize?: number;
+  /** Prefix tuning: train [N, H] embeddings through an MLP (PEFT's prefix_projection) instead of the keys and values directly. */
+  prefixProjection?: boolean;
 }
 
 /** Ids that are never prompt material: special tokens. */
@@ -184,24 +244,64 @@ export async function embeddingStd(model: FrozenLM): Promise<number> {
   return s;
 }
 
-/** Creates the soft prompt (and head) for `options.init`. */
-export async function createSoftPrompt(model: FrozenLM, options: PromptInitOptions): Promise<SoftPrompt> {
+/** [N, H] rows for `options.init`: word embeddings of the init's tokens, or N(0, s^2) with the table's std. */
+async function initialEmbeddings(model: FrozenLM, options: PromptInitOptions): Promise<tf.Tensor2D> {
   const N = options.length;
   const H = model.config.hiddenSize;
-  if (!(Number.isInteger(N) && N >= 1)) throw new PromptError(`prompt length must be a positive integer, got ${N}`);
-  let initial: tf.Tensor2D;
   if (options.init === 'random') {
     const std = await embeddingStd(model);
     const rng = seededRandom(options.seed, 'init-random');
     const data = new Float32Array(N * H);
     for (let i = 0; i < data.length; i++) data[i] = std * rng.normal();
-    initial = tf.tensor2d(data, [N, H]);
-  } else {
-    const ids = initTokenIds(model, options);
-    initial = tf.tidy(() => tf.gather(model.wordEmbeddings, tf.tensor1d(ids, 'int32')) as tf.Tensor2D); // [N] -> [N, H]
+    return tf.tensor2d(data, [N, H]);
   }
-  const vectors = variableFrom(initial);
+  const ids = initTokenIds(model, options);
+  return tf.tidy(() => tf.gather(model.wordEmbeddings, tf.tensor1d(ids, 'int32')) as tf.Tensor2D); // [N] -> [N, H]
+}
+
+/**
+ * [N, L x 2 x H] prefix keys and values for `options.init`: what every layer computes for the init's
+ * tokens as a sequence (Li & Liang found prefixes started from real words' activations train best),
+ * or, for 'random', N(0, s^2) with the std of those activations for the most frequent tokens.
+ */
+async function initialPrefix(model: FrozenLM, options: PromptInitOptions): Promise<tf.Tensor2D> {
+  const N = options.length;
+  const width = model.config.numLayers * 2 * model.config.hiddenSize;
+  const activations = (ids: number[]) =>
+    tf.tidy(() => {
+      const idsT = tf.tensor2d([ids], [1, ids.length], 'int32');
+      return model.keyValues({ inputsEmbeds: model.embed(idsT), attentionMask: tf.onesLike(idsT) }).reshape([ids.length, width]) as tf.Tensor2D;
+    });
+  if (options.init !== 'random') return activations(initTokenIds(model, options));
+  const reference = activations(initTokenIds(model, { ...options, init: 'vocab' }));
+  const stdT = tf.tidy(() => tf.sqrt(tf.moments(reference).variance));
+  const std = (await stdT.data())[0];
+  tf.dispose([reference, stdT]);
+  const rng = seededRandom(options.seed, 'init-random');
+  return tf.tensor2d(Float32Array.from({ length: N * width }, () => std * rng.normal()), [N, width]);
+}
+
+/** Creates the soft prompt (and head) for `options.init` and `options.method`. */
+export async function createSoftPrompt(model: FrozenLM, options: PromptInitOptions): Promise<SoftPrompt> {
+  const N = options.length;
+  const { hiddenSize: H, numLayers: L } = model.config;
+  if (!(Number.isInteger(N) && N >= 1)) throw new PromptError(`prompt length must be a positive integer, got ${N}`);
+  const method = options.method ?? 'prompt';
+  const E = options.encoderHiddenSize ?? H;
+  if (!(Number.isInteger(E) && E >= 1)) throw new PromptError(`the encoder's hidden size must be a positive integer, got ${E}`);
   const head = options.headClasses ? createLabelHead(H, options.headClasses, options.seed) : null;
+  if (method === 'prefix' && !options.prefixProjection) {
+    return new SoftPrompt(variableFrom(await initialPrefix(model, options)), head, { method });
+  }
+  const vectors = variableFrom(await initialEmbeddings(model, options));
+  if (method === 'p-tuning') {
+    // PEFT's MLP prompt encoder: H -> E -> E -> H with ReLU between.
+    return new SoftPrompt(vectors, head, { method, encoder: createPromptEncoder([H, E, E, H], 'relu', options.seed) });
+  }
+  if (method === 'prefix') {
+    // PEFT's prefix_projection: H -> E -> L x 2 x H with tanh between.
+    return new SoftPrompt(vectors, head, { method, encoder: createPromptEncoder([H, E, L * 2 * H], 'tanh', options.seed) });
+  }
   return new SoftPrompt(vectors, head);
 }
 
@@ -209,9 +309,18 @@ export async function createSoftPrompt(model: FrozenLM, options: PromptInitOptio
  * A SoftPrompt holding `values`, checked against what the task needs. Head mode without a head in
  * the values gets a fresh head; verbalizer mode ignores a head.
  */
-export function promptFromValues(values: PromptValues, needs: { length: number; hiddenSize: number; headClasses?: number; seed: number }): SoftPrompt {
-  if (values.dim !== needs.hiddenSize) {
-    throw new PromptError(`the prompt vectors have size ${values.dim} but the model's hidden size is ${needs.hiddenSize}`);
+export function promptFromValues(
+  values: PromptValues,
+  needs: { length: number; hiddenSize: number; numLayers: number; headClasses?: number; seed: number },
+): SoftPrompt {
+  const prefix = values.method === 'prefix';
+  const width = prefix ? needs.numLayers * 2 * needs.hiddenSize : needs.hiddenSize;
+  if (values.dim !== width) {
+    throw new PromptError(
+      prefix
+        ? `the prefix has ${values.dim} values per virtual token but this model needs ${width} (layers ${needs.numLayers} x 2 x hidden ${needs.hiddenSize})`
+        : `the prompt vectors have size ${values.dim} but the model's hidden size is ${needs.hiddenSize}`,
+    );
   }
   if (values.numTokens !== needs.length) {
     throw new PromptError(`the prompt has ${values.numTokens} vectors but the template and prompt length ask for ${needs.length}; set the prompt length to ${values.numTokens}`);
@@ -219,8 +328,8 @@ export function promptFromValues(values: PromptValues, needs: { length: number; 
   const C = needs.headClasses;
   const head = C && values.head && values.head.bias.length === C ? values.head : undefined;
   if (C && values.head && !head) throw new PromptError(`the prompt's label head has ${values.head.bias.length} classes; this data has ${C}`);
-  const prompt = SoftPrompt.fromValues({ vectors: values.vectors, numTokens: values.numTokens, dim: values.dim, head });
-  if (C && !head) return new SoftPrompt(prompt.vectors, createLabelHead(needs.hiddenSize, C, needs.seed));
+  const prompt = SoftPrompt.fromValues({ vectors: values.vectors, numTokens: values.numTokens, dim: values.dim, head, method: values.method });
+  if (C && !head) return new SoftPrompt(prompt.vectors, createLabelHead(needs.hiddenSize, C, needs.seed), { method: prompt.method });
   return prompt;
 }
 

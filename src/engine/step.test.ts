@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../node/model';
 import { embedInputs, forwardWithPrompt, makeBatch, padSideFor } from './batch';
 import type { LanguageModel } from './languageModel';
-import { createSoftPrompt } from './softPrompt';
+import { createSoftPrompt, SoftPrompt } from './softPrompt';
 import { classificationLoss, classScores, makeClassificationBatch, promptTuningStep, readPosition, type ClassifierParts } from './step';
 import { compileTemplate } from './template';
 import { loadFixture } from './testing/fixtures';
@@ -63,7 +63,7 @@ for (const family of ['bert', 'gpt2'] as const) {
     beforeAll(async () => {
       lm = await loadFixture(family, { positions: 32 });
       const template = compileTemplate(source, { tokenizer: lm.tokenizer, config: lm.model.config, columns: ['text', 'label'], promptLength: 3 });
-      const verbalizer = buildVerbalizer(words, lm.tokenizer, { spaceBefore: template.spaceBeforePrediction, vocabSize: lm.model.config.vocabSize });
+      const verbalizer = buildVerbalizer(words, lm.tokenizer, { spaceBefore: template.spaceBeforePrediction, vocabSize: lm.model.config.vocabSize, lmKind: lm.model.config.lmKind });
       const prompt = await createSoftPrompt(lm.model, { length: 3, init: 'random', seed: 1 });
       parts = { model: lm.model, mode: 'verbalizer', verbalizer, prompt, numClasses: 2, padId: lm.tokenizer.special.pad ?? 0 };
       (parts as { template?: unknown }).template = template;
@@ -97,19 +97,20 @@ for (const family of ['bert', 'gpt2'] as const) {
       const ex = examples();
       const batch = makeClassificationBatch(ex, parts);
       const prompt = parts.prompt!.vectors;
-      const gPrompt = tf.grad((p: tf.Tensor) => classificationLoss({ ...parts, prompt: { ...parts.prompt!, vectors: p } as never }, batch))(prompt);
+      // A prompt whose vectors are the differentiated tensor (a plain tensor standing in for the variable).
+      const gPrompt = tf.grad((p: tf.Tensor) => classificationLoss({ ...parts, prompt: new SoftPrompt(p as tf.Variable<tf.Rank.R2>) }, batch))(prompt);
       const embeds = embedInputs(lm.model, batch, prompt);
       const gEmbeds = tf.grad((e: tf.Tensor) => {
         const h = lm.model.forward({ inputsEmbeds: e as tf.Tensor3D, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds });
-        const hm = tf.matMul(batch.readSelect, h).reshape([2, -1]);
+        // One row per example here (GPT-2's " great" is Ġ great: one sequence, read twice).
+        const hm = tf.matMul(batch.readSelect, h).reshape([-1, lm.model.config.hiddenSize]);
         const scores = parts.verbalizer!.classScores(tf.logSoftmax(lm.model.lmLogits(hm) as tf.Tensor2D));
         return tf.neg(tf.mean(tf.sum(tf.mul(batch.labels, tf.logSoftmax(scores)), -1)));
       })(embeds);
       const ge = (await gEmbeds.array()) as number[][][];
       const expected = Array.from({ length: 3 }, () => new Array(lm.model.config.hiddenSize).fill(0));
-      const side = padSideFor(lm.model.config.lmKind);
       ex.forEach((e, b) => {
-        const off = side === 'left' ? batch.length - e.encoded.ids.length : 0;
+        const off = batch.offsets[b]; // the scoring row may be longer than the example (a decoder's appended pieces)
         e.encoded.softIndex.forEach((s, t) => {
           if (s >= 0) ge[b][off + t].forEach((g, h) => (expected[s][h] += g));
         });
@@ -130,7 +131,7 @@ for (const family of ['bert', 'gpt2'] as const) {
     it('forwardWithPrompt leaves no tensors behind but its output', () => {
       const batch = makeBatch([examples()[0].encoded], { side: padSideFor(lm.model.config.lmKind), padId: 0, promptLength: 3, reads: [[0]] });
       const before = tf.memory().numTensors;
-      const h = forwardWithPrompt(lm.model, batch, parts.prompt!.vectors);
+      const h = forwardWithPrompt(lm.model, batch, parts.prompt);
       expect(tf.memory().numTensors).toBe(before + 1);
       h.dispose();
       batch.dispose();

@@ -3,11 +3,12 @@
  * clipping -> Adam. Plus the classification losses it is used with.
  *
  * The hidden state is read at the mask (or head) position BEFORE the LM head, so the vocabulary
- * projection runs on [B, H] -> [B, V], never on [B, T, H] -> [B, T, V].
+ * projection runs on [B, H] -> [B, V], never on [B, T, H] -> [B, T, V] (multi-token label words
+ * add reads: one per scored piece, see verbalizer.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FrozenLM, LmKind } from '../model/types';
-import { forwardWithPrompt, makeBatch, padSideFor, readHidden, type TokenBatch } from './batch';
+import { forwardWithPrompt, makeBatch, padSideFor, readHidden, type BatchInput, type TokenBatch } from './batch';
 import type { SoftPrompt } from './softPrompt';
 import type { EncodedExample } from './template';
 import type { ClassifierMode } from './types';
@@ -50,16 +51,17 @@ export function promptTuningStep(
     const norm = tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))); // global L2 norm
     const finite = tf.logicalAnd(tf.isFinite(value), tf.isFinite(norm));
     const scale = options.maxGradNorm > 0 ? tf.minimum(1, tf.div(options.maxGradNorm, tf.add(norm, 1e-6))) : tf.scalar(1);
-    const clipped: tf.NamedTensorMap = {};
-    // Zeros instead of non-finite gradients keep Adam's moments finite for later steps.
-    variables.forEach((v, i) => (clipped[v.name] = tf.where(tf.broadcastTo(finite, v.shape), tf.mul(list[i], scale), tf.zerosLike(v))));
+    // Zeros instead of non-finite gradients keep Adam's moments finite for later steps. A list, not a
+    // name -> tensor map: the optimizer keeps its moments in this order (a map would order them by the
+    // variables' numeric names), which is the order a checkpoint stores and restores them in.
+    const clipped: { name: string; tensor: tf.Tensor }[] = variables.map((v, i) => ({ name: v.name, tensor: tf.where(tf.broadcastTo(finite, v.shape), tf.mul(list[i], scale), tf.zerosLike(v)) }));
     return { clipped, finite };
   });
   optimizer.applyGradients(clipped);
   tf.tidy(() => {
     variables.forEach((v, i) => v.assign(tf.where(tf.broadcastTo(finite, v.shape), v, before[i])));
   });
-  tf.dispose([before, clipped, finite, grads]);
+  tf.dispose([before, clipped.map((c) => c.tensor), finite, grads]);
   return value;
 }
 
@@ -75,7 +77,7 @@ export function readPosition(example: EncodedExample, mode: ClassifierMode, lmKi
 }
 
 export interface ClassificationBatch extends TokenBatch {
-  /** [B, C] one-hot labels. */
+  /** [B, C] one-hot labels (B examples; in verbalizer mode the batch holds B x `verbalizer.sequences` rows). */
   labels: tf.Tensor2D;
 }
 
@@ -90,36 +92,58 @@ export interface ClassifierParts {
   padId: number;
 }
 
+/**
+ * The batch for `examples`. Head mode: one row per example, read at [CLS] or the last token.
+ * Verbalizer mode: each example becomes the verbalizer's scoring sequences (the template, plus
+ * the ones multi-token label words need), one row each, read where their pieces are predicted.
+ */
 export function makeClassificationBatch(examples: readonly LabeledExample[], parts: ClassifierParts): ClassificationBatch {
-  const lmKind = parts.model.config.lmKind;
-  const batch = makeBatch(
-    examples.map((e) => e.encoded),
-    {
-      side: padSideFor(lmKind),
-      padId: parts.padId,
-      promptLength: parts.prompt?.length ?? 0,
-      reads: examples.map((e) => [readPosition(e.encoded, parts.mode, lmKind)]),
-    },
-  );
+  const { config } = parts.model;
+  const verbalizer = parts.mode === 'verbalizer' ? parts.verbalizer : null;
+  let inputs: BatchInput[];
+  let reads: number[][];
+  if (verbalizer) {
+    const scoring = examples.map((e) => verbalizer.scoringInputs(e.encoded));
+    inputs = scoring.flatMap((s) => s.inputs);
+    reads = scoring.flatMap((s) => s.reads);
+    const limit = config.maxPositions - config.positionOffset;
+    const longest = Math.max(...inputs.map((x) => x.ids.length));
+    if (longest > limit) {
+      throw new RangeError(
+        `scoring the label words needs ${longest} positions for an example, more than the model's ${limit}: ` +
+          `encode examples with reserve = verbalizer.extraPositions (${verbalizer.extraPositions})`,
+      );
+    }
+  } else {
+    inputs = examples.map((e) => e.encoded);
+    reads = examples.map((e) => [readPosition(e.encoded, parts.mode, config.lmKind)]);
+  }
+  const batch = makeBatch(inputs, { side: padSideFor(config.lmKind), padId: parts.padId, promptLength: parts.prompt?.length ?? 0, reads });
   const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(examples.map((e) => e.label), 'int32'), parts.numClasses).toFloat() as tf.Tensor2D);
   const dispose = batch.dispose;
   return { ...batch, labels, dispose: () => (dispose(), labels.dispose()) };
 }
 
-/** Class scores [B, C]: mean label-word log-probabilities (verbalizer) or head logits. */
+/**
+ * Class scores [B, C]: head logits, or (verbalizer) the mean over each class's words of the sum of
+ * their pieces' log-probabilities. `batch` comes from `makeClassificationBatch` with these parts.
+ */
 export function classScores(parts: ClassifierParts, batch: TokenBatch): tf.Tensor2D {
   return tf.tidy(() => {
     const { model, prompt } = parts;
-    const hidden = forwardWithPrompt(model, batch, prompt?.vectors ?? null);
-    const h = readHidden(hidden, batch).reshape([batch.size, model.config.hiddenSize]) as tf.Tensor2D; // [B, 1, H] -> [B, H]
+    const H = model.config.hiddenSize;
+    const hidden = forwardWithPrompt(model, batch, prompt);
+    const read = readHidden(hidden, batch); // [R, K, H]
     if (parts.mode === 'head') {
       const head = prompt?.head;
       if (!head) throw new Error('head mode needs a soft prompt with a label head');
+      const h = read.reshape([batch.size, H]) as tf.Tensor2D; // [B, 1, H] -> [B, H]
       return tf.add(tf.matMul(h, head.weight), head.bias) as tf.Tensor2D; // [B, H] x [H, C] -> [B, C]
     }
     if (!parts.verbalizer) throw new Error('verbalizer mode needs label words');
-    const logProbs = tf.logSoftmax(model.lmLogits(h) as tf.Tensor2D); // [B, V], only at the mask
-    return parts.verbalizer.classScores(logProbs);
+    const h = read.reshape([-1, H]) as tf.Tensor2D; // [R, K, H] -> [R*K, H]
+    const logProbs = tf.logSoftmax(model.lmLogits(h) as tf.Tensor2D); // [R*K, V], only at the reads
+    return parts.verbalizer.classScores(logProbs); // -> [B, C]
   });
 }
 

@@ -122,6 +122,11 @@ export interface TemplateOptions {
   promptLength: number;
   /** Cap on the sequence length (the model's maximum positions when omitted or larger). */
   maxLength?: number;
+  /**
+   * Prefix tuning: the virtual tokens sit at every layer, not in the text, but take the first
+   * positions; the template then has no soft tokens and this many fewer positions.
+   */
+  prefixLength?: number;
 }
 
 /** True when " a" and "a" tokenise differently (byte-level BPE, SentencePiece). */
@@ -192,7 +197,11 @@ export class Template {
     if (pieces.some((p) => p.kind === 'sep') && tokenizer.special.sep === null) {
       throw new TemplateError(`${quote} uses [SEP], but the ${config.modelType} tokenizer has no separator token`);
     }
-    const defaultSlot = !pieces.some((p) => p.kind === 'soft') && options.promptLength > 0;
+    const prefixLength = options.prefixLength ?? 0;
+    if (prefixLength > 0 && pieces.some((p) => p.kind === 'soft')) {
+      throw new TemplateError(`${quote}: prefix tuning puts its ${prefixLength} virtual tokens at every layer, not in the text: remove the [SOFT] slots`);
+    }
+    const defaultSlot = !pieces.some((p) => p.kind === 'soft') && options.promptLength > 0 && prefixLength === 0;
     if (defaultSlot) pieces.unshift({ kind: 'soft', count: options.promptLength });
 
     const spaceSensitive = isSpaceSensitive(tokenizer);
@@ -247,7 +256,7 @@ export class Template {
       spaceBeforePrediction = spaceSensitive && !atStart && !lastText.endsWith('\n');
     }
 
-    const modelMax = config.maxPositions - config.positionOffset;
+    const modelMax = config.maxPositions - config.positionOffset - prefixLength;
     const maxLength = Math.min(options.maxLength ?? modelMax, modelMax);
     const placement = !defaultSlot ? 'template' : segments[0].kind === 'tokens' ? 'after-first-token' : 'prefix';
     const template = new Template(source, pieces, segments, tokenizer, config.typeVocabSize, { lmKind, spaceBeforePrediction, maxLength, placement });
@@ -268,7 +277,7 @@ export class Template {
     const budget = this.maxLength - reserve;
     if (this.fixedLength > budget) {
       throw new TemplateError(
-        `template "${this.source}" takes ${this.fixedLength} tokens; with ${reserve} reserved for the target it exceeds the ${this.maxLength} positions`,
+        `template "${this.source}" takes ${this.fixedLength} tokens; with ${reserve} reserved after it (a generation target, or the extra tokens of multi-token label words) it exceeds the ${this.maxLength} positions`,
       );
     }
     // Token ids of each column segment, in segment order.

@@ -242,7 +242,7 @@ describe('checkpoints and resume', () => {
     const before = tf.memory().numTensors;
     const whole = toy2(script());
     const states: TrainingState<{ loss: number }>[] = [];
-    const full = await runTraining(whole.objective, data, cfg, { checkpointEverySteps: 1, onCheckpoint: (s) => states.push(s) });
+    const full = await runTraining(whole.objective, data, cfg, { checkpointEverySteps: 1, onCheckpoint: (s) => void states.push(s) });
     const fullValues = await Promise.all(whole.variables.map((v) => v.data()));
     whole.dispose();
     expect(full.steps).toBe(18);
@@ -275,7 +275,9 @@ describe('checkpoints and resume', () => {
       control,
       onMetrics: (m) => m.step >= 5 && control.stop(),
       now: () => (steps += 100), // a metrics event after every step
-      onCheckpoint: (s) => (last = s),
+      onCheckpoint: (s) => {
+        last = s;
+      },
     });
     first.dispose();
     expect(stopped.stopReason).toBe('stopped');
@@ -290,7 +292,7 @@ describe('checkpoints and resume', () => {
   it('refuses a checkpoint from a run with another schedule, saying both step counts', async () => {
     const first = toy2(script());
     let state: TrainingState<{ loss: number }> | null = null;
-    await runTraining(first.objective, data, cfg, { onCheckpoint: (s) => (state ??= s) });
+    await runTraining(first.objective, data, cfg, { onCheckpoint: (s) => void (state ??= s) });
     await expect(runTraining(first.objective, data, { ...cfg, epochs: 7 }, {}, state!)).rejects.toThrow(/run of 18 steps; these data and settings plan 21/);
     first.dispose();
   });

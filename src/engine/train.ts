@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { randomFromState, seededRandom } from './random';
 import { promptTuningStep } from './step';
-import type { ClassifierMode, PromptInit } from './types';
+import { PROMPT_METHODS, type ClassifierMode, type PromptInit, type PromptMethod } from './types';
 
 export interface TrainingConfig {
   mode: ClassifierMode;
@@ -32,6 +32,17 @@ export interface TrainingConfig {
   seed: number;
   /** Cap on sequence length (the model's maximum positions when omitted). */
   maxLength?: number;
+  /** What is trained: input vectors, P-tuning's encoder over them, or per-layer prefixes. Absent: 'prompt'. */
+  method?: PromptMethod;
+  /** P-tuning's MLP encoder and prefix tuning's projection: hidden width (default: the model's hidden size). */
+  encoderHiddenSize?: number;
+  /** Prefix tuning: train [N, H] embeddings through an MLP to the keys and values (PEFT's prefix_projection). */
+  prefixProjection?: boolean;
+}
+
+/** Where a config's method puts the N virtual tokens: soft tokens in the template, or a prefix at every layer. */
+export function promptLayout(config: Pick<TrainingConfig, 'method' | 'promptLength'>): { promptLength: number; prefixLength: number } {
+  return config.method === 'prefix' ? { promptLength: 0, prefixLength: config.promptLength } : { promptLength: config.promptLength, prefixLength: 0 };
 }
 
 /**
@@ -62,6 +73,7 @@ export interface TrainingConfig {
  */
 export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   mode: 'verbalizer',
+  method: 'prompt',
   promptLength: 20,
   init: 'labels',
   learningRate: 0.1,
@@ -107,6 +119,11 @@ export function checkTrainingConfig(c: TrainingConfig): void {
   if (!(c.valFraction >= 0 && c.valFraction < 1)) bad(`validation fraction must be in [0, 1), got ${c.valFraction}`);
   if (!(Number.isInteger(c.patience) && c.patience >= 0)) bad(`patience must be a non-negative integer, got ${c.patience}`);
   if (!Number.isFinite(c.seed)) bad(`seed must be a number, got ${c.seed}`);
+  if (c.method !== undefined && !(PROMPT_METHODS as readonly string[]).includes(c.method)) bad(`method must be one of ${PROMPT_METHODS.join(', ')}, got ${c.method}`);
+  if (c.method === 'prefix' && c.promptLength < 1) bad('prefix tuning needs at least one virtual token (prompt length >= 1)');
+  if (c.encoderHiddenSize !== undefined && !(Number.isInteger(c.encoderHiddenSize) && c.encoderHiddenSize >= 1)) {
+    bad(`the encoder's hidden size must be a positive integer, got ${c.encoderHiddenSize}`);
+  }
 }
 
 /** Linear warmup to `peak` over `warmupSteps`, then linear decay towards 0 at `totalSteps`. */
@@ -275,7 +292,7 @@ export interface LoopHooks<V extends EpochValidation> {
   /** Also take a checkpoint every this many steps (every epoch's end always gets one when `onCheckpoint` is set). */
   checkpointEverySteps?: number;
   /** A resumable state: after each epoch's validation, every `checkpointEverySteps`, when paused and when stopped by request. */
-  onCheckpoint?(state: TrainingState<V>): void;
+  onCheckpoint?(state: TrainingState<V>): void | Promise<void>;
   /** Clock in ms (tests pass a fake one). */
   now?(): number;
 }
@@ -439,7 +456,7 @@ export async function runTraining<E, V extends EpochValidation>(
   const checkpoint = async (at: { epoch: number; batchIndex: number; shuffleState: number }): Promise<void> => {
     if (!hooks.onCheckpoint) return;
     lastCheckpointStep = step;
-    hooks.onCheckpoint({
+    await hooks.onCheckpoint({
       step,
       totalSteps,
       ...at,

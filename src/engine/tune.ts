@@ -63,7 +63,7 @@ export interface TuneHooks<V extends EpochValidation, Baseline> extends Omit<Loo
 }
 
 export interface TuneOptions<V extends EpochValidation = EpochValidation> {
-  /** Start from these values (an imported prompt) instead of `config.init`. */
+  /** Start from these values (an imported prompt; its `method` decides input vectors or prefix) instead of `config.init`. */
   initial?: PromptValues;
   /** Continue the run this checkpoint came from (same data and config). */
   resume?: TrainingState<V>;
@@ -84,23 +84,16 @@ export type TuneResult<E, V extends EpochValidation, Outcome extends object> = L
     dispose(): void;
   };
 
-/** The prompt values a loop state holds (variables in `SoftPrompt.trainableVariables()` order). */
-export function promptValuesOf(state: Pick<TrainingState, 'variables'>, prompt: { length: number; hiddenSize: number }): PromptValues {
-  const [vectors, weights, bias] = state.variables;
-  const values: PromptValues = { vectors, numTokens: prompt.length, dim: prompt.hiddenSize };
-  if (weights && bias) values.head = { weights, bias };
-  return values;
-}
-
 /** Trains (or only evaluates) a prompt for `task`; the task is disposed with the result. */
 export async function tune<E, V extends EpochValidation, Baseline, Outcome extends object>(
   task: TuningTask<E, V, Baseline, Outcome>,
-  hiddenSize: number,
+  model: { hiddenSize: number; numLayers: number },
   config: TrainingConfig,
   hooks: TuneHooks<V, Baseline> = {},
   options: TuneOptions<V> = {},
 ): Promise<TuneResult<E, V, Outcome>> {
   const { prepared } = task;
+  const { hiddenSize, numLayers } = model;
   let prompt: SoftPrompt | null = null;
   try {
     if (options.train === false && prepared.val.length === 0) {
@@ -108,10 +101,12 @@ export async function tune<E, V extends EpochValidation, Baseline, Outcome exten
     }
     const baseline = await task.baseline();
     hooks.onBaseline?.(baseline);
-    const start = options.resume ? promptValuesOf(options.resume, { length: prepared.promptLength, hiddenSize }) : options.initial;
-    const p = (prompt = start
-      ? promptFromValues(start, { length: prepared.promptLength, hiddenSize, headClasses: task.headClasses, seed: config.seed })
-      : await task.newPrompt());
+    // A resumed run starts from a prompt of the run's own method and shapes; the loop then assigns the
+    // checkpoint's variables (embeddings, encoder, head) to it.
+    const p = (prompt =
+      options.initial && !options.resume
+        ? promptFromValues(options.initial, { length: prepared.promptLength, hiddenSize, numLayers, headClasses: task.headClasses, seed: config.seed })
+        : await task.newPrompt());
     const { onCheckpoint, onBaseline: _, ...loopHooks } = hooks;
     const loop =
       options.train === false
@@ -122,7 +117,7 @@ export async function tune<E, V extends EpochValidation, Baseline, Outcome exten
             config,
             {
               ...loopHooks,
-              onCheckpoint: onCheckpoint ? (state) => onCheckpoint({ state, prompt: promptValuesOf(state, p) }) : undefined,
+              onCheckpoint: onCheckpoint ? async (state) => onCheckpoint({ state, prompt: await p.values() }) : undefined,
             },
             options.resume,
           );

@@ -25,3 +25,14 @@ export type PromptInit = (typeof PROMPT_INITS)[number];
  */
 export const PROMPT_PLACEMENTS = ['prefix', 'after-first-token', 'template'] as const;
 export type PromptPlacement = (typeof PROMPT_PLACEMENTS)[number];
+
+/**
+ * What is trained (Liu et al.'s P-tuning v2 paper compares them):
+ * - 'prompt': prompt tuning (Lester et al.): N vectors in the input embeddings.
+ * - 'p-tuning': P-tuning (Liu et al.): the N input vectors come from a small trainable encoder (an
+ *   MLP, PEFT's P_TUNING with encoder_reparameterization_type MLP) over N trainable embeddings.
+ * - 'prefix': prefix tuning / P-tuning v2 (Li & Liang; PEFT's PREFIX_TUNING): N trainable keys and
+ *   values at every layer's attention; nothing is added to the input.
+ */
+export const PROMPT_METHODS = ['prompt', 'p-tuning', 'prefix'] as const;
+export type PromptMethod = (typeof PROMPT_METHODS)[number];

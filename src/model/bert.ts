@@ -3,8 +3,8 @@
  * same post-LayerNorm transformer; they differ in tensor names, token types and position ids.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attentionBias, layerNorm, linear, multiHeadAttention, positionIdsFromMask, tiedProjection } from './layers';
-import type { LayerNormWeights, Linear } from './layers';
+import { activation, attentionBias, joinKeyValues, layerNorm, linear, multiHeadAttention, positionIdsFromMask, splitPrefix, tiedProjection } from './layers';
+import type { LayerNormWeights, LayerPrefix, Linear } from './layers';
 import { take, type WeightSpec } from './weights';
 import type { ForwardInputs, FrozenLM, TransformerConfig } from './types';
 
@@ -148,9 +148,22 @@ interface MlmHead {
   bias: tf.Tensor1D;
 }
 
-/** Post-LN block: x = LN(x + Attn(x)); x = LN(x + FFN(x)). */
-function encoderLayer(x: tf.Tensor3D, p: EncoderLayer, bias: tf.Tensor4D, cfg: TransformerConfig): tf.Tensor3D {
-  const attn = multiHeadAttention(linear(x, p.q), linear(x, p.k), linear(x, p.v), bias, cfg.numHeads);
+/**
+ * Post-LN block: x = LN(x + Attn(x)); x = LN(x + FFN(x)). `prefix`: this layer's prefix keys and
+ * values; `seen` receives the sequence's own projected keys and values.
+ */
+function encoderLayer(
+  x: tf.Tensor3D,
+  p: EncoderLayer,
+  bias: tf.Tensor4D,
+  cfg: TransformerConfig,
+  prefix?: LayerPrefix,
+  seen?: (kv: { keys: tf.Tensor3D; values: tf.Tensor3D }) => void,
+): tf.Tensor3D {
+  const k = linear(x, p.k) as tf.Tensor3D;
+  const v = linear(x, p.v) as tf.Tensor3D;
+  seen?.({ keys: k, values: v });
+  const attn = multiHeadAttention(linear(x, p.q), k, v, bias, cfg.numHeads, prefix);
   const h = layerNorm(tf.add(x, linear(attn, p.o)), p.ln1, cfg.layerNormEps);
   const ffn = linear(activation(linear(h, p.ffnIn), cfg.hiddenAct), p.ffnOut); // [B,T,H] -> [B,T,I] -> [B,T,H]
   return layerNorm(tf.add(h, ffn), p.ln2, cfg.layerNormEps) as tf.Tensor3D;
@@ -208,20 +221,33 @@ export class BertEncoder implements FrozenLM {
     return tf.gather(this.wordEmbeddings, ids) as tf.Tensor as tf.Tensor3D; // [B, T] -> [B, T, H]
   }
 
-  forward({ inputsEmbeds, attentionMask, tokenTypeIds }: ForwardInputs): tf.Tensor3D {
+  forward(inputs: ForwardInputs): tf.Tensor3D {
+    return tf.tidy(() => this.run(inputs));
+  }
+
+  keyValues(inputs: ForwardInputs): tf.Tensor3D {
     return tf.tidy(() => {
-      const cfg = this.config;
-      const positions = positionIdsFromMask(attentionMask, cfg.positionOffset);
-      let x = tf.add(inputsEmbeds, tf.gather(this.positionEmbeddings, positions)); // [B, T, H]
-      if (this.tokenTypeEmbeddings) {
-        const types = tokenTypeIds ?? tf.zerosLike(attentionMask).toInt();
-        x = tf.add(x, tf.gather(this.tokenTypeEmbeddings, types));
-      }
-      let h = layerNorm(x, this.embLn, cfg.layerNormEps) as tf.Tensor3D;
-      const bias = attentionBias(attentionMask, false);
-      for (const layer of this.layers) h = encoderLayer(h, layer, bias, cfg);
-      return h;
+      const seen: { keys: tf.Tensor3D; values: tf.Tensor3D }[] = [];
+      this.run(inputs, (kv) => seen.push(kv));
+      return joinKeyValues(seen); // [B, T, L * 2 * H]
     });
+  }
+
+  private run({ inputsEmbeds, attentionMask, tokenTypeIds, prefix }: ForwardInputs, seen?: (kv: { keys: tf.Tensor3D; values: tf.Tensor3D }) => void): tf.Tensor3D {
+    const cfg = this.config;
+    const P = prefix?.shape[0] ?? 0;
+    const prefixes = prefix && P > 0 ? splitPrefix(prefix, cfg.numLayers, cfg.hiddenSize) : null;
+    // After a prefix of P positions the sequence is numbered from P on, as transformers does after a cache.
+    const positions = positionIdsFromMask(attentionMask, cfg.positionOffset + P);
+    let x = tf.add(inputsEmbeds, tf.gather(this.positionEmbeddings, positions)); // [B, T, H]
+    if (this.tokenTypeEmbeddings) {
+      const types = tokenTypeIds ?? tf.zerosLike(attentionMask).toInt();
+      x = tf.add(x, tf.gather(this.tokenTypeEmbeddings, types));
+    }
+    let h = layerNorm(x, this.embLn, cfg.layerNormEps) as tf.Tensor3D;
+    const bias = attentionBias(attentionMask, false, P); // [B, 1, 1, P + T]
+    this.layers.forEach((layer, i) => (h = encoderLayer(h, layer, bias, cfg, prefixes?.[i], seen)));
+    return h;
   }
 
   lmLogits(hidden: tf.Tensor): tf.Tensor {

@@ -24,6 +24,21 @@ export function parseConfig(json: unknown, file = 'config.json'): TransformerCon
     }
     return v;
   };
+  // Sizes and counts are whole numbers from `min` up: 0, -1 or 2.5 layers fail here, before any weights are read.
+  const int = (key: string, min: number, fallback?: number): number => {
+    const v = num(key, fallback);
+    if (!Number.isInteger(v) || v < min) {
+      throw new ConfigError(`${file}: field "${key}" must be a whole number >= ${min}, not ${v} (model_type ${modelType})`);
+    }
+    return v;
+  };
+  const positive = (key: string, fallback: number): number => {
+    const v = num(key, fallback);
+    if (!(v > 0)) throw new ConfigError(`${file}: field "${key}" must be greater than 0, not ${v} (model_type ${modelType})`);
+    return v;
+  };
+  /** pad_token_id: absent or null means `fallback`; otherwise a token id. */
+  const tokenId = <F extends number | null>(key: string, fallback: F): number | F => (c[key] === undefined || c[key] === null ? fallback : int(key, 0));
   const act = (key: string, fallback: string): TransformerConfig['hiddenAct'] => {
     const v = (c[key] ?? fallback) as string;
     if (v === 'gelu' || v === 'relu') return v;
@@ -35,18 +50,18 @@ export function parseConfig(json: unknown, file = 'config.json'): TransformerCon
   switch (type) {
     case 'bert':
     case 'roberta': {
-      const pad = (c.pad_token_id ?? (type === 'roberta' ? 1 : 0)) as number;
+      const pad = tokenId('pad_token_id', type === 'roberta' ? 1 : 0);
       cfg = {
         modelType: type,
         lmKind: 'masked-lm',
-        vocabSize: num('vocab_size'),
-        hiddenSize: num('hidden_size'),
-        numLayers: num('num_hidden_layers'),
-        numHeads: num('num_attention_heads'),
-        intermediateSize: num('intermediate_size'),
-        maxPositions: num('max_position_embeddings'),
-        typeVocabSize: num('type_vocab_size', 2),
-        layerNormEps: num('layer_norm_eps', 1e-12),
+        vocabSize: int('vocab_size', 1),
+        hiddenSize: int('hidden_size', 1),
+        numLayers: int('num_hidden_layers', 1),
+        numHeads: int('num_attention_heads', 1),
+        intermediateSize: int('intermediate_size', 1),
+        maxPositions: int('max_position_embeddings', 1),
+        typeVocabSize: int('type_vocab_size', 0, 2),
+        layerNormEps: positive('layer_norm_eps', 1e-12),
         hiddenAct: act('hidden_act', 'gelu'),
         padTokenId: pad,
         positionOffset: type === 'roberta' ? pad + 1 : 0,
@@ -61,36 +76,37 @@ export function parseConfig(json: unknown, file = 'config.json'): TransformerCon
       cfg = {
         modelType: type,
         lmKind: 'masked-lm',
-        vocabSize: num('vocab_size'),
-        hiddenSize: num('dim'),
-        numLayers: num('n_layers'),
-        numHeads: num('n_heads'),
-        intermediateSize: num('hidden_dim'),
-        maxPositions: num('max_position_embeddings'),
+        vocabSize: int('vocab_size', 1),
+        hiddenSize: int('dim', 1),
+        numLayers: int('n_layers', 1),
+        numHeads: int('n_heads', 1),
+        intermediateSize: int('hidden_dim', 1),
+        maxPositions: int('max_position_embeddings', 1),
         typeVocabSize: 0,
         layerNormEps: 1e-12,
         hiddenAct: act('activation', 'gelu'),
-        padTokenId: (c.pad_token_id ?? 0) as number,
+        padTokenId: tokenId('pad_token_id', 0),
         positionOffset: 0,
         ...untied(c),
       };
       break;
     }
     case 'gpt2': {
-      const hidden = num('n_embd');
+      const hidden = int('n_embd', 1);
       cfg = {
         modelType: type,
         lmKind: 'causal-lm',
-        vocabSize: num('vocab_size'),
+        vocabSize: int('vocab_size', 1),
         hiddenSize: hidden,
-        numLayers: num('n_layer'),
-        numHeads: num('n_head'),
-        intermediateSize: typeof c.n_inner === 'number' ? c.n_inner : 4 * hidden,
-        maxPositions: num('n_positions'),
+        numLayers: int('n_layer', 1),
+        numHeads: int('n_head', 1),
+        // n_inner: null (or absent) means 4 x n_embd.
+        intermediateSize: c.n_inner === undefined || c.n_inner === null ? 4 * hidden : int('n_inner', 1),
+        maxPositions: int('n_positions', 1),
         typeVocabSize: 0,
-        layerNormEps: num('layer_norm_epsilon', 1e-5),
+        layerNormEps: positive('layer_norm_epsilon', 1e-5),
         hiddenAct: act('activation_function', 'gelu_new'),
-        padTokenId: typeof c.pad_token_id === 'number' ? c.pad_token_id : null,
+        padTokenId: tokenId('pad_token_id', null),
         positionOffset: 0,
       };
       break;

@@ -2,8 +2,8 @@
  * GPT-2 causal LM: pre-LayerNorm decoder blocks, learned positions, lm_head tied to wte.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attentionBias, layerNorm, linear, multiHeadAttention, positionIdsFromMask, tiedProjection } from './layers';
-import type { LayerNormWeights, Linear } from './layers';
+import { activation, attentionBias, joinKeyValues, layerNorm, linear, multiHeadAttention, positionIdsFromMask, splitPrefix, tiedProjection } from './layers';
+import type { LayerNormWeights, LayerPrefix, Linear } from './layers';
 import { take, type WeightSpec } from './weights';
 import type { ForwardInputs, FrozenLM, TransformerConfig } from './types';
 
@@ -48,11 +48,22 @@ interface Gpt2Block {
   fcProj: Linear;
 }
 
-/** Pre-LN block: x = x + Attn(LN(x)); x = x + MLP(LN(x)). */
-function gpt2Block(x: tf.Tensor3D, p: Gpt2Block, bias: tf.Tensor4D, cfg: TransformerConfig): tf.Tensor3D {
+/**
+ * Pre-LN block: x = x + Attn(LN(x)); x = x + MLP(LN(x)). `prefix`: this layer's prefix keys and
+ * values; `seen` receives the sequence's own projected keys and values.
+ */
+function gpt2Block(
+  x: tf.Tensor3D,
+  p: Gpt2Block,
+  bias: tf.Tensor4D,
+  cfg: TransformerConfig,
+  prefix?: LayerPrefix,
+  seen?: (kv: { keys: tf.Tensor3D; values: tf.Tensor3D }) => void,
+): tf.Tensor3D {
   const qkv = linear(layerNorm(x, p.ln1, cfg.layerNormEps), p.attn); // [B, T, 3H]
   const [q, k, v] = tf.split(qkv, 3, -1);
-  const a = tf.add(x, linear(multiHeadAttention(q, k, v, bias, cfg.numHeads), p.proj));
+  seen?.({ keys: k as tf.Tensor3D, values: v as tf.Tensor3D });
+  const a = tf.add(x, linear(multiHeadAttention(q, k, v, bias, cfg.numHeads, prefix), p.proj));
   const m = linear(activation(linear(layerNorm(a, p.ln2, cfg.layerNormEps), p.fc), cfg.hiddenAct), p.fcProj);
   return tf.add(a, m) as tf.Tensor3D;
 }
@@ -88,15 +99,28 @@ export class Gpt2Model implements FrozenLM {
   }
 
   /** Positions count real tokens, so left padding (the usual choice for generation) works. */
-  forward({ inputsEmbeds, attentionMask }: ForwardInputs): tf.Tensor3D {
+  forward(inputs: ForwardInputs): tf.Tensor3D {
+    return tf.tidy(() => this.run(inputs));
+  }
+
+  keyValues(inputs: ForwardInputs): tf.Tensor3D {
     return tf.tidy(() => {
-      const cfg = this.config;
-      const positions = positionIdsFromMask(attentionMask, 0);
-      let h = tf.add(inputsEmbeds, tf.gather(this.positionEmbeddings, positions)) as tf.Tensor3D;
-      const bias = attentionBias(attentionMask, true);
-      for (const block of this.blocks) h = gpt2Block(h, block, bias, cfg);
-      return layerNorm(h, this.lnF, cfg.layerNormEps) as tf.Tensor3D;
+      const seen: { keys: tf.Tensor3D; values: tf.Tensor3D }[] = [];
+      this.run(inputs, (kv) => seen.push(kv));
+      return joinKeyValues(seen); // [B, T, L * 2 * H]
     });
+  }
+
+  private run({ inputsEmbeds, attentionMask, prefix }: ForwardInputs, seen?: (kv: { keys: tf.Tensor3D; values: tf.Tensor3D }) => void): tf.Tensor3D {
+    const cfg = this.config;
+    const P = prefix?.shape[0] ?? 0;
+    const prefixes = prefix && P > 0 ? splitPrefix(prefix, cfg.numLayers, cfg.hiddenSize) : null;
+    // After a prefix of P positions the sequence is numbered from P on, as transformers does after a cache.
+    const positions = positionIdsFromMask(attentionMask, P);
+    let h = tf.add(inputsEmbeds, tf.gather(this.positionEmbeddings, positions)) as tf.Tensor3D;
+    const bias = attentionBias(attentionMask, true, P); // [B, 1, T, P + T]
+    this.blocks.forEach((block, i) => (h = gpt2Block(h, block, bias, cfg, prefixes?.[i], seen)));
+    return layerNorm(h, this.lnF, cfg.layerNormEps) as tf.Tensor3D;
   }
 
   lmLogits(hidden: tf.Tensor): tf.Tensor {

@@ -55,13 +55,22 @@ export function activation(x: tf.Tensor, kind: TransformerConfig['hiddenAct']): 
 }
 
 /**
- * Additive attention bias [B, 1, T, T] (or [B, 1, 1, T] when not causal): 0 where a query may
- * attend to a key, a large negative number where the key is padding or in the future.
+ * Additive attention bias [B, 1, T, P + T] (or [B, 1, 1, P + T] when not causal): 0 where a query
+ * may attend to a key, a large negative number where the key is padding or in the future. The first
+ * `prefixLength` keys are a prefix (prefix tuning's per-layer keys): every query sees them.
  */
-export function attentionBias(attentionMask: tf.Tensor2D, causal: boolean): tf.Tensor4D {
+export function attentionBias(attentionMask: tf.Tensor2D, causal: boolean, prefixLength = 0): tf.Tensor4D {
   const [b, t] = attentionMask.shape;
-  const keyMask = attentionMask.toFloat().reshape([b, 1, 1, t]); // [B, 1, 1, T]
-  const allowed = causal ? tf.mul(keyMask, tf.linalg.bandPart(tf.ones([t, t]), -1, 0)) : keyMask;
+  const P = prefixLength;
+  let keyMask = attentionMask.toFloat(); // [B, T]
+  if (P > 0) keyMask = tf.concat([tf.ones([b, P]), keyMask], 1); // [B, P + T]
+  const keys = keyMask.reshape([b, 1, 1, P + t]); // [B, 1, 1, P + T]
+  let allowed = keys;
+  if (causal) {
+    let band = tf.linalg.bandPart(tf.ones([t, t]), -1, 0); // [T, T] lower triangle
+    if (P > 0) band = tf.concat([tf.ones([t, P]), band], 1); // [T, P + T]
+    allowed = tf.mul(keys, band);
+  }
   return tf.mul(tf.sub(1, allowed), -1e9) as tf.Tensor4D;
 }
 
@@ -71,24 +80,65 @@ function splitHeads(x: tf.Tensor, numHeads: number): tf.Tensor4D {
   return x.reshape([b, t, numHeads, h / numHeads]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
 }
 
-/** Scaled dot-product attention over projected q, k, v [B, T, H] -> [B, T, H]. */
+/**
+ * One layer's prefix (prefix tuning): keys and values [P, H] that every query of the batch attends
+ * to before the sequence's own, already projected (as a key/value cache holds them).
+ */
+export interface LayerPrefix {
+  keys: tf.Tensor2D;
+  values: tf.Tensor2D;
+}
+
+/** [P, H] -> [B, nh, P, hd]: the same prefix for every row. */
+function prefixHeads(x: tf.Tensor2D, batch: number, numHeads: number): tf.Tensor4D {
+  const [p, h] = x.shape;
+  return tf.broadcastTo(x.reshape([1, p, numHeads, h / numHeads]).transpose([0, 2, 1, 3]), [batch, numHeads, p, h / numHeads]) as tf.Tensor4D;
+}
+
+/**
+ * Scaled dot-product attention over projected q, k, v [B, T, H] -> [B, T, H]; with `prefix`, its
+ * keys and values come first (`bias` then covers P + T keys).
+ */
 export function multiHeadAttention(
   q: tf.Tensor,
   k: tf.Tensor,
   v: tf.Tensor,
   bias: tf.Tensor4D,
   numHeads: number,
+  prefix?: LayerPrefix,
 ): tf.Tensor3D {
   const [b, t, h] = q.shape;
   const hd = h / numHeads;
   const qh = splitHeads(q, numHeads);
-  const kh = splitHeads(k, numHeads);
-  const vh = splitHeads(v, numHeads);
-  // [B, nh, T, hd] x [B, nh, hd, T] -> [B, nh, T, T]
+  let kh = splitHeads(k, numHeads);
+  let vh = splitHeads(v, numHeads);
+  if (prefix) {
+    kh = tf.concat([prefixHeads(prefix.keys, b, numHeads), kh], 2); // [B, nh, P + T, hd]
+    vh = tf.concat([prefixHeads(prefix.values, b, numHeads), vh], 2);
+  }
+  // [B, nh, T, hd] x [B, nh, hd, P + T] -> [B, nh, T, P + T]
   const scores = tf.add(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(hd)), bias);
   const probs = tf.softmax(scores, -1);
-  // [B, nh, T, T] x [B, nh, T, hd] -> [B, nh, T, hd] -> [B, T, H]
+  // [B, nh, T, P + T] x [B, nh, P + T, hd] -> [B, nh, T, hd] -> [B, T, H]
   return tf.matMul(probs, vh).transpose([0, 2, 1, 3]).reshape([b, t, h]) as tf.Tensor3D;
+}
+
+/**
+ * Splits a prefix in PEFT's past_key_values layout, [P, L * 2 * H] (per virtual token: layer 0's
+ * key, layer 0's value, layer 1's key, ...), into each layer's keys and values [P, H].
+ */
+export function splitPrefix(prefix: tf.Tensor2D, numLayers: number, hiddenSize: number): LayerPrefix[] {
+  const [p, width] = prefix.shape;
+  if (width !== numLayers * 2 * hiddenSize) {
+    throw new Error(`a prefix is [P, layers x 2 x hidden] = [P, ${numLayers * 2 * hiddenSize}]; got [${p}, ${width}]`);
+  }
+  const parts = tf.split(prefix, numLayers * 2, 1) as tf.Tensor2D[];
+  return Array.from({ length: numLayers }, (_, l) => ({ keys: parts[2 * l], values: parts[2 * l + 1] }));
+}
+
+/** Each layer's keys and values [B, T, H] joined in PEFT's layout -> [B, T, L * 2 * H]. */
+export function joinKeyValues(layers: readonly { keys: tf.Tensor3D; values: tf.Tensor3D }[]): tf.Tensor3D {
+  return tf.concat(layers.flatMap((l) => [l.keys, l.values]), 2) as tf.Tensor3D;
 }
 
 /**

@@ -163,6 +163,54 @@ describe('loader errors', () => {
     await expect(loadPretrained(memFolder(files))).rejects.toThrow(/field "n_embd" is missing or not a number/);
   });
 
+  // config.json's sizes are whole numbers from 1 (type_vocab_size from 0): refused at parse, before any weights are read.
+  it.each([
+    { family: 'bert', field: 'num_hidden_layers', value: 0 },
+    { family: 'bert', field: 'num_hidden_layers', value: -1 },
+    { family: 'bert', field: 'num_hidden_layers', value: 2.5 },
+    { family: 'gpt2', field: 'n_layer', value: 0 },
+    { family: 'distilbert', field: 'n_heads', value: 1.5 },
+    { family: 'roberta', field: 'vocab_size', value: -40 },
+    { family: 'gpt2', field: 'n_inner', value: 0 },
+    { family: 'bert', field: 'type_vocab_size', value: -1 },
+    { family: 'bert', field: 'pad_token_id', value: 0.5 },
+  ] as const)('config.json $field: $value is refused with the field named', async ({ family, field, value }) => {
+    const files = hfCheckpointFiles(family);
+    const cfg = JSON.parse(new TextDecoder().decode(files.get('config.json')));
+    cfg[field] = value;
+    files.set('config.json', enc(cfg));
+    files.delete('model.safetensors'); // never reached: the config fails first
+    const min = field === 'type_vocab_size' || field === 'pad_token_id' ? 0 : 1;
+    await expect(loadPretrained(memFolder(files))).rejects.toThrow(`config.json: field "${field}" must be a whole number >= ${min}, not ${value}`);
+  });
+
+  it('config.json layer_norm_eps of 0 is refused', async () => {
+    const files = hfCheckpointFiles('bert');
+    const cfg = JSON.parse(new TextDecoder().decode(files.get('config.json')));
+    cfg.layer_norm_eps = 0;
+    files.set('config.json', enc(cfg));
+    await expect(loadPretrained(memFolder(files))).rejects.toThrow(/field "layer_norm_eps" must be greater than 0, not 0/);
+  });
+
+  // A NaN or infinity in a frozen weight would train to the end on NaN losses: the load refuses it, naming file, tensor and element.
+  it.each([
+    { family: 'bert', tensor: 'bert.encoder.layer.1.attention.self.query.weight', at: 17, value: NaN, element: '[1, 1]' },
+    { family: 'gpt2', tensor: 'transformer.wte.weight', at: 0, value: Infinity, element: '[0, 0]' },
+    { family: 'distilbert', tensor: 'distilbert.embeddings.LayerNorm.bias', at: 14, value: -Infinity, element: '[14]' },
+  ] as const)('$value in $tensor is refused', async ({ family, tensor, at, value, element }) => {
+    const w = randomHfWeights(family, 1);
+    expect(w[tensor], `fixture has ${tensor}`).toBeDefined();
+    w[tensor].data[at] = value;
+    w[tensor].data[at + 1] = NaN;
+    const files = hfCheckpointFiles(family);
+    files.set('model.safetensors', writeSafetensors(w));
+    const before = tf.memory().numTensors;
+    await expect(loadPretrained(memFolder(files))).rejects.toThrow(
+      `mem://checkpoint/model.safetensors: tensor "${tensor}" holds 2 non-finite values (the first, ${value}, at ${element})`,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('loads leave no stray tensors behind when they fail late', async () => {
     const w = randomHfWeights('bert', 1);
     w['bert.encoder.layer.1.output.dense.weight'] = { data: new Float32Array(16 * 24).fill(0), shape: [24, 16] };

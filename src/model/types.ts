@@ -39,6 +39,13 @@ export interface ForwardInputs {
   attentionMask: tf.Tensor2D;
   /** [B, T] segment ids; zeros when omitted. Ignored by families without them. */
   tokenTypeIds?: tf.Tensor2D;
+  /**
+   * Prefix tuning: [P, L * 2 * H] keys and values every layer's attention sees before the sequence's
+   * own, in PEFT's past_key_values layout (per virtual token: layer 0's key, layer 0's value, layer
+   * 1's key, ...). The sequence's positions then start after the P prefix positions, as transformers
+   * numbers them after a cache of length P.
+   */
+  prefix?: tf.Tensor2D;
 }
 
 /** A frozen pretrained transformer. Weights are plain tensors, never variables. */
@@ -52,6 +59,11 @@ export interface FrozenLM {
   embed(ids: tf.Tensor2D): tf.Tensor3D;
   /** -> last hidden states [B, T, H]. */
   forward(inputs: ForwardInputs): tf.Tensor3D;
+  /**
+   * The keys and values each layer's attention computes for the sequence, [B, T, L * 2 * H] in the
+   * layout of `ForwardInputs.prefix`: what a prefix made of these tokens would hold.
+   */
+  keyValues(inputs: ForwardInputs): tf.Tensor3D;
   /** MLM / LM head on hidden states [..., H] -> logits [..., V]. */
   lmLogits(hidden: tf.Tensor): tf.Tensor;
   dispose(): void;

@@ -83,6 +83,7 @@ export async function resolveWeights(
     for (const [spec, name] of found) {
       if (spec.group === 'head' && missingHead.length > 0) continue; // an incomplete head is not loaded
       const data = await store.read(name);
+      assertFinite(data, spec.shape, name, store.fileOf(name));
       const t = tf.tensor(data, spec.shape, 'float32');
       tensors.set(spec.key, spec.transpose ? transposeAndDispose(t) : t);
     }
@@ -91,6 +92,29 @@ export async function resolveWeights(
     throw e;
   }
   return { tensors, missingHead };
+}
+
+/**
+ * A NaN or infinity in a frozen weight poisons every forward pass: training would run to its end on
+ * NaN losses. One pass over the floats as they are read (about 0.1 s for BERT-base's 110 M here) refuses
+ * the checkpoint instead, naming the file, the tensor and the first bad element.
+ */
+export function assertFinite(data: Float32Array, shape: readonly number[], name: string, file: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i];
+    if (x - x === 0) continue; // finite; NaN - NaN and Inf - Inf are NaN
+    let bad = 0;
+    for (let j = i; j < data.length; j++) if (!Number.isFinite(data[j])) bad++;
+    const index: number[] = [];
+    for (let k = shape.length - 1, rest = i; k >= 0; k--) {
+      index.unshift(rest % shape[k]);
+      rest = Math.floor(rest / shape[k]);
+    }
+    throw new WeightError(
+      `${file}: tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'} (the first, ${x}, at [${index.join(', ')}]); ` +
+        'the checkpoint is corrupt or was saved after training diverged',
+    );
+  }
 }
 
 function transposeAndDispose(t: tf.Tensor): tf.Tensor {

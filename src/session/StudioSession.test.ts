@@ -112,7 +112,7 @@ describe('studio tasks through the handler', () => {
   it('checks label words class by class and names the class of each problem', async () => {
     const call = await studio(bert, 'fixture-bert');
     const check = (labelWords: Record<string, string[]>) => call('checkLabelWords', { template: '{text} it was [MASK].', promptLength: 2, labelWords });
-    expect(await check({ neg: ['bad', 'terrible'], pos: ['good', 'great'] })).toEqual({ problems: [], multiTokenWords: [] });
+    expect(await check({ neg: ['bad', 'terrible'], pos: ['good', 'great'] })).toEqual({ problems: [], warnings: [], multiTokenWords: [], sequencesPerExample: 1 });
     expect((await check({ neg: ['bad'], pos: ['zebra'] })).problems).toEqual([
       { className: 'pos', message: expect.stringContaining('label word "zebra" (class "pos") cannot be represented') },
     ]);
@@ -120,8 +120,43 @@ describe('studio tasks through the handler', () => {
     expect((await check({ neg: ['bad', 'good'], pos: ['good'] })).problems).toEqual([
       { className: 'pos', message: expect.stringContaining('"good" is a label word of both "neg" and "pos"') },
     ]);
+    // A two-token word: scored by both tokens, at [MASK] [MASK] and at "good" [MASK]; the template's one [MASK] for "bad".
     const multi = await check({ neg: ['bad'], pos: ['goods'] });
-    expect(multi).toEqual({ problems: [], multiTokenWords: [{ className: 'pos', word: 'goods', tokens: ['good', '##s'] }] });
+    expect(multi).toEqual({ problems: [], warnings: [], multiTokenWords: [{ className: 'pos', word: 'goods', tokens: ['good', '##s'] }], sequencesPerExample: 3 });
+  });
+
+  it('label words of two classes that differ only in length are a warning, the same tokens an error', async () => {
+    const call = await studio(bert, 'fixture-bert');
+    const check = (labelWords: Record<string, string[]>) => call('checkLabelWords', { template: '{text} it was [MASK].', promptLength: 2, labelWords });
+    // Scored by all tokens, "good" and "goods" are told apart (once an error: "both start with the token good").
+    const prefix = await check({ neg: ['good', 'bad'], pos: ['goods'] });
+    expect(prefix.problems).toEqual([]);
+    expect(prefix.warnings).toEqual([
+      {
+        className: 'pos',
+        message:
+          `"goods" ("pos") is "good" ("neg") followed by ##s: the two classes' words differ only in length; both start with the same token, ` +
+          'so little but ##s and the number of [MASK]s (1 against 2) tells the classes apart. Words that differ from the first token are safer.',
+      },
+    ]);
+    // The same first token without one word being the start of the other: no warning.
+    expect(await check({ neg: ['films'], pos: ['filmly'] })).toMatchObject({ problems: [], warnings: [] });
+    // Different words, same tokens (the tokenizer lower-cases): an error, under the class checked last.
+    expect((await check({ neg: ['Good'], pos: ['good'] })).problems).toEqual([
+      { className: 'pos', message: 'label words "Good" ("neg") and "good" ("pos") are the same tokens (good), so these two cannot be told apart' },
+    ]);
+    // A decoder: the longer word can never score above the shorter one.
+    const gpt = await studio(gpt2, 'fixture-gpt2');
+    await gpt('loadDataset', { source: { kind: 'text', name: 's.csv', text: 'text,label\nthe movie,pos\na plot,neg\n' } });
+    const decoder = await gpt('checkLabelWords', { template: '{text} it was', promptLength: 2, labelWords: { neg: ['the'], pos: ['theme', 'great'] } });
+    expect(decoder.problems).toEqual([]);
+    expect(decoder.warnings).toEqual([{ className: 'pos', message: expect.stringContaining('"theme" ("pos") is "the" ("neg") followed by m e') }]);
+    expect(decoder.warnings[0].message).toContain('a decoder scores "theme" as "the" plus the log-probability of m e, so it never scores above "the"');
+    expect(decoder.multiTokenWords).toEqual([
+      { className: 'pos', word: 'theme', tokens: ['␣the', 'm', 'e'] },
+      { className: 'pos', word: 'great', tokens: ['␣', 'great'] },
+    ]);
+    expect(decoder.sequencesPerExample).toBe(2); // "␣the m" serves "the" and "theme"; "␣" serves "great"
   });
 
   it('trains with step and epoch metrics and checkpoints, then exports and imports the prompt', async () => {
@@ -157,7 +192,7 @@ describe('studio tasks through the handler', () => {
     expect(checkpoints.at(-1)?.values.vectors).toHaveLength(32);
 
     const exported = await call('exportPrompt', { prompt: outcome.prompt, meta: outcome.meta, metrics: { accuracy: outcome.tuned?.accuracy } });
-    expect(exported.files.map((f) => f.path).sort()).toEqual(['metrics.json', 'peft/adapter_config.json', 'peft/adapter_model.safetensors', 'prompt.json', 'prompt.npy', 'prompt.safetensors']);
+    expect(exported.files.map((f) => f.path).sort()).toEqual(['README.md', 'metrics.json', 'peft/adapter_config.json', 'peft/adapter_model.safetensors', 'prompt.json', 'prompt.npy', 'prompt.safetensors']);
     expect(Object.keys(unzipSync(exported.zip)).sort()).toEqual(exported.files.map((f) => f.path).sort());
     const peft = JSON.parse(new TextDecoder().decode(exported.files.find((f) => f.path === 'peft/adapter_config.json')!.bytes));
     expect(peft).toMatchObject({ peft_type: 'PROMPT_TUNING', num_virtual_tokens: 2, token_dim: 16, task_type: 'FEATURE_EXTRACTION' });
@@ -264,5 +299,26 @@ describe('studio tasks through the handler', () => {
     const generated = await call('generate', { spec: genSpec, prompt: outcome.prompt, inputs: { input: 'good' }, strategy: 'greedy', maxNewTokens: 3 });
     expect(typeof generated.tuned).toBe('string');
     expect(typeof generated.zeroShot).toBe('string');
+  });
+  it.each(['p-tuning', 'prefix'] as const)('%s: trains, exports files that import back as the same prompt, and scores it the same in evaluation and the playground', async (method) => {
+    const call = await studio(bert, 'fixture-bert');
+    await call('loadDataset', { source: { kind: 'text', name: 'sentiment.csv', text: SENTIMENT_CSV } });
+    const cfg = { ...config, method, encoderHiddenSize: 8 };
+    const outcome = (await call('train', { runId: method, spec, config: cfg })) as ClassificationOutcome;
+    expect(outcome.prompt).toMatchObject({ numTokens: 2, dim: method === 'prefix' ? 2 * 2 * 16 : 16 });
+    expect(outcome.meta.method).toBe(method);
+    const exported = await call('exportPrompt', { prompt: outcome.prompt, meta: outcome.meta });
+    const peft = JSON.parse(new TextDecoder().decode(exported.files.find((f) => f.path === 'peft/adapter_config.json')!.bytes));
+    expect(peft.peft_type).toBe(method === 'prefix' ? 'PREFIX_TUNING' : 'P_TUNING');
+    const imported = await call('importPrompt', { fileName: 'prompt.json', bytes: exported.files.find((f) => f.path === 'prompt.json')!.bytes });
+    expect(imported.compatibility?.errors).toEqual([]);
+    expect(imported.prompt.method).toBe(method === 'prefix' ? 'prefix' : undefined);
+    // As the page evaluates an import: input vectors (P-tuning's encoder output) or a prefix.
+    const evalConfig = { ...config, method: method === 'prefix' ? ('prefix' as const) : ('prompt' as const) };
+    const evaluated = (await call('evaluatePrompt', { spec, config: evalConfig, prompt: imported.prompt })) as ClassificationOutcome;
+    expect(evaluated.tuned!.loss).toBeCloseTo(outcome.tuned!.loss, 5);
+    const row = outcome.predictions[0];
+    const predicted = await call('predict', { spec: spec as Extract<TaskSpec, { task: 'classification' }>, mode: 'verbalizer', classes: ['neg', 'pos'], prompt: imported.prompt, inputs: { text: row.text } });
+    predicted.tuned!.forEach((p, i) => expect(p).toBeCloseTo(row.probabilities[i], 5));
   });
 });

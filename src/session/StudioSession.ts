@@ -20,7 +20,7 @@ import {
 import { promptFromValues, type PromptValues } from '../engine/softPrompt';
 import { DEFAULT_TRAINING_CONFIG, METRICS_INTERVAL_MS, TrainingController, type EpochReport, type TrainingConfig, type TrainingState } from '../engine/train';
 import type { TuneCheckpoint, TuneHooks } from '../engine/tune';
-import { PROMPT_INITS } from '../engine/types';
+import { PROMPT_INITS, PROMPT_METHODS } from '../engine/types';
 import { suggestLabelWords } from '../engine/verbalizer';
 import type { LoadedModel } from '../model/loader';
 import { topTokens } from '../model/predict';
@@ -31,6 +31,7 @@ import type { ClassificationOutcome, EpochMetrics, GenerationOutcome, TaskSpec, 
 import { decodeCsvBytes, parseCsvText } from './csv';
 import { Dataset, labelFor } from './dataset';
 import { checkLabelWords, compileFor, previewTemplate, spaceBeforePrediction } from './templateTools';
+import { trainingWarnings, type TrainingWarning, type TrainingWarningsPayload } from './warnings';
 
 /** How the session gets a checkpoint: the page loads from the Hub, URLs or files; Node from a folder. */
 export interface ModelLoader {
@@ -105,7 +106,7 @@ export class StudioSession implements SessionApi {
   }
 
   engineInfo() {
-    return { defaults: { ...DEFAULT_TRAINING_CONFIG }, inits: PROMPT_INITS, metricsIntervalMs: METRICS_INTERVAL_MS };
+    return { defaults: { ...DEFAULT_TRAINING_CONFIG }, inits: PROMPT_INITS, methods: PROMPT_METHODS, metricsIntervalMs: METRICS_INTERVAL_MS };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -151,6 +152,11 @@ export class StudioSession implements SessionApi {
     return this.requireDataset().stats(payload);
   }
 
+  /** What would make a run on the loaded data meaningless (one class, no validation rows, ...), said before training. */
+  trainingWarnings(payload: TrainingWarningsPayload): TrainingWarning[] {
+    return trainingWarnings(this.requireDataset(), payload);
+  }
+
   previewTemplate(payload: Parameters<SessionApi['previewTemplate']>[0]) {
     const ds = this.requireDataset();
     return previewTemplate(this.requireModel(), ds.columns, ds.rows, (r) => ds.rowNumberOf(r), payload);
@@ -158,7 +164,7 @@ export class StudioSession implements SessionApi {
 
   checkLabelWords({ template, promptLength, labelWords }: Parameters<SessionApi['checkLabelWords']>[0]) {
     const m = this.requireModel();
-    if (!m.model.hasLmHead) return { problems: [{ className: null, message: 'this checkpoint has no LM head, so label words cannot be scored: use the linear-head mode' }], multiTokenWords: [] };
+    if (!m.model.hasLmHead) return { problems: [{ className: null, message: 'this checkpoint has no LM head, so label words cannot be scored: use the linear-head mode' }], warnings: [], multiTokenWords: [], sequencesPerExample: 1 };
     const columns = this.dataset?.columns ?? [];
     return checkLabelWords(m, labelWords, spaceBeforePrediction(m, template, columns, promptLength));
   }
@@ -276,11 +282,12 @@ export class StudioSession implements SessionApi {
   async predict({ spec, mode, classes, prompt, inputs }: Parameters<SessionApi['predict']>[0]) {
     const m = this.requireModel();
     const columns = [...new Set([...spec.textColumns, ...Object.keys(inputs)])];
-    const template = compileFor(m, spec.template, columns, prompt?.numTokens ?? 0);
+    // A prefix sits at every layer, not in the input: the template then has no soft positions.
+    const template = compileFor(m, spec.template, columns, prompt && prompt.method !== 'prefix' ? prompt.numTokens : 0);
     const setup = classifierSetup(m, template, { mode, labelWords: spec.labelWords, classes });
     const row: Row = Object.fromEntries(columns.map((c) => [c, inputs[c] ?? '']));
     const soft = prompt
-      ? promptFromValues(prompt, { length: template.softCount, hiddenSize: m.config.hiddenSize, headClasses: mode === 'head' ? setup.classes.length : undefined, seed: 0 })
+      ? promptFromValues(prompt, { length: prompt.numTokens, hiddenSize: m.config.hiddenSize, numLayers: m.config.numLayers, headClasses: mode === 'head' ? setup.classes.length : undefined, seed: 0 })
       : null;
     try {
       if (mode === 'head' && soft && !prompt?.head) throw new DataError('the prompt has no label head; head mode needs one');
@@ -296,11 +303,12 @@ export class StudioSession implements SessionApi {
   async generate({ spec, prompt, inputs, strategy, topK, temperature, maxNewTokens, seed }: Parameters<SessionApi['generate']>[0]) {
     const m = this.requireModel();
     const columns = [...new Set([...spec.textColumns, ...Object.keys(inputs)])];
-    const template = compileFor(m, spec.template, columns, prompt?.numTokens ?? 0);
+    // A prefix sits at every layer, not in the input: the template then has no soft positions.
+    const template = compileFor(m, spec.template, columns, prompt && prompt.method !== 'prefix' ? prompt.numTokens : 0);
     requireDecoder(m.config);
     const row: Row = Object.fromEntries(columns.map((c) => [c, inputs[c] ?? '']));
     const options = { strategy, topK, temperature, maxNewTokens, seed };
-    const soft = prompt ? promptFromValues(prompt, { length: template.softCount, hiddenSize: m.config.hiddenSize, seed: 0 }) : null;
+    const soft = prompt ? promptFromValues(prompt, { length: prompt.numTokens, hiddenSize: m.config.hiddenSize, numLayers: m.config.numLayers, seed: 0 }) : null;
     try {
       const tuned = soft ? (await generate(m, template, soft, [row], options))[0] : null;
       const zeroShot = (await generate(m, template, null, [row], options))[0];
@@ -331,6 +339,9 @@ export class StudioSession implements SessionApi {
       : null;
     const prompt: PromptValues = { vectors: imported.vectors, numTokens: imported.numTokens, dim: imported.dim };
     if (imported.metadata?.head) prompt.head = imported.metadata.head;
+    // A prefix says so in its metadata; a bare PEFT file is one when it is as wide as the model's keys and values.
+    const prefixWidth = m ? m.config.numLayers * 2 * m.config.hiddenSize : -1;
+    if (imported.metadata?.method === 'prefix' || (!imported.metadata && imported.dim === prefixWidth)) prompt.method = 'prefix';
     return {
       fileName: imported.fileName,
       format: imported.format,

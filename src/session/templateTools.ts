@@ -74,22 +74,27 @@ const PROBE_WORDS = ['the', 'and', 'of', 'it', 'is', 'was', 'a', 'to'];
 /**
  * Every problem with the label words, by class. Each class is first checked alone (against a probe
  * class holding one harmless word, placed after it so that any error is about this class); then
- * the full set is checked for conflicts between classes (a shared word, a shared first token).
+ * the full set is checked for conflicts between classes (a shared word, the same tokens). Words of
+ * two classes where one's tokens start the other's ("good" / "goods") are a warning: they are
+ * scored apart, but differ only in length.
  */
 export function checkLabelWords(lm: LanguageModel, labelWords: LabelWords, spaceBefore: boolean): LabelWordsCheck {
   const { tokenizer } = lm;
-  const options = { spaceBefore, vocabSize: lm.model.config.vocabSize };
+  const lmKind = lm.model.config.lmKind;
+  const options = { spaceBefore, vocabSize: lm.model.config.vocabSize, lmKind };
   const problems: LabelWordProblem[] = [];
+  const refused = (p: LabelWordProblem[]): LabelWordsCheck => ({ problems: p, warnings: [], multiTokenWords: [], sequencesPerExample: 1 });
   const classes = Object.keys(labelWords);
   const clean = (words: string[]) => words.map((w) => w.trim()).filter((w) => w.length > 0);
+  const encode = (w: string) => tokenizer.encode((spaceBefore ? ' ' : '') + w).join(',');
   for (const className of classes) {
     const words = clean(labelWords[className] ?? []);
     if (words.length === 0) {
       problems.push({ className, message: `class "${className}" has no label words` });
       continue;
     }
-    const firstIds = new Set(words.map((w) => tokenizer.encode((spaceBefore ? ' ' : '') + w)[0]));
-    const probe = PROBE_WORDS.find((w) => !words.includes(w) && !firstIds.has(tokenizer.encode((spaceBefore ? ' ' : '') + w)[0]));
+    const encoded = new Set(words.map(encode));
+    const probe = PROBE_WORDS.find((w) => !words.includes(w) && !encoded.has(encode(w)));
     try {
       buildVerbalizer({ [className]: words, '\u0000probe': [probe ?? 'the'] }, tokenizer, options).dispose();
     } catch (e) {
@@ -97,24 +102,33 @@ export function checkLabelWords(lm: LanguageModel, labelWords: LabelWords, space
       problems.push({ className, message: e.message });
     }
   }
-  if (problems.length > 0) return { problems, multiTokenWords: [] };
-  if (classes.length < 2) return { problems: [{ className: null, message: `label words are needed for at least two classes (got ${classes.length})` }], multiTokenWords: [] };
+  if (problems.length > 0) return refused(problems);
+  if (classes.length < 2) return refused([{ className: null, message: `label words are needed for at least two classes (got ${classes.length})` }]);
   try {
     const verbalizer = buildVerbalizer(
       Object.fromEntries(classes.map((c) => [c, clean(labelWords[c])])),
       tokenizer,
       options,
     );
-    const multiTokenWords = verbalizer.multiTokenWords.map((w) => ({
-      className: w.className,
-      word: w.word,
-      tokens: w.tokenIds.map((id) => displayToken(tokenizer.idToToken(id) ?? `#${id}`)),
-    }));
+    const shown = (ids: number[]) => ids.map((id) => displayToken(tokenizer.idToToken(id) ?? `#${id}`));
+    const multiTokenWords = verbalizer.multiTokenWords.map((w) => ({ className: w.className, word: w.word, tokens: shown(w.tokenIds) }));
+    const warnings = verbalizer.prefixPairs.map(({ shorter, longer }): LabelWordProblem => {
+      const extra = shown(longer.tokenIds.slice(shorter.tokenIds.length)).join(' ');
+      const lead =
+        `"${longer.word}" ("${longer.className}") is "${shorter.word}" ("${shorter.className}") followed by ${extra}: ` +
+        'the two classes\' words differ only in length';
+      const why =
+        lmKind === 'causal-lm'
+          ? `; a decoder scores "${longer.word}" as "${shorter.word}" plus the log-probability of ${extra}, so it never scores above "${shorter.word}"`
+          : `; both start with the same token, so little but ${extra} and the number of [MASK]s (${shorter.tokenIds.length} against ${longer.tokenIds.length}) tells the classes apart`;
+      return { className: longer.className, message: `${lead}${why}. Words that differ from the first token are safer.` };
+    });
+    const sequencesPerExample = verbalizer.sequences.length;
     verbalizer.dispose();
-    return { problems: [], multiTokenWords };
+    return { problems: [], warnings, multiTokenWords, sequencesPerExample };
   } catch (e) {
     if (!(e instanceof VerbalizerError)) throw e;
-    return { problems: [{ className: lastNamedClass(e.message, classes), message: e.message }], multiTokenWords: [] };
+    return refused([{ className: lastNamedClass(e.message, classes), message: e.message }]);
   }
 }
 

@@ -8,11 +8,11 @@ import type { GenerationScores } from '../engine/generation';
 import type { PromptValues } from '../engine/softPrompt';
 import type { EpochValidation, LoopResult, StopReason, TrainingConfig, TrainingMetrics, TrainingState } from '../engine/train';
 import type { Perturbation } from '../engine/perturb';
-import type { PromptInit, PromptPlacement, TaskKind } from '../engine/types';
+import type { PromptInit, PromptMethod, PromptPlacement, TaskKind } from '../engine/types';
 import type { LmKind } from '../model/types';
 
 export type { TrainingMetrics, TrainingState };
-export type { PromptCompatibility, PromptExportMetadata, PromptInit, PromptValues, PromptVectors, StopReason, TaskKind, TrainingConfig, Perturbation };
+export type { PromptCompatibility, PromptExportMetadata, PromptInit, PromptMethod, PromptValues, PromptVectors, StopReason, TaskKind, TrainingConfig, Perturbation };
 
 // ---------------------------------------------------------------------------------------------
 // Datasets
@@ -175,9 +175,14 @@ export interface LabelWordProblem {
 }
 
 export interface LabelWordsCheck {
+  /** Errors: training refuses these words. */
   problems: LabelWordProblem[];
-  /** Words longer than one token: scored by their first token, shown so the user knows. */
+  /** Allowed but worth a second look: two classes' words that differ only in length ("good" / "goods"). */
+  warnings: LabelWordProblem[];
+  /** Words longer than one token: scored by all their tokens, shown so the user sees how. */
   multiTokenWords: { className: string; word: string; tokens: string[] }[];
+  /** Rows the model runs per example to score the words: 1 when every word is one token. */
+  sequencesPerExample: number;
 }
 
 export interface SuggestLabelWordsPayload {
@@ -404,5 +409,6 @@ export interface ImportPromptResult {
 export interface EngineInfo {
   defaults: TrainingConfig;
   inits: readonly PromptInit[];
+  methods: readonly PromptMethod[];
   metricsIntervalMs: number;
 }

@@ -41,18 +41,37 @@ export function DataPanel({ data, disabled }: { data: DatasetState; disabled: bo
           loadFile(e.dataTransfer.files[0]);
         }}
       >
-        <label htmlFor={`${ids}-file`}>CSV file (comma, semicolon or tab separated, with a header row)</label>
-        <input
-          id={`${ids}-file`}
-          type="file"
-          accept=".csv,.tsv,.txt,text/csv,text/tab-separated-values"
-          data-testid="data.file"
-          disabled={disabled}
-          onChange={(e) => {
-            loadFile(e.target.files?.[0]);
-            e.target.value = ''; // picking the same file again reloads it
-          }}
-        />
+        <span>CSV file (comma, semicolon or tab separated, with a header row)</span>
+        {/* The native input is hidden because it says "No file chosen" once its value is cleared
+            (so that picking the same file again reloads it); the line beside the button names the
+            dataset actually loaded, whether it came from a file, a sample or a restored session. */}
+        <div className="row file-picker">
+          <input
+            id={`${ids}-file`}
+            className="visually-hidden"
+            type="file"
+            accept=".csv,.tsv,.txt,text/csv,text/tab-separated-values"
+            data-testid="data.file"
+            disabled={disabled}
+            aria-describedby={`${ids}-file-current`}
+            onChange={(e) => {
+              loadFile(e.target.files?.[0]);
+              e.target.value = ''; // picking the same file again reloads it
+            }}
+          />
+          <label htmlFor={`${ids}-file`} className={`file-button${disabled ? ' file-button-disabled' : ''}`}>
+            Choose a CSV file…
+          </label>
+          <span id={`${ids}-file-current`} className="muted" data-testid="data.file.current">
+            {info ? (
+              <>
+                Loaded: <strong>{info.name}</strong>
+              </>
+            ) : (
+              'No dataset loaded yet'
+            )}
+          </span>
+        </div>
         <span className="muted">or drop a file here. It is read in the page's worker; nothing is uploaded.</span>
       </div>
       <div className="row">
@@ -82,6 +101,12 @@ export function DataPanel({ data, disabled }: { data: DatasetState; disabled: bo
       {error && (
         <p className="note note-error" role="alert" data-testid="data.error">
           {error}
+          {info && (
+            <span data-testid="data.error.kept">
+              {' '}
+              Nothing changed: {info.name} is still the loaded dataset.
+            </span>
+          )}
         </p>
       )}
       {info && (

@@ -114,7 +114,7 @@ export function ExportPanel({ client, run, actions }: { client: StudioClient; ru
                 {b.label}
               </button>
             ))}
-            <button type="button" data-testid="export.zip" onClick={() => void download('zip')}>
+            <button type="button" data-testid="export.zip" title="every file above, metrics.json, and a README.md saying what each is and how to load the adapter with PEFT" onClick={() => void download('zip')}>
               All as .zip
             </button>
           </div>

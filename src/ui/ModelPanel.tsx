@@ -76,7 +76,7 @@ export function ModelPanel({
 
   return (
     <section className="panel" aria-labelledby="model-heading" data-testid="model.panel">
-      <h2 id="model-heading">Model</h2>
+      <h2 id="model-heading">2. Model</h2>
       <div className="tabs" role="tablist" aria-label="Where the model comes from">
         {SOURCES.map((s) => (
           <button

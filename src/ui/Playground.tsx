@@ -87,6 +87,7 @@ export function Playground({ client, run, outcome, model }: { client: StudioClie
           {error}
         </p>
       )}
+      {predicted && run.spec.task === 'classification' && <PredictedClass result={predicted} />}
       {predicted && run.spec.task === 'classification' && (
         <table className="data-table compact probabilities" data-testid="playground.output">
           <thead>
@@ -98,7 +99,7 @@ export function Playground({ client, run, outcome, model }: { client: StudioClie
           </thead>
           <tbody>
             {predicted.classes.map((c, i) => (
-              <tr key={c} data-testid={`playground.prob.${c}`} data-prob={predicted.tuned?.[i] ?? ''}>
+              <tr key={c} className={i === argmax(predicted.tuned ?? predicted.zeroShot) ? 'predicted' : ''} data-testid={`playground.prob.${c}`} data-prob={predicted.tuned?.[i] ?? ''}>
                 <th scope="row">{c}</th>
                 <td className="bar-cell">
                   <span className="bar" style={{ width: `${6 * (predicted.tuned?.[i] ?? 0)}em` }} />
@@ -122,5 +123,36 @@ export function Playground({ client, run, outcome, model }: { client: StudioClie
         </dl>
       )}
     </form>
+  );
+}
+
+/** Index of the largest probability; -1 for none. */
+function argmax(probabilities: readonly number[] | null): number {
+  if (!probabilities || probabilities.length === 0) return -1;
+  return probabilities.indexOf(Math.max(...probabilities));
+}
+
+/** The class each prompt picks, in words, above the probabilities. */
+function PredictedClass({ result }: { result: PredictResult }) {
+  const pick = (probabilities: number[] | null) => {
+    const i = argmax(probabilities);
+    return i < 0 ? null : { name: result.classes[i], probability: probabilities![i] };
+  };
+  const tuned = pick(result.tuned);
+  const zeroShot = pick(result.zeroShot);
+  return (
+    <p className="playground-verdict" data-testid="playground.predicted" data-class={tuned?.name ?? zeroShot?.name ?? ''}>
+      {tuned && (
+        <>
+          Tuned prompt: <strong data-testid="playground.predicted.tuned">{tuned.name}</strong> ({percent(tuned.probability)})
+        </>
+      )}
+      {tuned && zeroShot && ' · '}
+      {zeroShot && (
+        <>
+          {tuned ? 'zero-shot' : 'Zero-shot'}: <strong data-testid="playground.predicted.zeroShot">{zeroShot.name}</strong> ({percent(zeroShot.probability)})
+        </>
+      )}
+    </p>
   );
 }

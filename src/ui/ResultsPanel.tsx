@@ -1,6 +1,7 @@
 import { useId, useMemo, useState } from 'react';
 import type { ModelSummary } from '../shared/protocol';
-import type { ClassificationOutcome, EvalSummary, GenerationOutcome } from '../shared/tasks';
+import type { ClassificationOutcome, EvalSummary, GenerationOutcome, TrainOutcome } from '../shared/tasks';
+import { judgeOutcome } from '../shared/judge';
 import type { StudioClient } from './StudioClient';
 import type { RunRecord } from './runStore';
 import { Playground } from './Playground';
@@ -54,6 +55,35 @@ function Metric({ testId, title, value, detail }: { testId: string; title: strin
   );
 }
 
+/** What the numbers say (constant predictors, differences beyond chance) and what to try next, in sentences. */
+function VerdictList({ outcome }: { outcome: TrainOutcome }) {
+  const verdict = useMemo(() => judgeOutcome(outcome), [outcome]);
+  return (
+    <div className="verdict">
+      <h3>What the results say</h3>
+      <ul data-testid="results.verdict">
+        {verdict.findings.map((f) => (
+          <li key={f.kind} className={`verdict-${f.tone}`} data-testid="results.verdict.item" data-kind={f.kind} data-tone={f.tone}>
+            {f.text}
+          </li>
+        ))}
+      </ul>
+      {verdict.next.length > 0 && (
+        <>
+          <h3>What to try next</h3>
+          <ul data-testid="results.next">
+            {verdict.next.map((s) => (
+              <li key={s.kind} data-testid="results.next.item" data-kind={s.kind}>
+                {s.text}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
 function ClassificationResults({ outcome }: { outcome: ClassificationOutcome }) {
   const { zeroShot, tuned, majority, classes } = outcome;
   return (
@@ -68,6 +98,7 @@ function ClassificationResults({ outcome }: { outcome: ClassificationOutcome }) 
         <Metric testId="results.tuned" title="Tuned prompt" value={tuned ? percent(tuned.accuracy) : 'n/a'} detail={tuned ? `accuracy · macro-F1 ${fixed(tuned.macroF1)}` : 'no validation split'} />
         <Metric testId="results.majority" title="Majority class" value={percent(majority.accuracy)} detail={`always “${majority.label}”`} />
       </div>
+      <VerdictList outcome={outcome} />
       <div className="matrices">
         {zeroShot && <ConfusionMatrix title="Zero-shot" testId="results.confusion.zeroShot" matrix={zeroShot} classes={classes} />}
         {tuned && <ConfusionMatrix title="Tuned" testId="results.confusion.tuned" matrix={tuned} classes={classes} />}
@@ -106,7 +137,8 @@ function ConfusionMatrix({ title, testId, matrix, classes }: { title: string; te
     <div className="table-scroll">
       <table className="confusion" data-testid={testId}>
         <caption>
-          {title}: rows are the true class, columns the prediction
+          {title}: rows are the true class, columns the prediction; <span className="swatch swatch-right" aria-hidden="true" /> right,{' '}
+          <span className="swatch swatch-wrong" aria-hidden="true" /> wrong
         </caption>
         <thead>
           <tr>
@@ -123,7 +155,13 @@ function ConfusionMatrix({ title, testId, matrix, classes }: { title: string; te
             <tr key={classes[g]}>
               <th scope="row">{classes[g]}</th>
               {row.map((n, p) => (
-                <td key={p} className={g === p ? 'diag' : ''} style={{ '--heat': n / max } as React.CSSProperties}>
+                <td
+                  key={p}
+                  className={g === p ? 'cell-right' : 'cell-wrong'}
+                  data-correct={g === p}
+                  title={`${n} “${classes[g]}” row${n === 1 ? '' : 's'} predicted “${classes[p]}”${g === p ? ' (right)' : ' (wrong)'}`}
+                  style={{ '--heat': n === 0 ? 0 : 0.15 + (0.85 * n) / max } as React.CSSProperties}
+                >
                   {n}
                 </td>
               ))}
@@ -224,6 +262,7 @@ function GenerationResults({ outcome }: { outcome: GenerationOutcome }) {
           detail={outcome.after ? `exact match · token F1 ${fixed(outcome.after.tokenF1)}` : 'no validation split'}
         />
       </div>
+      <VerdictList outcome={outcome} />
       <div className="table-scroll">
         <table className="data-table" data-testid="results.samples">
           <caption className="muted">Validation rows, greedy decoding</caption>

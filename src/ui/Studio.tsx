@@ -86,7 +86,8 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
     key: model && info ? `${model.id}|${info.name}|${info.rowCount}|${info.bytes}` : null,
     task,
     template,
-    promptLength: Number(draft.promptLength) || 0,
+    // A prefix (prefix tuning) sits at every layer, not in the text: the template then has no soft tokens.
+    promptLength: draft.method === 'prefix' ? 0 : Number(draft.promptLength) || 0,
     targetColumn: mapping.targetColumn,
     labelWords: usesWords && classes.length ? wordsForClasses : null,
   });
@@ -237,7 +238,9 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
         : blockers.filter((b) => !b.startsWith('Label words') || draft.mode === 'verbalizer').find((b) => !b.startsWith('Prompt length')) ?? null,
     async evaluate(imported: ImportPromptResult) {
       if (!config || !model || !info) return;
-      const evalConfig = { ...config, promptLength: imported.prompt.numTokens, mode: imported.prompt.head ? ('head' as const) : config.mode };
+      // An imported prompt is input vectors (prompt tuning, or P-tuning's encoder output) or a prefix.
+      const method = imported.prompt.method === 'prefix' ? ('prefix' as const) : ('prompt' as const);
+      const evalConfig = { ...config, method, promptLength: imported.prompt.numTokens, mode: imported.prompt.head ? ('head' as const) : config.mode };
       const spec = specNow();
       const outcome = await client.call('evaluatePrompt', { spec, config: evalConfig, prompt: imported.prompt, ...(imported.metadata ? { meta: imported.metadata } : {}) });
       const now = new Date().toISOString();
@@ -270,7 +273,7 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
       await trainer.start({
         name: runName(`${imported.fileName} continued on `),
         spec: specNow(),
-        config: { ...config, promptLength: imported.prompt.numTokens },
+        config: { ...config, method: imported.prompt.method === 'prefix' ? ('prefix' as const) : ('prompt' as const), promptLength: imported.prompt.numTokens },
         modelId: model.id,
         datasetName: info.name,
         datasetKey: key,
@@ -304,6 +307,8 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
           setTemplateText(t);
           setTemplateEdited(true);
         }}
+        promptLength={Number.isInteger(Number(draft.promptLength)) && Number(draft.promptLength) >= 1 ? Number(draft.promptLength) : engine.defaults.promptLength}
+        prefix={draft.method === 'prefix'}
         classes={classes}
         labelWords={wordsForClasses}
         onLabelWords={(w) => setLabelWords((current) => ({ ...current, ...w }))}
@@ -320,6 +325,7 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
         onDraft={setDraft}
         onResetDefaults={() => setDraft(draftFrom(engine.defaults))}
         inits={engine.inits}
+        methods={engine.methods}
         task={task}
         blockers={blockers}
         trainer={trainer}

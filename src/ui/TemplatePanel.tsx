@@ -15,6 +15,10 @@ export interface TemplatePanelProps {
   task: 'classification' | 'generation';
   template: string;
   onTemplate(template: string): void;
+  /** The prompt length set in Training: the size of the [SOFT*N] the chip inserts. */
+  promptLength: number;
+  /** Prefix tuning: the virtual tokens sit at every layer, so the template takes no [SOFT]. */
+  prefix: boolean;
   /** Classification: the classes found in the label column, in order. */
   classes: string[];
   labelWords: Record<string, string>;
@@ -79,9 +83,11 @@ export function TemplatePanel(props: TemplatePanelProps) {
                 [MASK]
               </button>
             )}
-            <button type="button" className="chip" data-testid="template.insert.soft" onClick={() => insert('[SOFT*10]')}>
-              [SOFT*10]
-            </button>
+            {!props.prefix && (
+              <button type="button" className="chip" data-testid="template.insert.soft" onClick={() => insert(`[SOFT*${props.promptLength}]`)}>
+                [SOFT*{props.promptLength}]
+              </button>
+            )}
           </div>
           <p id={`${ids}-help`} className="muted help">
             <code>{'{column}'}</code> is replaced by the row's text.{' '}
@@ -90,7 +96,9 @@ export function TemplatePanel(props: TemplatePanelProps) {
               : task === 'generation'
                 ? 'The model continues after the template with the target text. '
                 : 'The model predicts the label word as the next token after the template. '}
-            Soft tokens go right after [CLS]/start unless you place them with [SOFT] or [SOFT*N].
+            {props.prefix
+              ? `Prefix tuning: the ${props.promptLength} virtual tokens are keys and values at every layer, not in the text.`
+              : 'Soft tokens go right after [CLS]/start unless you place them with [SOFT] or [SOFT*N].'}
           </p>
           <p id={`${ids}-error`} className="note note-error" role="alert" data-testid="template.error" hidden={!checks.previewError}>
             {checks.previewError}
@@ -150,12 +158,13 @@ function Preview({ preview, stale, task }: { preview: TemplatePreview; stale: bo
   );
 }
 
-function LabelWords({ client, classes, labelWords, onLabelWords, headMode, checks, template, suggestRequest }: TemplatePanelProps) {
+function LabelWords({ client, model, classes, labelWords, onLabelWords, headMode, checks, template, suggestRequest }: TemplatePanelProps) {
   const ids = useId();
   const [suggestions, setSuggestions] = useState<LabelWordSuggestions | null>(null);
   const [suggesting, setSuggesting] = useState(false);
   const [suggestError, setSuggestError] = useState<string | null>(null);
   const general = checks.wordProblems.get(null) ?? [];
+  const encoder = model?.lmKind === 'masked-lm';
 
   const suggest = async () => {
     if (!suggestRequest) return;
@@ -180,11 +189,19 @@ function LabelWords({ client, classes, labelWords, onLabelWords, headMode, check
       <legend>Label words{headMode ? ' (optional in linear-head mode: used for the zero-shot baseline)' : ''}</legend>
       <p className="muted help">
         One or more words per class, comma-separated. A class scores the mean log-probability of its words at the prediction point; a word longer than one token
-        is scored by its first token.
+        is scored by all of its tokens, each given the ones before it
+        {encoder ? ' (one [MASK] per token, filled left to right)' : ' (the template followed by the earlier tokens)'}: log P(word) = Σ log P(token | earlier tokens).
       </p>
+      {checks.sequencesPerExample > 1 && (
+        <p className="muted help" data-testid="labels.cost">
+          Scoring these words runs {checks.sequencesPerExample} sequences per example instead of one, so training and evaluation take about{' '}
+          {checks.sequencesPerExample} times as long.
+        </p>
+      )}
       {classes.map((c) => {
         const problems = checks.wordProblems.get(c) ?? [];
         const multi = checks.multiTokenWords.filter((w) => w.className === c);
+        const warnings = checks.wordWarnings.get(c) ?? [];
         return (
           <div key={c} className="label-row">
             <label htmlFor={`${ids}-${c}`}>{c}</label>
@@ -203,9 +220,15 @@ function LabelWords({ client, classes, labelWords, onLabelWords, headMode, check
                   {p}
                 </p>
               ))}
+              {warnings.map((w) => (
+                <p key={w} className="field-note note-warn" data-testid={`labels.class.${c}.warning`}>
+                  {w}
+                </p>
+              ))}
               {multi.map((w) => (
                 <p key={w.word} className="muted field-note" data-testid={`labels.class.${c}.note`}>
-                  “{w.word}” is {w.tokens.length} tokens ({w.tokens.join(' ')}); scored by “{w.tokens[0]}”.
+                  “{w.word}” is {w.tokens.length} tokens ({w.tokens.join(' ')}), scored by all of them{encoder ? ` at ${w.tokens.length} [MASK]s` : ''}:{' '}
+                  {w.tokens.map((t, j) => `log P(${t}${j > 0 ? ` | ${w.tokens.slice(0, j).join(' ')}` : ''})`).join(' + ')}.
                 </p>
               ))}
             </div>

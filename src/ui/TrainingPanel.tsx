@@ -1,17 +1,20 @@
 import { useId, useState } from 'react';
-import type { PromptInit } from '../shared/tasks';
+import type { PromptInit, PromptMethod } from '../shared/tasks';
 import type { RunRecord } from './runStore';
 import type { TrainerApi } from './useTrainer';
 import { TrainingCharts } from './TrainingCharts';
 import { RunsList, type RunsListProps } from './RunsList';
 import { compact, duration, fixed } from './format';
-import { INIT_HELP, MODE_HELP, NUMERIC_FIELDS, parseDraft, type ConfigDraft } from './trainingConfig';
+import { INIT_HELP, METHOD_HELP, MODE_HELP, NUMERIC_FIELDS, parseDraft, type ConfigDraft } from './trainingConfig';
+
+const METHOD_LABEL: Record<PromptMethod, string> = { prompt: 'prompt tuning', 'p-tuning': 'P-tuning', prefix: 'prefix tuning' };
 
 export interface TrainingPanelProps {
   draft: ConfigDraft;
   onDraft(draft: ConfigDraft): void;
   onResetDefaults(): void;
   inits: readonly PromptInit[];
+  methods: readonly PromptMethod[];
   task: 'classification' | 'generation';
   /** What must be fixed before training can start (empty: ready). */
   blockers: string[];
@@ -74,6 +77,17 @@ export function TrainingPanel(props: TrainingPanelProps) {
             <small className={errors.initText ? 'field-error' : 'muted'}>{errors.initText ?? 'e.g. “Classify the sentiment of this review”'}</small>
           </div>
         )}
+        <div className="setting">
+          <label htmlFor={`${ids}-method`}>Method</label>
+          <select id={`${ids}-method`} data-testid="train.method" value={draft.method} disabled={busy} onChange={(e) => field('method', e.target.value)}>
+            {props.methods.map((m) => (
+              <option key={m} value={m}>
+                {METHOD_LABEL[m]}
+              </option>
+            ))}
+          </select>
+          <small className="muted">{METHOD_HELP[draft.method]}</small>
+        </div>
         <div className="setting">
           <label htmlFor={`${ids}-mode`}>Mode</label>
           <select id={`${ids}-mode`} data-testid="train.mode" value={draft.mode} disabled={busy} onChange={(e) => field('mode', e.target.value)}>

@@ -124,6 +124,7 @@ export function changedSettings(draft: ConfigDraft, defaults: ConfigDraft): stri
   if (draft.init !== defaults.init) changed.push(`initialisation ${draft.init}`);
   if (draft.init === 'text' && draft.initText !== defaults.initText) changed.push(`init text “${draft.initText}”`);
   if (draft.mode !== defaults.mode) changed.push(draft.mode === 'head' ? 'linear-head mode' : 'label-words mode');
+  if (draft.method !== defaults.method) changed.push(`method ${draft.method}`);
   return changed;
 }
 
@@ -155,6 +156,7 @@ function parseDraftRecord(v: unknown, defaults: ConfigDraft, inits: readonly Pro
   for (const f of NUMERIC_FIELDS) if (isString(v[f.key])) draft[f.key] = v[f.key] as string;
   if (inits.includes(v.init as PromptInit)) draft.init = v.init as PromptInit;
   if (v.mode === 'verbalizer' || v.mode === 'head') draft.mode = v.mode;
+  if (v.method === 'prompt' || v.method === 'p-tuning' || v.method === 'prefix') draft.method = v.method;
   if (isString(v.initText)) draft.initText = v.initText;
   return draft;
 }

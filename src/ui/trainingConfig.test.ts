@@ -5,6 +5,7 @@ import type { TrainingConfig } from '../shared/tasks';
 
 const defaults: TrainingConfig = {
   mode: 'verbalizer',
+  method: 'prompt',
   promptLength: 20,
   init: 'labels',
   learningRate: 0.1,
@@ -20,6 +21,12 @@ const defaults: TrainingConfig = {
 describe('training settings form', () => {
   it('round-trips the defaults', () => {
     expect(parseDraft(draftFrom(defaults))).toEqual({ config: defaults, errors: {} });
+  });
+
+  it('keeps the method; a config from before methods existed reads as prompt tuning', () => {
+    expect(parseDraft({ ...draftFrom(defaults), method: 'prefix' }).config?.method).toBe('prefix');
+    const { method: _, ...old } = defaults;
+    expect(draftFrom(old).method).toBe('prompt');
   });
 
   it.each([

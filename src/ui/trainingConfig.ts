@@ -2,11 +2,11 @@
  * The training settings as the form holds them (text, so "0." can be typed), their checks, and
  * the short help shown beside each. Defaults come from the engine (engineInfo), not from here.
  */
-import type { PromptInit, TrainingConfig } from '../shared/tasks';
+import type { PromptInit, PromptMethod, TrainingConfig } from '../shared/tasks';
 
 export type NumericSetting = 'promptLength' | 'learningRate' | 'batchSize' | 'epochs' | 'valFraction' | 'seed' | 'warmupFraction' | 'maxGradNorm' | 'patience';
 
-export type ConfigDraft = Record<NumericSetting, string> & { init: PromptInit; mode: TrainingConfig['mode']; initText: string };
+export type ConfigDraft = Record<NumericSetting, string> & { init: PromptInit; mode: TrainingConfig['mode']; method: PromptMethod; initText: string };
 
 interface NumericField {
   key: NumericSetting;
@@ -52,8 +52,14 @@ export const MODE_HELP: Record<TrainingConfig['mode'], string> = {
   head: 'Linear head: a small trainable classifier on the first position’s hidden state, trained with the prompt.',
 };
 
+export const METHOD_HELP: Record<PromptMethod, string> = {
+  prompt: 'Prompt tuning: N trained vectors in the input (Lester et al.).',
+  'p-tuning': 'P-tuning: the N input vectors come from a small trained MLP (Liu et al.).',
+  prefix: 'Prefix tuning: N trained keys and values at every layer (Li & Liang; P-tuning v2): strongest on small models, more parameters.',
+};
+
 export function draftFrom(config: TrainingConfig): ConfigDraft {
-  const draft = { init: config.init, mode: config.mode, initText: config.initText ?? '' } as ConfigDraft;
+  const draft = { init: config.init, mode: config.mode, method: config.method ?? 'prompt', initText: config.initText ?? '' } as ConfigDraft;
   for (const f of NUMERIC_FIELDS) draft[f.key] = String(config[f.key]);
   return draft;
 }
@@ -74,7 +80,7 @@ export function parseDraft(draft: ConfigDraft): { config: TrainingConfig | null;
   if (draft.init === 'text' && draft.initText.trim() === '') errors.initText = 'Init text: the text init needs a text';
   if (Object.keys(errors).length > 0) return { config: null, errors };
   return {
-    config: { ...values, init: draft.init, mode: draft.mode, ...(draft.init === 'text' ? { initText: draft.initText.trim() } : {}) },
+    config: { ...values, init: draft.init, mode: draft.mode, method: draft.method, ...(draft.init === 'text' ? { initText: draft.initText.trim() } : {}) },
     errors,
   };
 }

@@ -26,7 +26,11 @@ export interface TemplateChecks {
   previewError: string | null;
   /** Per class (null key: about all classes), problems found instantly or by the worker. */
   wordProblems: Map<string | null, string[]>;
+  /** Per class (null key: about all classes), warnings from the worker: allowed, worth a second look. */
+  wordWarnings: Map<string | null, string[]>;
   multiTokenWords: LabelWordsCheck['multiTokenWords'];
+  /** Rows the model runs per example to score the label words (1: every word is one token). */
+  sequencesPerExample: number;
   /** The worker has not answered for the latest input yet. */
   pending: boolean;
 }
@@ -85,7 +89,7 @@ export function useTemplateChecks(client: StudioClient | null, inputs: TemplateI
               labelWords: Object.fromEntries(Object.entries(words).map(([c, t]) => [c, parseWords(t)])),
             })
             .then((r) => current && setCheck({ for: settled, result: r }))
-            .catch((e: unknown) => current && setCheck({ for: settled, result: { problems: [{ className: null, message: errorText(e) }], multiTokenWords: [] } }))
+            .catch((e: unknown) => current && setCheck({ for: settled, result: { problems: [{ className: null, message: errorText(e) }], warnings: [], multiTokenWords: [], sequencesPerExample: 1 } }))
         : Promise.resolve(current && setCheck(null));
     void Promise.all([previewCall, wordsCall]).then(() => current && setAnswered(settled));
     return () => {
@@ -94,14 +98,18 @@ export function useTemplateChecks(client: StudioClient | null, inputs: TemplateI
   }, [client, settled]);
 
   const wordProblems = inputs.labelWords ? instantWordProblems(inputs.labelWords) : new Map<string | null, string[]>();
+  const wordWarnings = new Map<string | null, string[]>();
   if (wordProblems.size === 0 && check && check.for === settled) {
     for (const p of check.result.problems) wordProblems.set(p.className, [...(wordProblems.get(p.className) ?? []), p.message]);
+    for (const w of check.result.warnings) wordWarnings.set(w.className, [...(wordWarnings.get(w.className) ?? []), w.message]);
   }
   return {
     preview,
     previewError,
     wordProblems,
+    wordWarnings,
     multiTokenWords: check?.result.multiTokenWords ?? [],
+    sequencesPerExample: check?.result.sequencesPerExample ?? 1,
     pending: answered !== JSON.stringify(inputs),
   };
 }

@@ -4,6 +4,7 @@ import { exportBundle, exportFiles, importPrompt } from './bundle';
 import { writeNpy } from './npy';
 import { peftAdapterConfigJson, peftAdapterSafetensors } from './peft';
 import { promptJsonText } from './promptJson';
+import { exportReadme } from './readme';
 import { EXPORT_FILE_NAMES, PromptImportError } from './schema';
 import { promptNpy, promptSafetensors } from './tensorFiles';
 import { baseMeta, bits, bytes, f32, headMeta, makePrompt, rawSafetensors, text } from './testing';
@@ -15,6 +16,7 @@ describe('exportBundle', () => {
     'prompt.npy',
     'peft/adapter_config.json',
     'peft/adapter_model.safetensors',
+    'README.md',
   ];
 
   it.each([
@@ -31,6 +33,8 @@ describe('exportBundle', () => {
     expect(text(unzipped['peft/adapter_config.json'])).toBe(peftAdapterConfigJson(prompt, meta));
     expect(unzipped['peft/adapter_model.safetensors']).toEqual(peftAdapterSafetensors(prompt));
     if (metrics) expect(JSON.parse(text(unzipped['metrics.json']))).toEqual(metrics);
+    expect(text(unzipped['README.md'])).toBe(exportReadme(prompt, meta, exportFiles(prompt, meta, { metrics })));
+    for (const path of files) expect(text(unzipped['README.md'])).toContain(`\`${path}\``);
   });
 
   it('is deterministic and imports back from the zip', async () => {

@@ -1,18 +1,22 @@
 /** Every export file at once (and zipped), and import of any of them, told apart by name or content. */
-import { strToU8, unzipSync, zipSync, type Zippable } from 'fflate';
-import { peftAdapterConfigJson, peftAdapterSafetensors } from './peft';
+import { strToU8, zipSync, type Zippable } from 'fflate';
+import { otherPeftTypeProblem, peftAdapterConfigJson, peftAdapterSafetensors } from './peft';
 import { parsePromptJson, promptJsonText } from './promptJson';
+import { exportReadme } from './readme';
 import {
   checkExport,
   EXPORT_FILE_NAMES,
+  isObject,
   PROMPT_EMBEDDINGS_KEY,
   PromptImportError,
   type ImportedFormat,
   type ImportedPrompt,
+  type Json,
   type PromptExportMetadata,
   type PromptVectors,
 } from './schema';
 import { importNpy, importSafetensors, promptNpy, promptSafetensors } from './tensorFiles';
+import { formatBytes, MAX_ADAPTER_CONFIG_BYTES, MAX_IMPORT_BYTES, readZipEntry, zipEntries } from './zipImport';
 
 export interface ExportFilesOptions {
   /** Written as metrics.json when given (any JSON-serialisable object). */
@@ -30,6 +34,7 @@ export function exportFiles(prompt: PromptVectors, meta: PromptExportMetadata, o
     [EXPORT_FILE_NAMES.peftWeights]: peftAdapterSafetensors(prompt),
   };
   if (options.metrics !== undefined) files[EXPORT_FILE_NAMES.metrics] = strToU8(`${JSON.stringify(options.metrics, null, 2)}\n`);
+  files[EXPORT_FILE_NAMES.readme] = strToU8(exportReadme(prompt, meta, files));
   return files;
 }
 
@@ -63,10 +68,36 @@ function detectFormat(fileName: string, bytes: Uint8Array): ImportedFormat | nul
 }
 
 /**
+ * The zip entries that hold a prompt, in the order they are tried: an export's, then a zipped PEFT
+ * adapter folder's. Only these (and an adapter_config.json) are ever inflated; other entries are ignored.
+ */
+const ZIP_PROMPT_ENTRIES = [
+  EXPORT_FILE_NAMES.promptJson,
+  EXPORT_FILE_NAMES.promptSafetensors,
+  EXPORT_FILE_NAMES.peftWeights,
+  'adapter_model.safetensors',
+  EXPORT_FILE_NAMES.promptNpy,
+];
+const ZIP_ADAPTER_CONFIGS = [EXPORT_FILE_NAMES.peftConfig, 'adapter_config.json'];
+
+/**
  * Reads prompt.json, prompt.safetensors, adapter_model.safetensors, prompt.npy or an export zip
- * (its prompt.json). Throws PromptImportError naming the file for anything unusable.
+ * (its prompt.json). Throws PromptImportError naming the file for anything unusable, whatever went
+ * wrong inside; files over MAX_IMPORT_BYTES are refused unread.
  */
 export async function importPrompt(fileName: string, bytes: Uint8Array): Promise<ImportedPrompt> {
+  try {
+    return await importFile(fileName, bytes);
+  } catch (e) {
+    if (e instanceof PromptImportError) throw e;
+    throw new PromptImportError(`${fileName}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function importFile(fileName: string, bytes: Uint8Array): Promise<ImportedPrompt> {
+  if (bytes.length > MAX_IMPORT_BYTES) {
+    throw new PromptImportError(`${fileName} is ${formatBytes(bytes.length)}; imports read files of at most ${formatBytes(MAX_IMPORT_BYTES)} (a prompt export is a few MB)`);
+  }
   const format = detectFormat(fileName, bytes);
   switch (format) {
     case 'prompt.json': {
@@ -77,24 +108,38 @@ export async function importPrompt(fileName: string, bytes: Uint8Array): Promise
       return importSafetensors(fileName, bytes);
     case 'npy':
       return importNpy(fileName, bytes);
-    case 'zip': {
-      let entries: Record<string, Uint8Array>;
-      try {
-        entries = unzipSync(bytes);
-      } catch (e) {
-        throw new PromptImportError(`${fileName}: not a readable zip (${(e as Error).message})`);
-      }
-      for (const name of [EXPORT_FILE_NAMES.promptJson, EXPORT_FILE_NAMES.promptSafetensors, EXPORT_FILE_NAMES.peftWeights, EXPORT_FILE_NAMES.promptNpy]) {
-        if (entries[name]) {
-          const inner = await importPrompt(`${fileName}/${name}`, entries[name]);
-          return { ...inner, fileName, format: 'zip' };
-        }
-      }
-      throw new PromptImportError(`${fileName}: the zip holds none of prompt.json, prompt.safetensors, peft/adapter_model.safetensors, prompt.npy`);
-    }
+    case 'zip':
+      return importZip(fileName, bytes);
     default:
       throw new PromptImportError(
         `${fileName}: unrecognised file; expected prompt.json, a .safetensors file with "${PROMPT_EMBEDDINGS_KEY}", a .npy array or an export .zip`,
       );
   }
+}
+
+/** A zip: its directory checked (entry count, declared sizes), an adapter_config.json of another PEFT type refused, then the first prompt entry. */
+async function importZip(fileName: string, bytes: Uint8Array): Promise<ImportedPrompt> {
+  const entries = zipEntries(bytes, fileName);
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const config = ZIP_ADAPTER_CONFIGS.map((name) => byName.get(name)).find((e) => e !== undefined);
+  if (config) {
+    let doc: Json = null;
+    try {
+      doc = JSON.parse(new TextDecoder().decode(readZipEntry(bytes, config, fileName, MAX_ADAPTER_CONFIG_BYTES))) as Json;
+    } catch (e) {
+      if (e instanceof PromptImportError) throw e; // unreadable JSON says nothing about the type: the prompt entry decides
+    }
+    const peftType = isObject(doc) ? doc.peft_type : undefined;
+    const problem = peftType === undefined ? null : otherPeftTypeProblem(peftType);
+    if (problem) throw new PromptImportError(`${fileName}: its ${config.name} says this is ${problem}`);
+  }
+  for (const name of ZIP_PROMPT_ENTRIES) {
+    const entry = byName.get(name);
+    if (!entry) continue;
+    const inner = await importFile(`${fileName}/${name}`, readZipEntry(bytes, entry, fileName, MAX_IMPORT_BYTES));
+    return { ...inner, fileName, format: 'zip' };
+  }
+  const held = entries.map((e) => e.name);
+  const listed = held.length === 0 ? 'nothing' : held.length > 8 ? `${held.slice(0, 8).join(', ')}, … (${held.length} entries)` : held.join(', ');
+  throw new PromptImportError(`${fileName}: the zip holds none of ${ZIP_PROMPT_ENTRIES.join(', ')} (it holds ${listed})`);
 }

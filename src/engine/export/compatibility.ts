@@ -15,7 +15,14 @@ export function checkPromptAgainstModel(imported: ImportedPrompt, model: ModelId
   const file = imported.fileName;
   const errors: string[] = [];
   const warnings: string[] = [...imported.warnings];
-  if (imported.dim !== model.config.hiddenSize) {
+  const prefixWidth = model.config.numLayers * 2 * model.config.hiddenSize;
+  const isPrefix = imported.metadata?.method === 'prefix' || (imported.metadata === null && imported.dim === prefixWidth);
+  if (isPrefix && imported.dim !== prefixWidth) {
+    errors.push(
+      `${file}: the prefix has ${imported.dim} values per virtual token but model "${model.id}" needs ${prefixWidth} ` +
+        `(layers ${model.config.numLayers} x 2 x hidden ${model.config.hiddenSize}); a prefix only fits the model it was tuned on`,
+    );
+  } else if (!isPrefix && imported.dim !== model.config.hiddenSize) {
     errors.push(
       `${file}: the prompt vectors have size ${imported.dim} but model "${model.id}" has hidden size ${model.config.hiddenSize}; ` +
         'a soft prompt only fits the model it was tuned on',

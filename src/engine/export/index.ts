@@ -17,6 +17,7 @@
  * | tensorFiles.ts, npy.ts | prompt.safetensors and prompt.npy, writing and reading |
  * | peft.ts | the PEFT adapter and where it differs from the studio |
  * | bundle.ts | every file at once, the zip, and `importPrompt` for any of them |
+ * | zipImport.ts | reading an imported zip within limits (entry count, sizes checked before inflating) |
  * | compatibility.ts | whether an imported prompt fits the loaded model |
  * | fromResult.ts | a training result -> vectors + metadata; an import -> SoftPrompt |
  */
@@ -55,5 +56,6 @@ export {
   type PeftTaskType,
 } from './peft';
 export { exportBundle, exportFiles, importPrompt, type ExportFilesOptions } from './bundle';
+export { MAX_ADAPTER_CONFIG_BYTES, MAX_IMPORT_BYTES, MAX_ZIP_ENTRIES } from './zipImport';
 export { checkPromptAgainstModel, type PromptCompatibility } from './compatibility';
 export { classificationExport, generationExport, softPromptFromImport } from './fromResult';

@@ -69,3 +69,48 @@ describe('PEFT adapter', () => {
     expect(peftExportNotes(generationMeta())).toEqual([]);
   });
 });
+
+describe('PEFT adapters of the other prompt methods', () => {
+  const model = { ...baseMeta().model, numLayers: 2, numHeads: 2, id: 'bert-tiny' };
+
+  it('P-tuning: a P_TUNING config (MLP encoder fields) over the encoder output [N, H]', () => {
+    const meta = baseMeta({ model, method: 'p-tuning', encoderHiddenSize: 7 });
+    const config = JSON.parse(peftAdapterConfigJson(makePrompt(), meta));
+    expect(config).toEqual({
+      auto_mapping: null,
+      base_model_name_or_path: 'bert-tiny',
+      encoder_dropout: 0,
+      encoder_hidden_size: 7,
+      encoder_num_layers: 2,
+      encoder_reparameterization_type: 'MLP',
+      inference_mode: true,
+      num_attention_heads: 2,
+      num_layers: 2,
+      num_transformer_submodules: 1,
+      num_virtual_tokens: N,
+      peft_type: 'P_TUNING',
+      revision: null,
+      task_type: 'FEATURE_EXTRACTION',
+      token_dim: H,
+    });
+    expect(peftExportNotes(meta).join(' ')).toMatch(/prompt encoder is not exported/);
+  });
+
+  it('prefix tuning: a PREFIX_TUNING config and prompt_embeddings [N, L x 2 x H], PEFT past_key_values layout', async () => {
+    const width = 2 * 2 * H;
+    const prompt = makePrompt(N, width);
+    const meta = baseMeta({ model, method: 'prefix' });
+    const config = JSON.parse(peftAdapterConfigJson(prompt, meta));
+    expect(config).toMatchObject({ peft_type: 'PREFIX_TUNING', prefix_projection: false, encoder_hidden_size: H, token_dim: H, num_layers: 2, num_attention_heads: 2, num_virtual_tokens: N });
+    expect(Object.keys(config)).not.toContain('prompt_tuning_init');
+    const { info } = await safetensorsContents(peftAdapterSafetensors(prompt));
+    expect(info.shape).toEqual([N, width]);
+    expect(peftExportNotes(meta).join(' ')).toMatch(/past_key_values/);
+    expect(peftExportNotes({ ...meta, model: { ...model, modelType: 'distilbert' } }).join(' ')).toMatch(/DistilBERT takes no past_key_values/);
+  });
+
+  it('refuses a prefix whose width is not layers x 2 x hidden, and a plain prompt that is as wide', () => {
+    expect(() => peftAdapterConfig(makePrompt(N, 3 * H), baseMeta({ model, method: 'prefix' }))).toThrow(/numLayers x 2 x hiddenSize = 16 values per virtual token, but these vectors have 12/);
+    expect(() => peftAdapterConfig(makePrompt(N, 4 * H), baseMeta({ model }))).toThrow(/hiddenSize is 4 but the prompt vectors are 16-dimensional/);
+  });
+});

@@ -26,12 +26,8 @@ export function peftTaskType(modelType: ModelType): PeftTaskType {
   return modelType === 'gpt2' ? 'CAUSAL_LM' : 'FEATURE_EXTRACTION';
 }
 
-/**
- * adapter_config.json as PEFT's PromptTuningConfig writes it (`asdict`, keys sorted). Newer PEFT
- * also writes `peft_version` and `modules_to_save`; both default to None and are left out because
- * older PEFT releases reject keys their dataclass lacks.
- */
-export interface PeftPromptTuningConfig {
+/** The fields every PEFT prompt-learning config (PromptLearningConfig) writes. */
+interface PeftPromptLearningBase {
   auto_mapping: null;
   base_model_name_or_path: string;
   inference_mode: true;
@@ -39,19 +35,28 @@ export interface PeftPromptTuningConfig {
   num_layers: number;
   num_transformer_submodules: 1;
   num_virtual_tokens: number;
-  peft_type: 'PROMPT_TUNING';
-  prompt_tuning_init: 'RANDOM';
-  prompt_tuning_init_text: null;
   revision: null;
   task_type: PeftTaskType;
   token_dim: number;
-  tokenizer_kwargs: null;
-  tokenizer_name_or_path: null;
 }
+
+/**
+ * adapter_config.json as PEFT writes it (`asdict`, keys sorted): PromptTuningConfig,
+ * PromptEncoderConfig (P_TUNING) or PrefixTuningConfig, by the run's method. Newer PEFT also writes
+ * `peft_version` and `modules_to_save`; both default to None and are left out because older PEFT
+ * releases reject keys their dataclass lacks.
+ */
+export type PeftPromptTuningConfig = PeftPromptLearningBase &
+  (
+    | { peft_type: 'PROMPT_TUNING'; prompt_tuning_init: 'RANDOM'; prompt_tuning_init_text: null; tokenizer_kwargs: null; tokenizer_name_or_path: null }
+    | { peft_type: 'P_TUNING'; encoder_dropout: 0; encoder_hidden_size: number; encoder_num_layers: 2; encoder_reparameterization_type: 'MLP' }
+    | { peft_type: 'PREFIX_TUNING'; encoder_hidden_size: number; prefix_projection: false }
+  );
 
 export function peftAdapterConfig(prompt: PromptVectors, meta: PromptExportMetadata): PeftPromptTuningConfig {
   checkExport(prompt, meta);
-  return {
+  const H = meta.model.hiddenSize;
+  const base: PeftPromptLearningBase = {
     auto_mapping: null, // only written when task_type is null
     base_model_name_or_path: meta.model.id,
     inference_mode: true,
@@ -60,16 +65,21 @@ export function peftAdapterConfig(prompt: PromptVectors, meta: PromptExportMetad
     // One embedding block: encoder-only and decoder-only models (seq2seq would need 2).
     num_transformer_submodules: 1,
     num_virtual_tokens: prompt.numTokens,
-    peft_type: 'PROMPT_TUNING',
-    // The stored weights replace the init on load; TEXT would make PEFT demand a tokenizer and text.
-    prompt_tuning_init: 'RANDOM',
-    prompt_tuning_init_text: null,
     revision: null,
     task_type: peftTaskType(meta.model.modelType),
-    token_dim: prompt.dim,
-    tokenizer_kwargs: null,
-    tokenizer_name_or_path: null,
+    token_dim: H,
   };
+  switch (meta.method ?? 'prompt') {
+    case 'prompt':
+      // The stored weights replace the init on load; TEXT would make PEFT demand a tokenizer and text.
+      return { ...base, peft_type: 'PROMPT_TUNING', prompt_tuning_init: 'RANDOM', prompt_tuning_init_text: null, tokenizer_kwargs: null, tokenizer_name_or_path: null };
+    case 'p-tuning':
+      // With inference_mode PEFT builds no encoder and reads the stored vectors (the encoder's output) as they are.
+      return { ...base, peft_type: 'P_TUNING', encoder_dropout: 0, encoder_hidden_size: meta.encoderHiddenSize ?? H, encoder_num_layers: 2, encoder_reparameterization_type: 'MLP' };
+    case 'prefix':
+      // The stored [N, L x 2 x H] are the keys and values themselves: no projection to rebuild (PEFT's own export of a projected prefix is the same).
+      return { ...base, peft_type: 'PREFIX_TUNING', encoder_hidden_size: meta.encoderHiddenSize ?? H, prefix_projection: false };
+  }
 }
 
 /** JSON text as Python's `json.dumps(d, indent=2, sort_keys=True)` writes it (ASCII-only, no final newline). */
@@ -86,7 +96,7 @@ export function peftAdapterConfigJson(prompt: PromptVectors, meta: PromptExportM
   return pythonJsonDumps(peftAdapterConfig(prompt, meta));
 }
 
-/** adapter_model.safetensors exactly as PEFT saves a prompt-tuning adapter. */
+/** adapter_model.safetensors exactly as PEFT saves a prompt-learning adapter: `prompt_embeddings` [N, dim]. */
 export function peftAdapterSafetensors(prompt: PromptVectors): Uint8Array {
   checkExport(prompt);
   return writeSafetensors({ [PROMPT_EMBEDDINGS_KEY]: { data: prompt.vectors, shape: [prompt.numTokens, prompt.dim] } }, { format: 'pt' });
@@ -96,7 +106,13 @@ export function peftAdapterSafetensors(prompt: PromptVectors): Uint8Array {
 export function peftExportNotes(meta: PromptExportMetadata): string[] {
   const n = meta.hyperparameters.promptLength;
   const notes: string[] = [];
-  if (meta.placement === 'after-first-token') {
+  if (meta.method === 'prefix') {
+    notes.push(
+      `PEFT passes the ${n} virtual tokens' keys and values to every layer as past_key_values, and transformers numbers the input's ` +
+        'positions after them, as the studio did.',
+    );
+    if (meta.model.modelType === 'distilbert') notes.push('DistilBERT takes no past_key_values in transformers, so PEFT cannot apply this prefix to it.');
+  } else if (meta.placement === 'after-first-token') {
     notes.push(
       `PEFT prepends the ${n} virtual tokens before every input token, including [CLS]/BOS; this prompt was tuned ` +
         'right after [CLS]/BOS, so under PEFT its positions shift by one and results may differ slightly.',
@@ -107,10 +123,35 @@ export function peftExportNotes(meta: PromptExportMetadata): string[] {
         'at the start, so the adapter does not reproduce the tuned behaviour.',
     );
   }
+  if (meta.method === 'p-tuning') {
+    notes.push('The prompt encoder is not exported (as in PEFT\'s own export): the vectors are its output, which PEFT loads as they are for inference.');
+  }
   if (meta.mode === 'head') {
     notes.push('The linear label head is not part of the PEFT adapter; it is in prompt.json ("head": weights [H, C], bias [C]).');
   } else if (meta.task === 'classification') {
     notes.push('PEFT returns logits only: score classes with the label words in prompt.json at the mask/next-token position.');
   }
   return notes;
+}
+
+/**
+ * The prompt-learning peft_types, whose adapter_model.safetensors holds `prompt_embeddings`: the
+ * ones the studio exports (peftAdapterConfig) and imports.
+ */
+export const IMPORTABLE_PEFT_TYPES: readonly string[] = ['PROMPT_TUNING', 'P_TUNING', 'PREFIX_TUNING'];
+
+/** How PEFT's weight-changing adapter types are written in prose. */
+const PEFT_TYPE_NAMES: Record<string, string> = { LORA: 'LoRA', ADALORA: 'AdaLoRA', LOHA: 'LoHa', LOKR: 'LoKr', IA3: '(IA)³', OFT: 'OFT', BOFT: 'BOFT', VERA: 'VeRA' };
+
+/**
+ * Why an adapter of this peft_type cannot be imported (the words after "this is"), or null when it
+ * can: the advice for a prompt-tuning adapter does not fit a LoRA one.
+ */
+export function otherPeftTypeProblem(peftType: unknown): string | null {
+  if (typeof peftType === 'string' && IMPORTABLE_PEFT_TYPES.includes(peftType)) return null;
+  const name = typeof peftType === 'string' ? (PEFT_TYPE_NAMES[peftType] ?? peftType) : 'unknown';
+  return (
+    `a PEFT ${name} adapter (peft_type ${JSON.stringify(peftType)}), which changes the model's own weights instead of adding a soft prompt, ` +
+    'so it holds nothing the studio can import. The studio imports prompt-learning adapters (peft_type PROMPT_TUNING, P_TUNING or PREFIX_TUNING) and its own prompt.json, prompt.safetensors, prompt.npy or export zip'
+  );
 }

@@ -10,7 +10,7 @@ import {
   type PromptExportMetadata,
   type PromptVectors,
 } from './schema';
-
+import { otherPeftTypeProblem } from './peft';
 
 /** The shortest decimal that reads back as the same float32 (so files stay small and exact). */
 export function formatFloat32(v: number): string {
@@ -48,7 +48,7 @@ export function promptJsonText(prompt: PromptVectors, meta: PromptExportMetadata
   if (head) {
     const c = meta.classNames.length;
     tail.push(
-      `  "head": {\n    "weights": ${matrixJson(head.weights, prompt.dim, c, '    ')},\n` +
+      `  "head": {\n    "weights": ${matrixJson(head.weights, meta.model.hiddenSize, c, '    ')},\n` +
         `    "bias": [${Array.from(head.bias, formatFloat32).join(', ')}]\n  }`,
     );
   }
@@ -90,7 +90,8 @@ export function parsePromptJson(text: string, fileName = 'prompt.json'): { promp
   }
   if (!isObject(doc)) return fail('not a JSON object');
   if (doc.peft_type !== undefined) {
-    fail('this is a PEFT adapter_config.json, which holds no vectors; import adapter_model.safetensors instead');
+    const problem = otherPeftTypeProblem(doc.peft_type);
+    fail(problem ? `this is ${problem}` : 'this is a PEFT adapter_config.json, which holds no vectors; import adapter_model.safetensors instead');
   }
   if (doc.format !== PROMPT_FORMAT) fail(`not a prompt export: "format" is ${JSON.stringify(doc.format)}, expected "${PROMPT_FORMAT}"`);
   if (doc.formatVersion !== PROMPT_FORMAT_VERSION) {

@@ -4,7 +4,7 @@
  * files) share. The writers and readers of each file format live beside this file.
  */
 import { SUPPORTED_MODEL_TYPES, type ModelType, type TransformerConfig } from '../../model/types';
-import { PROMPT_INITS, PROMPT_PLACEMENTS, type ClassifierMode, type PromptInit, type PromptPlacement, type TaskKind } from '../types';
+import { PROMPT_INITS, PROMPT_METHODS, PROMPT_PLACEMENTS, type ClassifierMode, type PromptInit, type PromptMethod, type PromptPlacement, type TaskKind } from '../types';
 
 /** Identifies prompt.json (and the safetensors metadata) as ours; bumped on incompatible changes. */
 export const PROMPT_FORMAT = 'prompt-tuning-studio/prompt';
@@ -21,6 +21,8 @@ export const EXPORT_FILE_NAMES = {
   peftConfig: 'peft/adapter_config.json',
   peftWeights: 'peft/adapter_model.safetensors',
   metrics: 'metrics.json',
+  /** What each file is and how to load the PEFT adapter (readme.ts). */
+  readme: 'README.md',
 } as const;
 
 /** A soft prompt as a row-major [numTokens, dim] matrix. */
@@ -114,6 +116,14 @@ export interface PromptExportMetadata {
   labelWords: Record<string, string[]>;
   /** Present exactly when mode is 'head'. */
   head?: LabelHead;
+  /**
+   * What was trained; absent in files from before methods existed ('prompt'). For 'prefix' the
+   * vectors are the per-layer keys and values, [N, numLayers x 2 x hiddenSize] in PEFT's
+   * past_key_values layout; for 'p-tuning' they are the prompt encoder's output, [N, hiddenSize].
+   */
+  method?: PromptMethod;
+  /** P-tuning's encoder / prefix tuning's projection: its hidden width (recorded for PEFT's config). */
+  encoderHiddenSize?: number;
   init: PromptInitMetadata;
   hyperparameters: PromptHyperparameters;
   seed: number;
@@ -193,7 +203,18 @@ export function checkMetadata(meta: PromptExportMetadata, prompt: PromptVectors,
   if (m.checkpointHash !== null && !/^[0-9a-f]{64}$/.test(m.checkpointHash)) {
     fail(`model.checkpointHash ${JSON.stringify(m.checkpointHash)} is not a lowercase hex SHA-256 (or null)`);
   }
-  if (m.hiddenSize !== prompt.dim) fail(`model.hiddenSize is ${m.hiddenSize} but the prompt vectors are ${prompt.dim}-dimensional`);
+  if (meta.method !== undefined && !(PROMPT_METHODS as readonly string[]).includes(meta.method)) {
+    fail(`method ${JSON.stringify(meta.method)} is not one of ${PROMPT_METHODS.join(', ')}`);
+  }
+  if (meta.method === 'prefix') {
+    const width = m.numLayers * 2 * m.hiddenSize;
+    if (prompt.dim !== width) fail(`a prefix has numLayers x 2 x hiddenSize = ${width} values per virtual token, but these vectors have ${prompt.dim}`);
+  } else if (m.hiddenSize !== prompt.dim) {
+    fail(`model.hiddenSize is ${m.hiddenSize} but the prompt vectors are ${prompt.dim}-dimensional`);
+  }
+  if (meta.encoderHiddenSize !== undefined && !(Number.isInteger(meta.encoderHiddenSize) && meta.encoderHiddenSize >= 1)) {
+    fail(`encoderHiddenSize ${JSON.stringify(meta.encoderHiddenSize)} is not a positive integer`);
+  }
   const hp = meta.hyperparameters;
   if (typeof hp !== 'object' || hp === null) fail('hyperparameters are missing');
   for (const key of ['promptLength', 'learningRate', 'batchSize', 'epochs', 'warmupSteps', 'valSplit'] as const) {
@@ -226,7 +247,7 @@ export function checkMetadata(meta: PromptExportMetadata, prompt: PromptVectors,
     if (meta.task !== 'classification') fail('head mode needs a classification task');
     if (!meta.head) fail('mode is head but no head weights were given');
     const c = meta.classNames.length;
-    checkMatrix(meta.head!.weights, prompt.dim, c, `head weights [H=${prompt.dim}, C=${c}]`, fail);
+    checkMatrix(meta.head!.weights, m.hiddenSize, c, `head weights [H=${m.hiddenSize}, C=${c}]`, fail);
     checkMatrix(meta.head!.bias, 1, c, `head bias [C=${c}]`, fail);
   } else if (meta.head) {
     fail('head weights were given but mode is verbalizer');

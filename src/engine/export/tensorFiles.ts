@@ -12,6 +12,7 @@ import {
   type SafetensorsHeader,
 } from '../../model/safetensors';
 import { readNpy, writeNpy } from './npy';
+import { otherPeftTypeProblem } from './peft';
 import {
   checkExport,
   checkMetadata,
@@ -75,7 +76,10 @@ export async function importSafetensors(fileName: string, bytes: Uint8Array): Pr
   const info = header.tensors.get(PROMPT_EMBEDDINGS_KEY);
   if (!info) {
     const names = [...header.tensors.keys()];
-    return fail(`no "${PROMPT_EMBEDDINGS_KEY}" tensor (found: ${names.length ? names.join(', ') : 'none'})`);
+    const lora = names.find((n) => /\.lora_(A|B|embedding_A|embedding_B)\b/.test(n));
+    if (lora) return fail(`this is ${otherPeftTypeProblem('LORA')} (it holds "${lora}")`);
+    const listed = names.length > 8 ? `${names.slice(0, 8).join(', ')}, … (${names.length} in all)` : names.join(', ') || 'none';
+    return fail(`no "${PROMPT_EMBEDDINGS_KEY}" tensor (found: ${listed})`);
   }
   if (!(READABLE_DTYPES as readonly string[]).includes(info.dtype)) {
     fail(`"${PROMPT_EMBEDDINGS_KEY}" has dtype ${info.dtype}; expected F32 (or F16, BF16, F64, converted to F32)`);

@@ -66,6 +66,10 @@ export class BagOfWordsLM implements FrozenLM {
     return hidden.clone();
   }
 
+  keyValues(): tf.Tensor3D {
+    throw new Error('the bag-of-words model has no attention, so no keys and values');
+  }
+
   dispose(): void {
     this.wordEmbeddings.dispose();
   }

@@ -270,14 +270,22 @@ const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) 
 const add = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]);
 
 /** Attention of one sequence; keys with mask 0 (and future keys when causal) are skipped entirely. */
-function attend(q: Mat, k: Mat, v: Mat, mask: number[], heads: number, causal: boolean): Mat {
+/**
+ * Attention of one sequence; `prefix` holds this layer's prefix keys and values (a key/value cache of
+ * P positions, as transformers' past_key_values): every query sees them, before its own keys.
+ */
+function attend(q: Mat, k: Mat, v: Mat, mask: number[], heads: number, causal: boolean, prefix?: { k: Mat; v: Mat }): Mat {
   const T = q.length;
   const H = q[0].length;
   const hd = H / heads;
   const out: Mat = q.map(() => new Float64Array(H));
+  const P = prefix?.k.length ?? 0;
+  k = [...(prefix?.k ?? []), ...k];
+  v = [...(prefix?.v ?? []), ...v];
+  const visible = [...Array(P).fill(1), ...mask];
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < T; i++) {
-      const keys = [...Array(T).keys()].filter((j) => mask[j] === 1 && (!causal || j <= i));
+      const keys = [...Array(P + T).keys()].filter((j) => visible[j] === 1 && (!causal || j < P || j - P <= i));
       if (keys.length === 0) continue;
       const scores = keys.map((j) => {
         let s = 0;
@@ -311,8 +319,16 @@ export function referenceForward(
   cfg: Record<string, unknown>,
   embeds: number[][][],
   mask: number[][],
+  /** Prefix tuning: [P][L * 2 * H] per-layer keys and values (layer 0 key, layer 0 value, layer 1 key, ...). */
+  prefix?: number[][],
 ): ReferenceOutput {
   const hidden: Mat[] = [];
+  const P = prefix?.length ?? 0;
+  const H = embeds[0]?.[0]?.length ?? 0;
+  // Layer l's prefix keys and values, each [P][H].
+  const layerPrefix = prefix
+    ? (l: number) => ({ k: prefix.map((r) => Float64Array.from(r.slice(2 * l * H, (2 * l + 1) * H))), v: prefix.map((r) => Float64Array.from(r.slice((2 * l + 1) * H, (2 * l + 2) * H))) })
+    : undefined;
   const logits: Mat[] = [];
   const hasHead = family === 'gpt2' || `cls.predictions.bias` in t || 'lm_head.bias' in t || 'vocab_projector.bias' in t;
   for (let b = 0; b < embeds.length; b++) {
@@ -320,17 +336,19 @@ export function referenceForward(
     const positions: number[] = [];
     let count = 0;
     for (let i = 0; i < m.length; i++) {
-      positions.push(m[i] ? count : 0);
+      positions.push(m[i] ? P + count : P); // after a prefix (a cache) of P positions, numbering starts at P
       if (m[i]) count++;
     }
-    const hOut = family === 'gpt2' ? gpt2Ref(t, cfg, embeds[b], m, positions) : encoderRef(family, t, cfg, embeds[b], m, positions);
+    const hOut = family === 'gpt2' ? gpt2Ref(t, cfg, embeds[b], m, positions, layerPrefix) : encoderRef(family, t, cfg, embeds[b], m, positions, layerPrefix);
     hidden.push(hOut);
     if (hasHead) logits.push(hOut.map((x) => headRef(family, t, cfg, x)));
   }
   return { hidden, logits: hasHead ? logits : null };
 }
 
-function encoderRef(family: Family, t: HfTensors, cfg: Record<string, unknown>, emb: number[][], mask: number[], positions: number[]): Mat {
+type LayerPrefixRef = (layer: number) => { k: Mat; v: Mat };
+
+function encoderRef(family: Family, t: HfTensors, cfg: Record<string, unknown>, emb: number[][], mask: number[], positions: number[], prefix?: LayerPrefixRef): Mat {
   const hasHead = 'cls.predictions.bias' in t || 'lm_head.bias' in t || 'vocab_projector.bias' in t;
   const p = hasHead ? `${family}.` : '';
   const eps = family === 'distilbert' ? 1e-12 : (cfg.layer_norm_eps as number);
@@ -351,7 +369,7 @@ function encoderRef(family: Family, t: HfTensors, cfg: Record<string, unknown>, 
     const q = x.map((r) => torchLinear(r, ...L(names.q)));
     const k = x.map((r) => torchLinear(r, ...L(names.k)));
     const v = x.map((r) => torchLinear(r, ...L(names.v)));
-    const a = attend(q, k, v, mask, heads, false);
+    const a = attend(q, k, v, mask, heads, false, prefix?.(l));
     const h1 = x.map((r, i) => lnorm(add(r, torchLinear(a[i], ...L(names.o))), ...L(names.ln1), eps));
     x = h1.map((r) => {
       const inner = torchLinear(r, ...L(names.f1)).map(geluExact);
@@ -389,7 +407,7 @@ function headRef(family: Family, t: HfTensors, cfg: Record<string, unknown>, x: 
   return out;
 }
 
-function gpt2Ref(t: HfTensors, cfg: Record<string, unknown>, emb: number[][], mask: number[], positions: number[]): Mat {
+function gpt2Ref(t: HfTensors, cfg: Record<string, unknown>, emb: number[][], mask: number[], positions: number[], prefix?: LayerPrefixRef): Mat {
   const p = 'transformer.';
   const eps = cfg.layer_norm_epsilon as number;
   const heads = cfg.n_head as number;
@@ -402,7 +420,7 @@ function gpt2Ref(t: HfTensors, cfg: Record<string, unknown>, emb: number[][], ma
     const q = qkv.map((r) => r.slice(0, H));
     const k = qkv.map((r) => r.slice(H, 2 * H));
     const v = qkv.map((r) => r.slice(2 * H, 3 * H));
-    const a = attend(q, k, v, mask, heads, true);
+    const a = attend(q, k, v, mask, heads, true, prefix?.(l));
     const h1 = x.map((r, i) => add(r, conv1d(a[i], ...W('attn.c_proj'))));
     x = h1.map((r) => add(r, conv1d(conv1d(lnorm(r, ...W('ln_2'), eps), ...W('mlp.c_fc')).map(geluTanh), ...W('mlp.c_proj'))));
   }

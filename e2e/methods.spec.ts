@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Download } from '@playwright/test';
+import { expect, test } from './fixtures/studio';
+
+// The prompt methods in the page: prefix tuning on the embedded BERT trains, shows its results,
+// and exports a PEFT PREFIX_TUNING adapter whose prompt_embeddings hold every layer's keys and values.
+test.setTimeout(300_000);
+
+async function tinyCsv(): Promise<string> {
+  const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
+  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, 10);
+  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, 10);
+  return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
+}
+
+const bytesOf = async (download: Download) => readFile((await download.path()) as string);
+
+test('prefix tuning trains in the page and exports a PREFIX_TUNING adapter', async ({ studio, page }) => {
+  await studio.setup('?backend=wasm');
+  await studio.uploadCsv('tiny.csv', await tinyCsv());
+  await studio.expectDataset('tiny.csv', 20);
+  await studio.loadEmbeddedModel('studio-bert-tiny');
+  await studio.setTemplate('{text} It was [MASK].');
+  await studio.setLabelWords('positive', 'good');
+  await studio.setLabelWords('negative', 'bad');
+  await studio.byId('train.method').selectOption('prefix');
+  await expect(studio.byId('train.panel')).toContainText('keys and values at every layer');
+  // The template preview shows no soft tokens: a prefix is not part of the input.
+  const examples = studio.byId('template.preview.example');
+  await expect(examples.locator('.tok-soft')).toHaveCount(0);
+  await expect(examples.first()).toContainText('[MASK]');
+  await expect(studio.byId('template.insert.soft')).toHaveCount(0);
+  await studio.setTraining({ promptLength: 4, batchSize: 4, epochs: 2, valFraction: 0.2, learningRate: 0.01 });
+  await studio.startTraining();
+  expect(await studio.waitForRunEnd()).toBe('completed');
+  await expect(studio.byId('results.tuned.value')).toHaveText(/^\d+\.\d%$/);
+
+  const [file] = await Promise.all([page.waitForEvent('download'), studio.byId('export.peftConfig').click()]);
+  const config = JSON.parse((await bytesOf(file)).toString('utf8'));
+  expect(config).toMatchObject({ peft_type: 'PREFIX_TUNING', num_virtual_tokens: 4, num_layers: 4, token_dim: 128, prefix_projection: false });
+  const [weights] = await Promise.all([page.waitForEvent('download'), studio.byId('export.peftWeights').click()]);
+  const buf = await bytesOf(weights);
+  const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString('utf8'));
+  expect(header.prompt_embeddings.shape).toEqual([4, 4 * 2 * 128]);
+  await studio.panelShot('train.panel', 'methods-prefix');
+  expect(studio.errors).toEqual([]);
+});

@@ -1,0 +1,371 @@
+/**
+ * Each CLI's usage and option checks, kept apart from the tools themselves so that tests call them
+ * without running anything. Every parse function checks every option (numbers and their ranges,
+ * choices, files and folders) and throws a UsageError naming the first bad one; nothing here loads
+ * a model or reads a dataset.
+ */
+import { NODE_BACKENDS, parseNodeBackends, type NodeBackendName } from '../node/model';
+import { checkTrainingConfig, DEFAULT_TRAINING_CONFIG, defaultTrainingConfig, type TrainingConfig } from '../engine/train';
+import { PROMPT_INITS, PROMPT_METHODS, type PromptInit } from '../engine/types';
+import { MAX_SOFT_SLOT, parseTemplate } from '../engine/template';
+import { SAMPLES } from '../shared/samples';
+import {
+  choiceOption,
+  existingFolder,
+  modelSource,
+  numberOption,
+  parseOptions,
+  readableFile,
+  requireOption,
+  UsageError,
+  writableFolder,
+  type Command,
+} from './args';
+
+const BACKENDS = NODE_BACKENDS.join('|');
+const COMMON_HELP = '  --debug prints the stack trace of a failure (or DEBUG=1); -h, --help prints this.';
+
+function backendsOption(value: string): NodeBackendName[] {
+  try {
+    return parseNodeBackends(value);
+  } catch (e) {
+    throw new UsageError(`--backend: ${(e as Error).message}`);
+  }
+}
+
+// -------------------------------------------------------------------------------------------
+// tune
+
+export const TUNE: Command = {
+  name: 'tune',
+  usage: `usage: npm run tune -- --model <folder|url> --csv <file> --out <dir>
+  (--label <column> --label-words "<class>=<word>,<word>" ... | --target <column>)
+  [--text <column>] [--template "<template>"] [--mode verbalizer|head] [--prompt-length N]
+  [--init ${PROMPT_INITS.join('|')}] [--init-text T] [--epochs E] [--lr LR] [--batch B] [--seed S]
+  [--val-split F] [--patience P] [--method ${PROMPT_METHODS.join('|')}] [--encoder-hidden E] [--prefix-projection]
+  [--backend ${BACKENDS}[,...]] [--force] [--debug]
+
+  Classification: --label names the class column; --label-words (repeatable) gives each class its
+  words, required in verbalizer mode (the default). Generation (decoder models): --target names the
+  column to generate. --template defaults to "{<text>} It was [MASK]." (encoders) or "{<text>} It was".
+  --prompt-length: soft tokens, a whole number from 1 to ${MAX_SOFT_SLOT} (default ${DEFAULT_TRAINING_CONFIG.promptLength}).
+  --epochs >= 1 (${DEFAULT_TRAINING_CONFIG.epochs}), --lr > 0 (${DEFAULT_TRAINING_CONFIG.learningRate}; head mode ${defaultTrainingConfig('head').learningRate}), --batch >= 1 (${DEFAULT_TRAINING_CONFIG.batchSize}),
+  --val-split from 0 to below 1 (${DEFAULT_TRAINING_CONFIG.valFraction}), --patience >= 0 epochs (${DEFAULT_TRAINING_CONFIG.patience}, 0 = no early stop), --seed >= 0 (${DEFAULT_TRAINING_CONFIG.seed}).
+  --method: prompt tuning (default), P-tuning (the vectors come from a trained MLP) or prefix tuning
+  (keys and values at every layer); --encoder-hidden >= 1: the MLP's / projection's width (default the
+  model's hidden size); --prefix-projection: prefix tuning through PEFT's projection MLP.
+  --backend takes a list tried in order (e.g. webgpu,wasm: the GPU if Dawn finds one, else wasm,
+  saying why); webgpu uses the Vulkan driver VK_ICD_FILENAMES names, or the system's. Default wasm.
+  Every option, the CSV and its columns are checked before the model loads. Data that would train
+  nonsense (one class, no validation rows, classes with fewer than 5 examples, no text left after
+  the template) stops here with exit 2; --force trains anyway.
+  Prints one JSON line per event (progress, start, zeroShot, metrics, epoch, done), then writes
+  prompt.json, prompt.safetensors, prompt.npy, peft/ and metrics.json to --out.
+${COMMON_HELP}`,
+};
+
+export interface TuneArgs {
+  model: string;
+  csv: string;
+  out: string;
+  spec: { task: 'classification'; labelColumn: string; labelWords?: Record<string, string[]> } | { task: 'generation'; targetColumn: string };
+  /** The --text column, for the default template. */
+  textColumn: string;
+  template?: string;
+  config: TrainingConfig;
+  backends: NodeBackendName[];
+  force: boolean;
+}
+
+/** "positive=good,great" (repeatable) -> { positive: ['good', 'great'] }. */
+export function parseLabelWords(specs: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    const label = spec.slice(0, eq).trim();
+    const words = spec.slice(eq + 1).split(',').map((w) => w.trim()).filter(Boolean);
+    if (eq <= 0 || label === '') throw new UsageError(`--label-words "${spec}" is not <class>=<word>,<word>`);
+    if (words.length === 0) throw new UsageError(`--label-words "${spec}" gives class "${label}" no words`);
+    out[label] = [...(out[label] ?? []), ...words];
+  }
+  return out;
+}
+
+export function parseTuneArgs(argv: string[]): TuneArgs {
+  const v = parseOptions(argv, {
+    model: { type: 'string' },
+    csv: { type: 'string' },
+    text: { type: 'string' },
+    label: { type: 'string' },
+    target: { type: 'string' },
+    template: { type: 'string' },
+    'label-words': { type: 'string', multiple: true },
+    'prompt-length': { type: 'string' },
+    init: { type: 'string' },
+    'init-text': { type: 'string' },
+    epochs: { type: 'string' },
+    lr: { type: 'string' },
+    batch: { type: 'string' },
+    seed: { type: 'string' },
+    'val-split': { type: 'string' },
+    mode: { type: 'string' },
+    patience: { type: 'string' },
+    method: { type: 'string' },
+    'encoder-hidden': { type: 'string' },
+    'prefix-projection': { type: 'boolean', default: false },
+    backend: { type: 'string', default: 'wasm' },
+    out: { type: 'string' },
+    force: { type: 'boolean', default: false },
+  });
+  const model = modelSource(requireOption(v.model, 'model'));
+  const csv = readableFile(requireOption(v.csv, 'csv'), 'csv');
+  const out = writableFolder(requireOption(v.out, 'out'), 'out');
+  if (v.label !== undefined && v.target !== undefined) throw new UsageError('give --label (classification) or --target (generation), not both');
+  if (v.label === undefined && v.target === undefined) throw new UsageError('give --label (classification) or --target (generation)');
+  const generation = v.target !== undefined;
+  if (generation && v['label-words']) throw new UsageError('--label-words is for classification (--label), not --target');
+  if (generation && v.mode !== undefined && v.mode !== 'verbalizer') throw new UsageError(`--mode ${v.mode} is for classification (--label); generation has no modes`);
+  const mode = v.mode === undefined ? (generation ? 'verbalizer' : DEFAULT_TRAINING_CONFIG.mode) : choiceOption(v.mode, 'mode', ['verbalizer', 'head'] as const);
+  const labelWords = v['label-words'] ? parseLabelWords(v['label-words']) : undefined;
+  if (!generation && mode === 'verbalizer' && !labelWords) throw new UsageError('verbalizer mode needs --label-words for each class (or --mode head)');
+  const defaults = defaultTrainingConfig(mode);
+  const init = v.init === undefined ? DEFAULT_TRAINING_CONFIG.init : (choiceOption(v.init, 'init', PROMPT_INITS) as PromptInit);
+  if (init === 'text' && !v['init-text']?.trim()) throw new UsageError('--init text needs --init-text "<text>"');
+  if (init !== 'text' && v['init-text'] !== undefined) throw new UsageError('--init-text is used only with --init text');
+  const method = v.method === undefined ? undefined : choiceOption(v.method, 'method', PROMPT_METHODS);
+  if (v['encoder-hidden'] !== undefined && method !== 'p-tuning' && method !== 'prefix') throw new UsageError('--encoder-hidden is for --method p-tuning or prefix');
+  if (v['prefix-projection'] && method !== 'prefix') throw new UsageError('--prefix-projection is for --method prefix');
+  const encoderHiddenSize = numberOption(v['encoder-hidden'], 'encoder-hidden', { integer: true, min: 1 });
+  if (v.template !== undefined) {
+    try {
+      parseTemplate(v.template);
+    } catch (e) {
+      throw new UsageError(`--template: ${(e as Error).message}`);
+    }
+  }
+  const config: TrainingConfig = {
+    ...defaults,
+    init,
+    initText: v['init-text'],
+    promptLength: numberOption(v['prompt-length'], 'prompt-length', { integer: true, min: 1, max: MAX_SOFT_SLOT }, DEFAULT_TRAINING_CONFIG.promptLength),
+    epochs: numberOption(v.epochs, 'epochs', { integer: true, min: 1 }, DEFAULT_TRAINING_CONFIG.epochs),
+    learningRate: numberOption(v.lr, 'lr', { min: 0, minExclusive: true }, defaults.learningRate),
+    batchSize: numberOption(v.batch, 'batch', { integer: true, min: 1 }, DEFAULT_TRAINING_CONFIG.batchSize),
+    seed: numberOption(v.seed, 'seed', { integer: true, min: 0 }, DEFAULT_TRAINING_CONFIG.seed),
+    valFraction: numberOption(v['val-split'], 'val-split', { min: 0, max: 1, maxExclusive: true }, DEFAULT_TRAINING_CONFIG.valFraction),
+    patience: numberOption(v.patience, 'patience', { integer: true, min: 0 }, DEFAULT_TRAINING_CONFIG.patience),
+    ...(method ? { method } : {}),
+    ...(encoderHiddenSize !== undefined ? { encoderHiddenSize } : {}),
+    ...(v['prefix-projection'] ? { prefixProjection: true } : {}),
+  };
+  try {
+    checkTrainingConfig(config);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return {
+    model,
+    csv,
+    out,
+    spec: generation ? { task: 'generation', targetColumn: v.target as string } : { task: 'classification', labelColumn: v.label as string, labelWords },
+    textColumn: v.text ?? (generation ? 'input' : 'text'),
+    template: v.template,
+    config,
+    backends: backendsOption(v.backend),
+    force: v.force,
+  };
+}
+
+// -------------------------------------------------------------------------------------------
+// pretrain
+
+export const PRETRAIN: Command = {
+  name: 'pretrain',
+  usage: `usage: npm run pretrain -- [--family bert|gpt2] [--out <model folder>] [--steps N] [--batch B] [--seq T]
+  [--max-positions P] [--positions random|sinusoidal] [--offset-layers K] [--untied-decoder] [--lr LR]
+  [--warmup W] [--mask-rate R] [--seed S] [--hidden H] [--layers L] [--heads A] [--inner I]
+  [--checkpoint-every N] [--log-every N] [--fresh] [--init-from <model.safetensors>] [--debug]
+
+  Pretrains an embedded model from scratch into --out (default public/models/studio-<family>-tiny),
+  which must already hold tokenizer.json and tokenizer_config.json (npx tsx src/cli/build-tokenizers.ts).
+  Resumes from .cache/pretrain/<name>/ when run again with the same arguments (--fresh starts over).
+  Whole numbers >= 1: --steps (4000) --batch (16) --hidden (128) --layers (4) --heads (4, dividing
+  --hidden) --inner (512) --checkpoint-every (200) --log-every (20); --seq >= 8 (128); --max-positions
+  >= --seq; --warmup >= 0 (200); --offset-layers 0..--layers (BERT with --positions sinusoidal);
+  --lr > 0 (1e-3); --mask-rate between 0 and 1 (0.15, BERT); --untied-decoder: BERT only.
+${COMMON_HELP}`,
+};
+
+export const PRETRAIN_OPTIONS = {
+  family: { type: 'string', default: 'bert' },
+  out: { type: 'string' },
+  steps: { type: 'string', default: '4000' },
+  batch: { type: 'string', default: '16' },
+  seq: { type: 'string', default: '128' },
+  /** Rows of the position table (default: --seq). Train short windows first with room for long ones later. */
+  'max-positions': { type: 'string' },
+  /** Position table init: random N(0, 0.02) rows, or sinusoids at that scale (see sinusoidalPositions). */
+  positions: { type: 'string', default: 'random' },
+  /** BERT, with --positions sinusoidal: this many first layers start with offset heads (see offsetHeadWeights). */
+  'offset-layers': { type: 'string', default: '0' },
+  /** BERT: the MLM decoder is its own [V, H] matrix instead of the word-embedding table (config tie_word_embeddings: false). */
+  'untied-decoder': { type: 'boolean', default: false },
+  lr: { type: 'string', default: '1e-3' },
+  warmup: { type: 'string', default: '200' },
+  /** BERT only: the share of tokens chosen for prediction (80% [MASK], 10% random, 10% kept). */
+  'mask-rate': { type: 'string', default: '0.15' },
+  seed: { type: 'string', default: '1234' },
+  hidden: { type: 'string', default: '128' },
+  layers: { type: 'string', default: '4' },
+  heads: { type: 'string', default: '4' },
+  inner: { type: 'string', default: '512' },
+  'checkpoint-every': { type: 'string', default: '200' },
+  'log-every': { type: 'string', default: '20' },
+  fresh: { type: 'boolean', default: false },
+  /** Start from this checkpoint's weights (an earlier run's model.safetensors) with a new optimizer and schedule. */
+  'init-from': { type: 'string' },
+} as const;
+
+/** pretrain's options as strings (as its checkpoints record them), each checked. */
+export function parsePretrainArgs(argv: string[]) {
+  const v = parseOptions(argv, PRETRAIN_OPTIONS);
+  const family = choiceOption(v.family, 'family', ['bert', 'gpt2'] as const);
+  const whole = (name: keyof typeof v & string, min: number) => numberOption(v[name] as string, name, { integer: true, min }) as number;
+  for (const name of ['steps', 'batch', 'hidden', 'layers', 'heads', 'inner', 'checkpoint-every', 'log-every'] as const) whole(name, 1);
+  const seq = whole('seq', 8);
+  whole('warmup', 0);
+  whole('seed', 0);
+  if (v['max-positions'] !== undefined && whole('max-positions', 1) < seq) throw new UsageError(`--max-positions ${v['max-positions']} is shorter than --seq ${seq}`);
+  numberOption(v.lr, 'lr', { min: 0, minExclusive: true });
+  numberOption(v['mask-rate'], 'mask-rate', { min: 0, minExclusive: true, max: 1, maxExclusive: true });
+  choiceOption(v.positions, 'positions', ['random', 'sinusoidal'] as const);
+  const layers = Number(v.layers);
+  numberOption(v['offset-layers'], 'offset-layers', { integer: true, min: 0, max: layers });
+  if (Number(v['offset-layers']) > 0 && (family !== 'bert' || v.positions !== 'sinusoidal')) throw new UsageError('--offset-layers needs --family bert and --positions sinusoidal');
+  if (Number(v.hidden) % Number(v.heads) !== 0) throw new UsageError(`--hidden ${v.hidden} is not divisible by --heads ${v.heads}`);
+  if (family === 'gpt2' && v['untied-decoder']) throw new UsageError('--untied-decoder is for --family bert (GPT-2 checkpoints here tie lm_head to wte)');
+  const out = v.out ?? `public/models/studio-${family}-tiny`;
+  existingFolder(out, 'out', ['tokenizer.json', 'tokenizer_config.json']);
+  writableFolder(out, 'out');
+  if (v['init-from'] !== undefined) readableFile(v['init-from'], 'init-from');
+  // --out stays as given (absent when defaulted): checkpoints compare these values to resume.
+  return { ...v, family };
+}
+
+// -------------------------------------------------------------------------------------------
+// bench
+
+export const BENCH: Command = {
+  name: 'bench',
+  usage: `usage: npm run bench -- [--node-only | --browser-only] [--steps N] [--browser-steps N] [--skip-bert-base]
+  [--port P] [--backend ${BACKENDS}[,...]] [--debug]
+
+  Prompt-tuning steps/s and tokens/s on every backend this machine reaches (Node wasm and cpu; Chromium
+  webgpu, webgl and wasm on the built bench.html, which it builds first) on the embedded models and a
+  BERT-base-shaped random one; writes bench-results/bench.json.
+  --steps >= 1 (5) Node steps per row; --browser-steps >= 1 (2); --port 1..65535 (4180) for vite preview;
+  --backend: the Node backends to measure (default wasm,cpu).
+${COMMON_HELP}`,
+};
+
+export function parseBenchArgs(argv: string[]) {
+  const v = parseOptions(argv, {
+    'node-only': { type: 'boolean', default: false },
+    'browser-only': { type: 'boolean', default: false },
+    steps: { type: 'string', default: '5' },
+    'browser-steps': { type: 'string', default: '2' },
+    /** The BERT-base-shaped row takes a few minutes. */
+    'skip-bert-base': { type: 'boolean', default: false },
+    port: { type: 'string', default: '4180' },
+    backend: { type: 'string', default: 'wasm,cpu' },
+  });
+  if (v['node-only'] && v['browser-only']) throw new UsageError('give --node-only or --browser-only, not both');
+  return {
+    nodeOnly: v['node-only'],
+    browserOnly: v['browser-only'],
+    steps: numberOption(v.steps, 'steps', { integer: true, min: 1 }, 5),
+    browserSteps: numberOption(v['browser-steps'], 'browser-steps', { integer: true, min: 1 }, 2),
+    skipBertBase: v['skip-bert-base'],
+    port: numberOption(v.port, 'port', { integer: true, min: 1, max: 65535 }, 4180),
+    backends: backendsOption(v.backend),
+  };
+}
+
+// -------------------------------------------------------------------------------------------
+// evaluate-model, measure-samples, model-card: one embedded model folder each
+
+export const EVALUATE_MODEL: Command = {
+  name: 'evaluate-model',
+  usage: `usage: npm run evaluate-model -- [--model <folder>] [--backend ${BACKENDS}[,...]] [--debug]
+
+  Held-out quality of an embedded checkpoint (default public/models/studio-bert-tiny, which needs
+  config.json, tokenizer.json and tokenizer_config.json) beside a unigram baseline on the same
+  tokens; writes <model>/evaluation.json. --backend defaults to wasm.
+${COMMON_HELP}`,
+};
+
+export function parseEvaluateModelArgs(argv: string[]) {
+  const v = parseOptions(argv, { model: { type: 'string', default: 'public/models/studio-bert-tiny' }, backend: { type: 'string', default: 'wasm' } });
+  const model = existingFolder(v.model, 'model', ['config.json', 'tokenizer.json', 'tokenizer_config.json']);
+  writableFolder(model, 'model');
+  return { model, backends: backendsOption(v.backend) };
+}
+
+const SAMPLE_NAMES = SAMPLES.map((s) => s.file.replace(/\.csv$/, ''));
+
+export const MEASURE_SAMPLES: Command = {
+  name: 'measure-samples',
+  usage: `usage: npm run measure-samples -- [--model <folder>] [--only ${SAMPLE_NAMES.join('|')}] [--debug]
+
+  Prompt tuning in the studio's default settings on each sample set (public/samples/), both
+  classification modes, with the zero-shot and majority baselines; writes <model>/tuning.json
+  (or tuning-<sample>.json with --only) for the model card. --model defaults to public/models/studio-bert-tiny.
+${COMMON_HELP}`,
+};
+
+export function parseMeasureSamplesArgs(argv: string[]) {
+  const v = parseOptions(argv, { model: { type: 'string', default: 'public/models/studio-bert-tiny' }, only: { type: 'string' } });
+  const model = existingFolder(v.model, 'model', ['config.json']);
+  writableFolder(model, 'model');
+  return { model, only: v.only === undefined ? undefined : choiceOption(v.only, 'only', SAMPLE_NAMES) };
+}
+
+export const MODEL_CARD: Command = {
+  name: 'model-card',
+  usage: `usage: npm run model-card -- [--model <folder>] [--debug]
+
+  Writes an embedded model's card (<model>/README.md, default public/models/studio-bert-tiny) from the
+  records its commands left there: corpus.json, training.json, evaluation.json, config.json (needed)
+  and tuning*.json (optional).
+${COMMON_HELP}`,
+};
+
+export function parseModelCardArgs(argv: string[]) {
+  const v = parseOptions(argv, { model: { type: 'string', default: 'public/models/studio-bert-tiny' } });
+  const model = existingFolder(v.model, 'model', ['config.json', 'corpus.json', 'training.json', 'evaluation.json', 'model.safetensors']);
+  writableFolder(model, 'model');
+  return { model };
+}
+
+// -------------------------------------------------------------------------------------------
+// gpu-kit
+
+export const GPU_KIT: Command = {
+  name: 'bench:gpu-kit',
+  usage: `usage: npm run bench:gpu-kit -- [--out <dir>] [--node <linux-x64 node binary>] [--no-debs] [--debug]
+
+  Builds the GPU benchmark kit (default folder gpu-kit/): the bundled benchmark, Dawn for Node, a Node
+  binary (default: the one running this; it must be a standalone build), Debian's Vulkan loader
+  (skipped with --no-debs), the PyTorch anchor and run.sh. Linux x64 only.
+${COMMON_HELP}`,
+};
+
+export function parseGpuKitArgs(argv: string[]) {
+  const v = parseOptions(argv, {
+    out: { type: 'string', default: 'gpu-kit' },
+    /** A Node binary for linux-x64 to carry (default: the one running this). */
+    node: { type: 'string', default: process.execPath },
+    'no-debs': { type: 'boolean', default: false },
+  });
+  return { out: writableFolder(v.out, 'out'), node: readableFile(v.node, 'node'), noDebs: v['no-debs'] };
+}
