@@ -8,7 +8,8 @@ test.setTimeout(600_000);
 test('antonyms on the embedded GPT-2: train, pause, resume, stop, then generate in the playground', async ({ studio, page }) => {
   const started = Date.now();
   await tapWorker(page);
-  await studio.setup();
+  // WebGPU on purpose: on this software adapter the default would be wasm.
+  await studio.setup('?backend=webgpu');
   await expect(studio.backendBadge).toHaveText('WebGPU');
 
   await studio.byId('data.sample').selectOption('antonyms.csv');

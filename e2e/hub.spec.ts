@@ -2,6 +2,7 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from './fixtures/hub';
+import { recordRequests, requestsOutside } from './fixtures/network';
 import { FIXTURE_TOKEN, fixtureRepos } from '../src/node/hubTestServer';
 import { hfCheckpointFiles } from '../src/model/testing/hfCheckpoint';
 
@@ -124,6 +125,24 @@ test('a gated model needs the token, which goes to the Hub and never to the CDN'
   expect(requests.filter((r) => r.server === 'hub').every((r) => r.authorization === `Bearer ${FIXTURE_TOKEN}`)).toBe(true);
   expect(requests.filter((r) => r.server === 'cdn').length).toBeGreaterThan(0);
   expect(requests.filter((r) => r.server === 'cdn' && r.authorization)).toEqual([]);
+});
+
+test('a Hub load contacts only the page’s origin and the chosen endpoint (whose redirects lead to its CDN)', async ({ studio, hub, page }) => {
+  const seen = recordRequests(page);
+  await studio.setup(WASM);
+  await hub.loadById('studio-test/gated-roberta', { token: FIXTURE_TOKEN });
+  await expect(hub.summary).toHaveAttribute('data-model-type', 'roberta');
+  await studio.byId('data.sample').selectOption('sentiment.csv');
+  await studio.byId('data.sample.load').click();
+  await studio.expectDataset('sentiment.csv', 300);
+  const origin = new URL(page.url()).origin;
+  const endpoint = new URL(hub.server.endpoint).origin;
+  expect(requestsOutside(seen, [origin, endpoint], [endpoint])).toEqual([]);
+  // Both were contacted, and the CDN only through the endpoint's redirects.
+  const origins = new Set(seen.map((r) => new URL(r.url).origin));
+  expect(origins).toContain(endpoint);
+  expect(origins).toContain(new URL(hub.server.cdn).origin);
+  expect(requestsOutside(seen, [origin, endpoint])).not.toEqual([]);
 });
 
 test('cancel stops a download in flight, with live per-file progress until then', async ({ studio, hub, page }) => {

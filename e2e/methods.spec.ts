@@ -26,6 +26,8 @@ test('prefix tuning trains in the page and exports a PREFIX_TUNING adapter', asy
   await studio.setLabelWords('negative', 'bad');
   await studio.byId('train.method').selectOption('prefix');
   await expect(studio.byId('train.panel')).toContainText('keys and values at every layer');
+  // The learning rate, left at prompt tuning's default, moves to prefix tuning's measured one.
+  await expect(studio.byId('train.learningRate')).toHaveValue('0.01');
   // The template preview shows no soft tokens: a prefix is not part of the input.
   const examples = studio.byId('template.preview.example');
   await expect(examples.locator('.tok-soft')).toHaveCount(0);
@@ -44,5 +46,29 @@ test('prefix tuning trains in the page and exports a PREFIX_TUNING adapter', asy
   const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString('utf8'));
   expect(header.prompt_embeddings.shape).toEqual([4, 4 * 2 * 128]);
   await studio.panelShot('train.panel', 'methods-prefix');
+  expect(studio.errors).toEqual([]);
+});
+
+test('an ensemble of prompts: the members and their disagreement in the results, every member in the zip', async ({ studio, page }) => {
+  await studio.setup('?backend=wasm');
+  await studio.uploadCsv('tiny.csv', await tinyCsv());
+  await studio.expectDataset('tiny.csv', 20);
+  await studio.loadEmbeddedModel('studio-bert-tiny');
+  await studio.setTemplate('{text} It was [MASK].');
+  await studio.setLabelWords('positive', 'good');
+  await studio.setLabelWords('negative', 'bad');
+  await studio.byId('train.advanced').click();
+  await studio.setTraining({ promptLength: 4, batchSize: 4, epochs: 2, valFraction: 0.2 });
+  await studio.byId('train.ensembleSize').fill('2');
+  await studio.startTraining();
+  expect(await studio.waitForRunEnd()).toBe('completed');
+  await expect(studio.byId('results.ensemble.member')).toHaveCount(2);
+  await expect(studio.byId('results.ensemble')).toContainText(/members\s+disagree on \d+\.\d% of the validation rows/);
+  await expect(studio.byId('results.ensemble.all')).toContainText(await studio.byId('results.tuned.value').innerText());
+  const [zip] = await Promise.all([page.waitForEvent('download'), studio.byId('export.zip').click()]);
+  const { unzipSync } = await import('fflate');
+  const names = Object.keys(unzipSync(new Uint8Array(await bytesOf(zip))));
+  expect(names).toEqual(expect.arrayContaining(['prompt.json', 'members/1/prompt.json', 'members/2/prompt.json', 'members/2/peft/adapter_config.json']));
+  await studio.panelShot('results.panel', 'methods-ensemble');
   expect(studio.errors).toEqual([]);
 });

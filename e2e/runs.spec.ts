@@ -27,7 +27,8 @@ test('a run interrupted by a reload resumes from its checkpoint; rename and dele
   await expect(suggestions.first()).toBeVisible({ timeout: 60_000 });
   await expect(studio.byId('labels.suggestions.negative')).toBeVisible();
   await studio.panelShot('template.panel', 'runs-0-suggestions');
-  const word = ((await suggestions.first().textContent()) ?? '').replace(/^\+\s*/, '');
+  // A chip reads "+ word 1.23 · 78%" (its separation and zero-shot accuracy); the word is its data-word.
+  const word = (await suggestions.first().getAttribute('data-word')) ?? '';
   await studio.setLabelWords('positive', 'good');
   await suggestions.first().click();
   await expect(studio.byId('labels.class.positive')).toHaveValue(word === 'good' ? 'good' : `good, ${word}`);

@@ -3,6 +3,7 @@ import type { TaskSpec, TrainingConfig } from '../src/shared/tasks';
 import { expect, test } from './fixtures/studio';
 import { test as hubTest } from './fixtures/hub';
 import { FIXTURE_TOKEN } from '../src/node/hubTestServer';
+import { storageText } from './fixtures/storage';
 
 // The studio's session (dataset, model, template, label words, settings) lives in IndexedDB beside
 // the runs: a reload puts it back and says so in one line; "Start fresh" forgets it. The wasm
@@ -197,6 +198,12 @@ hubTest('a Hub model comes back from the browser cache; its token is never store
   await expect(hub.summary).toHaveAttribute('data-model-type', 'roberta');
   await expect.poll(() => storedSession(page), { timeout: 10_000 }).toMatchObject({ model: { kind: 'hub', repo: 'studio-test/gated-roberta', usedToken: true } });
   expect(JSON.stringify(await storedSession(page))).not.toContain(FIXTURE_TOKEN);
+  // Nowhere in the origin's storage: every IndexedDB record, every Cache Storage entry (the model's
+  // files, their request and response headers), localStorage and sessionStorage.
+  const stored = await storageText(page);
+  expect(stored.indexedDb).toContain('studio-test/gated-roberta'); // the scan reads the session...
+  expect(stored.cacheStorage).toContain('config.json'); // ...and the cached model
+  for (const [where, text] of Object.entries(stored)) expect(text, where).not.toContain(FIXTURE_TOKEN);
 
   // Reload: loaded from the cache, without a request (so without the token).
   const before = hub.server.requests.length;

@@ -31,7 +31,8 @@ function safetensorsHeader(bytes: Buffer): { header: Record<string, { dtype: str
 
 test('upload a CSV, tune a prompt on the embedded MLM, see the results, download every export, find the run after a reload', async ({ studio, page }) => {
   const started = Date.now();
-  await studio.setup();
+  // WebGPU on purpose: on this software adapter the default would be wasm.
+  await studio.setup('?backend=webgpu');
   await expect(studio.backendBadge).toHaveText('WebGPU');
   const modelConfig = JSON.parse(await readFile(join('public', 'models', 'studio-bert-tiny', 'config.json'), 'utf8'));
   const H = modelConfig.hidden_size as number;

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { hfCheckpointFiles, TINY } from '../model/testing/hfCheckpoint';
 
 interface Run {
   code: number;
@@ -37,6 +38,17 @@ mkdirSync(badModel);
 const config = JSON.parse(readFileSync('public/models/studio-bert-tiny/config.json', 'utf8'));
 writeFileSync(join(badModel, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: 2.5 }));
 const goodCsv = csv('good.csv', 'text,label\n' + Array.from({ length: 20 }, (_, i) => `sentence ${i},${i % 2 ? 'pos' : 'neg'}`).join('\n') + '\n');
+// A plain BertModel (no LM head) in a folder, and rows in its vocabulary whose class names it lacks.
+const headless = join(tmp, 'headless-bert');
+mkdirSync(headless);
+for (const [name, bytes] of hfCheckpointFiles('bert', { seed: 2, withHead: false, d: { ...TINY, positions: 32 } })) writeFileSync(join(headless, name), bytes);
+const headlessCsv = csv('headless.csv', 'text,label\n' + Array.from({ length: 20 }, (_, i) => (i % 2 ? 'the movie was good,pos' : 'the film was bad,neg')).join('\n') + '\n');
+// A tiny random BERT with its MLM head, and 40 rows in its vocabulary, for a sweep.
+const tinyBert = join(tmp, 'tiny-bert');
+mkdirSync(tinyBert);
+for (const [name, bytes] of hfCheckpointFiles('bert', { seed: 3, d: { ...TINY, positions: 32 } })) writeFileSync(join(tinyBert, name), bytes);
+const sweepCsv = csv('sweep.csv', 'text,label\n' + Array.from({ length: 40 }, (_, i) => (i % 2 ? 'the movie was very good,pos' : 'the film was not bad,neg')).join('\n') + '\n');
+const sweepOut = join(tmp, 'sweep-out');
 const tuneArgs = (model: string, data: string, ...extra: string[]) => ['--model', model, '--csv', data, '--label', 'label', '--mode', 'head', '--out', join(tmp, 'out'), ...extra];
 
 const CASES: Record<string, { cli: string; argv: string[]; env?: Record<string, string> }> = {
@@ -50,6 +62,19 @@ const CASES: Record<string, { cli: string; argv: string[]; env?: Record<string, 
   'tune missing column': { cli: 'tune', argv: [...tuneArgs('public/models/studio-bert-tiny', goodCsv), '--text', 'body'] },
   'tune bad config': { cli: 'tune', argv: tuneArgs(badModel, goodCsv) },
   'tune bad config --debug': { cli: 'tune', argv: tuneArgs(badModel, goodCsv, '--debug') },
+  'tune --sweep': {
+    cli: 'tune',
+    argv: ['--model', tinyBert, '--csv', sweepCsv, '--label', 'label', '--template', '{text} it was [MASK].', '--label-words', 'pos=good', '--label-words', 'neg=bad',
+      '--epochs', '1', '--batch', '4', '--val-split', '0.25', '--sweep', 'lr=0.01,0.1;prompt-length=1,2', '--sweep-steps', '9', '--out', sweepOut],
+  },
+  'tune head mode, no LM head': {
+    cli: 'tune',
+    argv: ['--model', headless, '--csv', headlessCsv, '--label', 'label', '--mode', 'head', '--template', '{text}', '--epochs', '1', '--prompt-length', '2', '--out', join(tmp, 'headless-out')],
+  },
+  'tune label words, no LM head': {
+    cli: 'tune',
+    argv: ['--model', headless, '--csv', headlessCsv, '--label', 'label', '--template', '{text} [MASK]', '--label-words', 'pos=good', '--label-words', 'neg=bad', '--out', join(tmp, 'headless-out-2')],
+  },
 };
 
 const results = new Map<string, Run>();
@@ -96,6 +121,26 @@ describe.each([
   });
 });
 
+describe('npm run tune in head mode on a checkpoint without an LM head', () => {
+  it('trains with a template without [MASK] and no label words, and says what the default init became', () => {
+    const r = results.get('tune head mode, no LM head')!;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const events = lines(r.stdout).map((l) => JSON.parse(l) as { event: string; message?: string; stopReason?: string });
+    expect(events.filter((e) => e.event === 'notice').map((e) => e.message)).toEqual([
+      "Without label words, and with class names this tokenizer does not know (neg, pos), the prompt starts from frequent tokens of the training texts (the 'vocab' init) instead of 'labels'.",
+    ]);
+    expect(events.at(-1)).toMatchObject({ event: 'done', stopReason: 'completed' });
+  });
+
+  it('refuses label-word mode there before training, with the run\'s own words, exit 2', () => {
+    const r = results.get('tune label words, no LM head')!;
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual(['tune: this checkpoint has no LM head, so label words cannot be scored: use the linear-head mode']);
+    expect(r.stdout).not.toContain('"event":"metrics"');
+  });
+});
+
 describe('npm run tune refuses bad input before the model loads', () => {
   it('a quote error: the one line naming the row, exit 2', () => {
     const r = results.get('tune quote error')!;
@@ -127,5 +172,30 @@ describe('npm run tune refuses bad input before the model loads', () => {
     const d = results.get('tune bad config --debug')!;
     expect(d.code).toBe(1);
     expect(d.stderr).toMatch(/ConfigError: .*num_hidden_layers[^\n]*\n\s+at /);
+  });
+});
+
+describe('npm run tune --sweep', () => {
+  it('prints one line per trial and a final table, and writes the winner\'s exports and sweep.json', () => {
+    const r = results.get('tune --sweep')!;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const events = lines(r.stdout).map((l) => JSON.parse(l) as Record<string, unknown> & { event: string });
+    // 40 rows: 8 held out; 32 left, 8 validate, 24 train: 6 steps a trial, so a 9-step budget runs one.
+    const trials = events.filter((e) => e.event === 'trial');
+    expect(trials.map((t) => [t.index, t.settings, t.status, t.steps])).toEqual([
+      [0, { learningRate: 0.01, promptLength: 1 }, 'completed', 6],
+      [1, { learningRate: 0.01, promptLength: 2 }, 'skipped', 0],
+      [2, { learningRate: 0.1, promptLength: 1 }, 'skipped', 0],
+      [3, { learningRate: 0.1, promptLength: 2 }, 'skipped', 0],
+    ]);
+    const last = events.at(-1)!;
+    expect(last).toMatchObject({ event: 'sweep', status: 'completed', planned: 4, compared: 1, winner: 0, split: { test: 8, pool: 32 }, test: { rows: 8 } });
+    expect(last.table).toHaveLength(4);
+    expect(events.filter((e) => e.event === 'heldOut')).toHaveLength(1);
+    const metrics = JSON.parse(readFileSync(join(sweepOut, 'metrics.json'), 'utf8'));
+    expect(metrics.sweep).toMatchObject({ compared: 1, test: { rows: 8 } });
+    expect(JSON.parse(readFileSync(join(sweepOut, 'prompt.json'), 'utf8')).numTokens).toBe(1);
+    expect(JSON.parse(readFileSync(join(sweepOut, 'sweep.json'), 'utf8'))).toMatchObject({ planned: 4, heldOutRows: expect.any(Array) });
   });
 });

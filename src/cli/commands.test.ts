@@ -56,6 +56,8 @@ describe('tune: every option checked before the model loads', () => {
     { argv: ['--encoder-hidden', '64'], error: '--encoder-hidden is for --method p-tuning or prefix' },
     { argv: ['--method', 'prefix', '--encoder-hidden', '0'], error: '--encoder-hidden must be a whole number >= 1' },
     { argv: ['--prefix-projection'], error: '--prefix-projection is for --method prefix' },
+    { argv: ['--ensemble', '9'], error: '--ensemble must be a whole number >= 1 and <= 8, not "9"' },
+    { argv: ['--ensemble', '0'], error: '--ensemble must be a whole number >= 1 and <= 8' },
     { argv: ['--backend', 'gpu'], error: '--backend: unknown backend "gpu"' },
     { argv: ['--backend', ','], error: '--backend: --backend needs one of wasm, webgpu, cpu' },
     { argv: ['--template', '{} It was [MASK].'], error: '--template: template "{} It was [MASK]." : empty placeholder'.replace(' :', ':') },
@@ -93,6 +95,7 @@ describe('tune: every option checked before the model loads', () => {
     expect(parseTuneArgs([...without('--model'), '--model', 'https://example.invalid/m']).model).toBe('https://example.invalid/m');
     const head = parseTuneArgs([...without('--label-words', '--label-words'), '--mode', 'head']);
     expect(head.config.learningRate).toBe(0.01);
+    expect(parseTuneArgs([...without(), '--ensemble', '3']).config.ensembleSize).toBe(3);
   });
 });
 
@@ -149,5 +152,55 @@ describe('how failures are reported', () => {
     const { text, code } = describeFailure(new Error('boom'), TUNE, true);
     expect(code).toBe(1);
     expect(text).toMatch(/^Error: boom\n\s+at /);
+  });
+});
+
+describe('tune --sweep: the plan checked with the other options', () => {
+  it.each([
+    { argv: ['--sweep', 'lr=-1'], error: '--sweep: lr: "-1" is not a number > 0' },
+    { argv: ['--sweep', 'warmup=0.1'], error: '--sweep: unknown setting "warmup" (sweepable: lr, prompt-length, batch, epochs, init, method)' },
+    { argv: ['--sweep', 'prompt-length=5,2000'], error: '--sweep: prompt-length: at most 1000' },
+    { argv: ['--sweep', 'lr=0.1', '--sweep-random', '0'], error: '--sweep-random must be a whole number >= 1, not "0"' },
+    { argv: ['--sweep', 'lr=0.1', '--sweep-steps', '1.5'], error: '--sweep-steps must be a whole number >= 1' },
+    { argv: ['--sweep', 'lr=0.1', '--sweep-minutes', '0'], error: '--sweep-minutes must be a number > 0' },
+    { argv: ['--sweep', 'lr=0.1', '--test-split', '0.5'], error: '--test-split must be a number > 0 and < 0.5, not "0.5"' },
+    { argv: ['--sweep', 'lr=0.1', '--val-split', '0'], error: 'a sweep compares its trials on validation: --val-split must be above 0' },
+    { argv: ['--sweep-steps', '100'], error: '--sweep-steps is for sweeps: give --sweep (or --label-word-set)' },
+    { argv: ['--test-split', '0.2'], error: '--test-split is for sweeps' },
+    { argv: ['--label-word-set', 'positive'], error: '--label-word-set: label-word set "positive": "positive" is not <class>=<word>,<word>' },
+  ])('$argv -> $error', ({ argv, error }) => {
+    expect(() => tune(...argv)).toThrow(UsageError);
+    expect(() => tune(...argv)).toThrow(error);
+  });
+
+  it('a generation run cannot sweep', () => {
+    const generation = [...without('--label', '--label-words', '--label-words'), '--target', 'label'];
+    expect(() => parseTuneArgs([...generation, '--sweep', 'lr=0.1'])).toThrow('--sweep is for classification (--label)');
+    expect(() => parseTuneArgs([...generation, '--label-word-set', 'a=b'])).toThrow('--label-word-set is for classification');
+  });
+
+  it('turns the sweep options into a plan: axes, label-word sets (--label-words first), search, budget, test share', () => {
+    const args = tune('--sweep', 'lr=0.01,0.1;prompt-length=5,20', '--label-word-set', 'positive=nice;negative=awful', '--sweep-random', '3', '--sweep-steps', '500', '--sweep-minutes', '2.5', '--test-split', '0.25', '--seed', '9');
+    expect(args.sweep).toEqual({
+      axes: {
+        learningRate: [0.01, 0.1],
+        promptLength: [5, 20],
+        labelWords: [
+          { name: 'bad / good,great', words: { positive: ['good', 'great'], negative: ['bad'] } },
+          { name: 'awful / nice', words: { positive: ['nice'], negative: ['awful'] } },
+        ],
+      },
+      search: 'random',
+      randomTrials: 3,
+      seed: 9,
+      budget: { steps: 500, minutes: 2.5 },
+      testFraction: 0.25,
+    });
+    expect(tune().sweep).toBeUndefined();
+    // Label-word sets alone: the first is the base run's words.
+    const sets = parseTuneArgs([...without('--label-words', '--label-words'), '--label-word-set', 'positive=good;negative=bad', '--label-word-set', 'positive=great;negative=terrible']);
+    expect(sets.spec).toMatchObject({ labelWords: { positive: ['good'], negative: ['bad'] } });
+    expect(sets.sweep?.axes.labelWords?.map((s) => s.name)).toEqual(['bad / good', 'terrible / great']);
+    expect(sets.sweep).toMatchObject({ search: 'grid', testFraction: 0.2, budget: {} });
   });
 });

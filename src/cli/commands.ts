@@ -5,10 +5,11 @@
  * a model or reads a dataset.
  */
 import { NODE_BACKENDS, parseNodeBackends, type NodeBackendName } from '../node/model';
-import { checkTrainingConfig, DEFAULT_TRAINING_CONFIG, defaultTrainingConfig, type TrainingConfig } from '../engine/train';
+import { checkTrainingConfig, DEFAULT_TRAINING_CONFIG, defaultTrainingConfig, MAX_ENSEMBLE_SIZE, type TrainingConfig } from '../engine/train';
 import { PROMPT_INITS, PROMPT_METHODS, type PromptInit } from '../engine/types';
 import { MAX_SOFT_SLOT, parseTemplate } from '../engine/template';
 import { SAMPLES } from '../shared/samples';
+import { checkSweepPlan, DEFAULT_TEST_FRACTION, labelWordSetName, parseLabelWordSet, parseSweepAxes, SweepError, type LabelWordSet, type SweepPlan } from '../shared/sweep';
 import {
   choiceOption,
   existingFolder,
@@ -42,18 +43,26 @@ export const TUNE: Command = {
   (--label <column> --label-words "<class>=<word>,<word>" ... | --target <column>)
   [--text <column>] [--template "<template>"] [--mode verbalizer|head] [--prompt-length N]
   [--init ${PROMPT_INITS.join('|')}] [--init-text T] [--epochs E] [--lr LR] [--batch B] [--seed S]
-  [--val-split F] [--patience P] [--method ${PROMPT_METHODS.join('|')}] [--encoder-hidden E] [--prefix-projection]
+  [--val-split F] [--patience P] [--method ${PROMPT_METHODS.join('|')}] [--encoder-hidden E] [--prefix-projection] [--ensemble K]
   [--backend ${BACKENDS}[,...]] [--force] [--debug]
+  [--sweep "<setting>=<value>,<value>;..."] [--label-word-set "<class>=<word>,<word>;<class>=..." ...]
+  [--sweep-random N] [--sweep-steps N] [--sweep-minutes M] [--test-split F]
 
   Classification: --label names the class column; --label-words (repeatable) gives each class its
-  words, required in verbalizer mode (the default). Generation (decoder models): --target names the
-  column to generate. --template defaults to "{<text>} It was [MASK]." (encoders) or "{<text>} It was".
+  words, required in verbalizer mode (the default). --mode head trains a linear head on [CLS]
+  (encoders) or the last token: label words are optional there (zero-shot baseline, 'labels' init),
+  an encoder's template needs no [MASK], and a checkpoint without an LM head works; the 'labels'
+  init then starts from the label words or the class names, or from frequent tokens ('vocab'),
+  and says so. Generation (decoder models): --target names the column to generate.
+  --template defaults to "{<text>} It was [MASK]." (encoders) or "{<text>} It was".
   --prompt-length: soft tokens, a whole number from 1 to ${MAX_SOFT_SLOT} (default ${DEFAULT_TRAINING_CONFIG.promptLength}).
   --epochs >= 1 (${DEFAULT_TRAINING_CONFIG.epochs}), --lr > 0 (${DEFAULT_TRAINING_CONFIG.learningRate}; head mode ${defaultTrainingConfig('head').learningRate}), --batch >= 1 (${DEFAULT_TRAINING_CONFIG.batchSize}),
   --val-split from 0 to below 1 (${DEFAULT_TRAINING_CONFIG.valFraction}), --patience >= 0 epochs (${DEFAULT_TRAINING_CONFIG.patience}, 0 = no early stop), --seed >= 0 (${DEFAULT_TRAINING_CONFIG.seed}).
   --method: prompt tuning (default), P-tuning (the vectors come from a trained MLP) or prefix tuning
   (keys and values at every layer); --encoder-hidden >= 1: the MLP's / projection's width (default the
   model's hidden size); --prefix-projection: prefix tuning through PEFT's projection MLP.
+  --ensemble K (1-${MAX_ENSEMBLE_SIZE}): train K prompts from different inits and score classes by their mean
+  probability; every member is exported under members/<k>/.
   --backend takes a list tried in order (e.g. webgpu,wasm: the GPU if Dawn finds one, else wasm,
   saying why); webgpu uses the Vulkan driver VK_ICD_FILENAMES names, or the system's. Default wasm.
   Every option, the CSV and its columns are checked before the model loads. Data that would train
@@ -61,6 +70,14 @@ export const TUNE: Command = {
   the template) stops here with exit 2; --force trains anyway.
   Prints one JSON line per event (progress, start, zeroShot, metrics, epoch, done), then writes
   prompt.json, prompt.safetensors, prompt.npy, peft/ and metrics.json to --out.
+  Sweeps (classification): --sweep "lr=0.01,0.03,0.1;prompt-length=5,20" runs one trial per combination
+  (settings: lr, prompt-length, batch, epochs, init, method), the other options being the trials' base;
+  --label-word-set (repeatable) adds alternative label words (with --label-words, if given, as the first).
+  --sweep-random N: N combinations drawn at random (seeded by --seed) instead of all. Budget:
+  --sweep-steps N (a trial that no longer fits is skipped) and --sweep-minutes M (no trial starts after).
+  --test-split F (above 0, below 0.5; default ${DEFAULT_TEST_FRACTION}) of each class is held out before any trial; the winner,
+  picked on validation, is scored on it. Prints one JSON line per trial and a final "sweep" line with
+  the table, then writes the winner's exports and sweep.json to --out.
 ${COMMON_HELP}`,
 };
 
@@ -75,6 +92,8 @@ export interface TuneArgs {
   config: TrainingConfig;
   backends: NodeBackendName[];
   force: boolean;
+  /** --sweep / --label-word-set: the trials to run instead of one run. */
+  sweep?: SweepPlan;
 }
 
 /** "positive=good,great" (repeatable) -> { positive: ['good', 'great'] }. */
@@ -89,6 +108,58 @@ export function parseLabelWords(specs: string[]): Record<string, string[]> {
     out[label] = [...(out[label] ?? []), ...words];
   }
   return out;
+}
+
+/** --label-word-set (repeatable): each an alternative set of label words for a sweep. */
+function parseLabelWordSets(specs: string[] | undefined, generation: boolean): LabelWordSet[] | undefined {
+  if (!specs) return undefined;
+  if (generation) throw new UsageError('--label-word-set is for classification (--label), not --target');
+  return specs.map((spec) => {
+    try {
+      return parseLabelWordSet(spec);
+    } catch (e) {
+      throw new UsageError(`--label-word-set: ${(e as Error).message}`);
+    }
+  });
+}
+
+/** The sweep options as a plan (undefined without --sweep or --label-word-set); each checked. */
+function parseSweepOptions(
+  v: { sweep?: string; 'sweep-random'?: string; 'sweep-steps'?: string; 'sweep-minutes'?: string; 'test-split'?: string },
+  config: TrainingConfig,
+  generation: boolean,
+  wordSets: LabelWordSet[] | undefined,
+): SweepPlan | undefined {
+  if (v.sweep === undefined && !wordSets) {
+    for (const flag of ['sweep-random', 'sweep-steps', 'sweep-minutes', 'test-split'] as const) {
+      if (v[flag] !== undefined) throw new UsageError(`--${flag} is for sweeps: give --sweep (or --label-word-set)`);
+    }
+    return undefined;
+  }
+  if (generation) throw new UsageError('--sweep is for classification (--label): trials are compared on validation accuracy');
+  if (config.valFraction === 0) throw new UsageError('a sweep compares its trials on validation: --val-split must be above 0');
+  const randomTrials = numberOption(v['sweep-random'], 'sweep-random', { integer: true, min: 1 });
+  const plan: SweepPlan = {
+    axes: {},
+    search: randomTrials === undefined ? 'grid' : 'random',
+    ...(randomTrials === undefined ? {} : { randomTrials }),
+    seed: config.seed,
+    budget: {
+      ...(v['sweep-steps'] === undefined ? {} : { steps: numberOption(v['sweep-steps'], 'sweep-steps', { integer: true, min: 1 }) }),
+      ...(v['sweep-minutes'] === undefined ? {} : { minutes: numberOption(v['sweep-minutes'], 'sweep-minutes', { min: 0, minExclusive: true }) }),
+    },
+    testFraction: numberOption(v['test-split'], 'test-split', { min: 0, minExclusive: true, max: 0.5, maxExclusive: true }, DEFAULT_TEST_FRACTION),
+  };
+  try {
+    if (v.sweep !== undefined) plan.axes = parseSweepAxes(v.sweep);
+    if (wordSets) plan.axes.labelWords = wordSets;
+    if (plan.axes.promptLength?.some((n) => n > MAX_SOFT_SLOT)) throw new SweepError(`prompt-length: at most ${MAX_SOFT_SLOT}`);
+    // The whole plan (its size, the budget, the test share), as the session will check it.
+    checkSweepPlan(plan);
+  } catch (e) {
+    throw new UsageError(`--sweep: ${(e as Error).message}`);
+  }
+  return plan;
 }
 
 export function parseTuneArgs(argv: string[]): TuneArgs {
@@ -113,9 +184,16 @@ export function parseTuneArgs(argv: string[]): TuneArgs {
     method: { type: 'string' },
     'encoder-hidden': { type: 'string' },
     'prefix-projection': { type: 'boolean', default: false },
+    ensemble: { type: 'string' },
     backend: { type: 'string', default: 'wasm' },
     out: { type: 'string' },
     force: { type: 'boolean', default: false },
+    sweep: { type: 'string' },
+    'label-word-set': { type: 'string', multiple: true },
+    'sweep-random': { type: 'string' },
+    'sweep-steps': { type: 'string' },
+    'sweep-minutes': { type: 'string' },
+    'test-split': { type: 'string' },
   });
   const model = modelSource(requireOption(v.model, 'model'));
   const csv = readableFile(requireOption(v.csv, 'csv'), 'csv');
@@ -126,7 +204,8 @@ export function parseTuneArgs(argv: string[]): TuneArgs {
   if (generation && v['label-words']) throw new UsageError('--label-words is for classification (--label), not --target');
   if (generation && v.mode !== undefined && v.mode !== 'verbalizer') throw new UsageError(`--mode ${v.mode} is for classification (--label); generation has no modes`);
   const mode = v.mode === undefined ? (generation ? 'verbalizer' : DEFAULT_TRAINING_CONFIG.mode) : choiceOption(v.mode, 'mode', ['verbalizer', 'head'] as const);
-  const labelWords = v['label-words'] ? parseLabelWords(v['label-words']) : undefined;
+  const wordSets = parseLabelWordSets(v['label-word-set'], generation);
+  const labelWords = v['label-words'] ? parseLabelWords(v['label-words']) : wordSets?.[0]?.words;
   if (!generation && mode === 'verbalizer' && !labelWords) throw new UsageError('verbalizer mode needs --label-words for each class (or --mode head)');
   const defaults = defaultTrainingConfig(mode);
   const init = v.init === undefined ? DEFAULT_TRAINING_CONFIG.init : (choiceOption(v.init, 'init', PROMPT_INITS) as PromptInit);
@@ -149,7 +228,7 @@ export function parseTuneArgs(argv: string[]): TuneArgs {
     initText: v['init-text'],
     promptLength: numberOption(v['prompt-length'], 'prompt-length', { integer: true, min: 1, max: MAX_SOFT_SLOT }, DEFAULT_TRAINING_CONFIG.promptLength),
     epochs: numberOption(v.epochs, 'epochs', { integer: true, min: 1 }, DEFAULT_TRAINING_CONFIG.epochs),
-    learningRate: numberOption(v.lr, 'lr', { min: 0, minExclusive: true }, defaults.learningRate),
+    learningRate: numberOption(v.lr, 'lr', { min: 0, minExclusive: true }, defaultTrainingConfig(mode, method).learningRate),
     batchSize: numberOption(v.batch, 'batch', { integer: true, min: 1 }, DEFAULT_TRAINING_CONFIG.batchSize),
     seed: numberOption(v.seed, 'seed', { integer: true, min: 0 }, DEFAULT_TRAINING_CONFIG.seed),
     valFraction: numberOption(v['val-split'], 'val-split', { min: 0, max: 1, maxExclusive: true }, DEFAULT_TRAINING_CONFIG.valFraction),
@@ -157,16 +236,20 @@ export function parseTuneArgs(argv: string[]): TuneArgs {
     ...(method ? { method } : {}),
     ...(encoderHiddenSize !== undefined ? { encoderHiddenSize } : {}),
     ...(v['prefix-projection'] ? { prefixProjection: true } : {}),
+    ensembleSize: numberOption(v.ensemble, 'ensemble', { integer: true, min: 1, max: MAX_ENSEMBLE_SIZE }, 1),
   };
+  if (generation && config.ensembleSize! > 1) throw new UsageError('--ensemble averages class probabilities: it is for classification (--label), not --target');
   try {
     checkTrainingConfig(config);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const sweep = parseSweepOptions(v, config, generation, wordSets && v['label-words'] ? [{ name: labelWordSetName(labelWords!), words: labelWords! }, ...wordSets] : wordSets);
   return {
     model,
     csv,
     out,
+    ...(sweep ? { sweep } : {}),
     spec: generation ? { task: 'generation', targetColumn: v.target as string } : { task: 'classification', labelColumn: v.label as string, labelWords },
     textColumn: v.text ?? (generation ? 'input' : 'text'),
     template: v.template,

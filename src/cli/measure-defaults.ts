@@ -18,6 +18,14 @@
  * studio-gpt2-tiny: sentiment ("{text} It was"), 15 epochs, lr 0.03 / 0.3, and antonyms.csv
  * ("The opposite of {input} is", --target target --prompt-length 10), lr 0.3. Raw lines:
  * src/engine/measurements/defaults-2026-11-28.jsonl.
+ *
+ * The methods' learning rates (DEFAULT_LEARNING_RATES), 2026-11-29, studio-bert-tiny, 20 epochs, label
+ * words, one run at a time beside other work on 2 cores: sentiment ("{text} It was [MASK]." good,great /
+ * bad,terrible) --method prefix --lr 0.003,0.01,0.03; --method p-tuning --lr 0.001,0.003,0.01;
+ * --method prefix --prefix-projection 1 --lr 0.001,0.003,0.01; --method prompt --lr 0.1; then --seeds 2,3
+ * for prompt at 0.1 and prefix at 0.01; spam ("{text} This message is [MASK]." free,money / list,code)
+ * --method prompt --lr 0.1, --method prefix --lr 0.01,0.03, --method p-tuning --lr 0.003. Raw lines:
+ * src/engine/measurements/methods-2026-11-29.jsonl (runs cut short by a restart are not in it).
  */
 import { readFile } from 'node:fs/promises';
 import Papa from 'papaparse';

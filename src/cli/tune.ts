@@ -20,7 +20,8 @@ import { describeAdapter } from '../model/webgpu';
 import { parseTemplate } from '../engine';
 import { CsvError } from '../session/csv';
 import { StudioSession, type ModelLoader } from '../session/StudioSession';
-import type { Progress, RequestEvents, TaskSpec } from '../shared/protocol';
+import type { Progress, RequestEvents, TaskSpec, TrainOutcome } from '../shared/protocol';
+import { settingValue, sweptAxes, type SweepOutcome, type SweepPlan, type SweepTrialResult } from '../shared/sweep';
 import { InputError, startCommand, UsageError } from './args';
 import { parseTuneArgs, TUNE } from './commands';
 
@@ -98,9 +99,19 @@ async function main(): Promise<void> {
     task.task === 'generation'
       ? { task: 'generation', template, targetColumn: task.targetColumn, textColumns }
       : { task: 'classification', template, labelColumn: task.labelColumn, textColumns, labelWords: task.labelWords };
+  // What the page checks before Start: the run's own preparation on a few rows (template, label words
+  // or head, classes, init), so a refusal is one line per problem and exit 2, and a fallback is said.
+  const check = await session.checkTraining({ spec, config });
+  if (check.problems.length > 0) throw new InputError(check.problems.join('\n'));
+  for (const message of check.notes) line('notice', { message });
   const gpu = backend === 'webgpu' && nodeWebGpuAdapter ? { gpu: describeAdapter(nodeWebGpuAdapter) } : {};
   const leftOut = { emptyLabel: stats.emptyLabel, emptyText: stats.emptyText };
-  line('start', { backend, ...gpu, model: args.model, rows: dataset.rowCount, kept: stats.kept, ...leftOut, template, config });
+  line('start', { backend, ...gpu, model: args.model, rows: dataset.rowCount, kept: stats.kept, ...leftOut, template, config, ...(args.sweep ? { sweep: args.sweep } : {}) });
+  if (args.sweep) {
+    await sweep(session, spec, args.sweep, line);
+    session.model?.model.dispose();
+    return;
+  }
 
   const outcome = await session.train(
     { runId: 'cli', spec, config },
@@ -147,6 +158,86 @@ async function main(): Promise<void> {
   }
   line('done', { out, files: files.map((f) => f.path), ...pick(metrics) });
   session.model?.model.dispose();
+}
+
+/**
+ * A sweep through the session: one JSON line per trial, the winner's held-out test, a final line
+ * with the table; the winner's exports (its metrics.json holding the table and the test) and
+ * sweep.json in --out. Ctrl-C stops the running trial and starts no more.
+ */
+async function sweep(session: StudioSession, spec: TaskSpec, plan: SweepPlan, line: (event: string, data: object) => void): Promise<void> {
+  const sweepId = `cli-${Date.now()}`;
+  const outcomes = new Map<number, TrainOutcome>();
+  const stop = () => {
+    line('notice', { message: 'stopping the sweep: the running trial stops at its next step, no other starts' });
+    session.stopSweep({ sweepId });
+  };
+  process.once('SIGINT', stop);
+  let result: SweepOutcome;
+  try {
+    result = await session.sweep(
+      { sweepId, spec, config: args.config, plan },
+      {
+        progress: () => {},
+        metrics(m) {
+          if (m.series === 'trialEnd') {
+            if (m.outcome) outcomes.set(m.result.index, m.outcome);
+            line('trial', trialLine(plan, m.result));
+          } else if (m.series === 'heldOut') {
+            const { rowNumbers: _, ...report } = m.report;
+            line('heldOut', report);
+          }
+        },
+        checkpoint: () => {},
+      },
+    );
+  } finally {
+    process.off('SIGINT', stop);
+  }
+  const table = result.trials.map((t) => trialLine(plan, t));
+  const summary = {
+    status: result.status,
+    planned: result.planned,
+    compared: result.compared,
+    selection: result.selection,
+    winner: result.winner,
+    split: result.split,
+    steps: result.steps,
+    seconds: result.seconds,
+    test: result.test ? { rows: result.test.rows, accuracy: result.test.accuracy, macroF1: result.test.macroF1, zeroShotAccuracy: result.test.zeroShotAccuracy, majorityAccuracy: result.test.majorityAccuracy } : null,
+  };
+  const out = resolve(args.out);
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'sweep.json'), JSON.stringify({ ...summary, plan, trials: table, heldOutRows: result.test?.rowNumbers ?? [] }, null, 2));
+  const winner = result.winner === null ? undefined : outcomes.get(result.winner);
+  const files: string[] = ['sweep.json'];
+  if (winner && result.status === 'completed') {
+    const metrics = { ...(winner.task === 'classification' ? { accuracy: winner.tuned?.accuracy ?? null, macroF1: winner.tuned?.macroF1 ?? null } : {}), ...runSummary(winner), sweep: { ...summary, trials: table } };
+    const exported = session.exportPrompt({ prompt: winner.prompt, meta: winner.meta, metrics });
+    for (const { path, bytes } of exported.files) {
+      await mkdir(dirname(join(out, path)), { recursive: true });
+      await writeFile(join(out, path), bytes);
+      files.push(path);
+    }
+  }
+  line('sweep', { ...summary, table, out, files });
+}
+
+/** One trial as the CLI prints it: its index, the swept settings by name, status and scores. */
+function trialLine(plan: SweepPlan, t: SweepTrialResult) {
+  const settings = Object.fromEntries(sweptAxes(plan.axes).map((a) => [a, settingValue(plan, t.settings, a)]));
+  return {
+    index: t.index,
+    settings,
+    status: t.status,
+    ...(t.message ? { message: t.message } : {}),
+    valAccuracy: t.valAccuracy,
+    valMacroF1: t.valMacroF1,
+    valLoss: t.valLoss,
+    zeroShotAccuracy: t.zeroShotAccuracy,
+    steps: t.steps,
+    seconds: t.seconds,
+  };
 }
 
 /** What every run reports, classification or generation. */

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from './languageModel';
 import { DataError, requireColumns, stratifiedSplit, type Row } from './data';
 import { accuracy, confusionMatrix, macroF1, majorityBaseline } from './metrics';
+import { betweenBatches, renamed, unlessStopped, type Phase } from './phase';
 import { PERTURBATIONS, perturbText, type Perturbation } from './perturb';
 import { seededRandom } from './random';
 import { createSoftPrompt, tokenFrequencies, type SoftPrompt } from './softPrompt';
@@ -20,7 +21,7 @@ import {
 import { compileTemplate, type Template } from './template';
 import { promptLayout, type TrainingConfig } from './train';
 import { tune, type PreparedTask, type TuneHooks, type TuneOptions, type TuneResult, type TuningTask } from './tune';
-import type { ClassifierMode } from './types';
+import type { ClassifierMode, PromptInit } from './types';
 import { buildVerbalizer, type LabelWords, type Verbalizer } from './verbalizer';
 
 export type { LanguageModel };
@@ -61,8 +62,10 @@ export function classifierSetup(
   if (options.mode === 'verbalizer' && !model.hasLmHead) {
     throw new DataError('this checkpoint has no LM head, so label words cannot be scored: use the linear-head mode');
   }
+  // Label words are read where the template predicts: an encoder's template without [MASK] (head mode) has no such place.
+  const readable = template.lmKind === 'causal-lm' || template.hasMask;
   const verbalizer =
-    labelWords && model.hasLmHead
+    labelWords && model.hasLmHead && readable
       ? buildVerbalizer(labelWords, tokenizer, { spaceBefore: template.spaceBeforePrediction, vocabSize: model.config.vocabSize, lmKind: model.config.lmKind })
       : null;
   return { template, verbalizer, classes: labelWords ? Object.keys(labelWords) : [...(options.classes ?? [])], mode: options.mode };
@@ -89,6 +92,8 @@ export function prepareClassification(lm: LanguageModel, data: ClassificationDat
     columns,
     ...promptLayout(config),
     maxLength: config.maxLength,
+    // The head reads [CLS]: a head-mode template needs no [MASK].
+    maskRequired: config.mode !== 'head',
   });
   data.rows.forEach((r, i) => {
     if ((r[data.labelColumn] ?? '').length === 0) throw new DataError(`row ${i + 1} has an empty label (column "${data.labelColumn}")`);
@@ -140,25 +145,37 @@ export interface ClassificationReport {
   predictions: ExamplePrediction[];
 }
 
-/** Loss and metrics of `examples` under `parts` (no gradients; one readback per batch). */
+/**
+ * Loss and metrics of `examples` under `parts` (no gradients; one readback per batch). A list of
+ * parts is a prompt ensemble: its class probabilities are the mean of the members' (Lester et al.).
+ */
 export async function evaluateClassifier(
-  parts: ClassifierParts,
+  parts: ClassifierParts | readonly ClassifierParts[],
   examples: readonly LabeledExample[],
   classes: readonly string[],
   batchSize = EVAL_BATCH_SIZE,
+  /** Reported after each batch; a stop ends the evaluation (StoppedError, see phase.ts). */
+  phase?: Phase,
 ): Promise<ClassificationReport> {
+  const members = Array.isArray(parts) ? (parts as readonly ClassifierParts[]) : [parts as ClassifierParts];
+  const first = members[0];
   const predicted: number[] = [];
   const predictions: ExamplePrediction[] = [];
   let lossSum = 0;
   // Verbalizer mode runs one row per scoring sequence: keep batches about `batchSize` rows.
-  const rowsPerExample = parts.mode === 'verbalizer' ? (parts.verbalizer?.sequences.length ?? 1) : 1;
+  const rowsPerExample = first.mode === 'verbalizer' ? (first.verbalizer?.sequences.length ?? 1) : 1;
   const step = Math.max(1, Math.floor(batchSize / rowsPerExample));
+  await betweenBatches(phase, 0, examples.length);
   for (let i = 0; i < examples.length; i += step) {
     const chunk = examples.slice(i, i + step);
-    const batch = makeClassificationBatch(chunk, parts);
+    const batch = makeClassificationBatch(chunk, first);
     const out = tf.tidy(() => {
-      const scores = classScores(parts, batch);
-      const logp = tf.logSoftmax(scores);
+      // One member: its log-softmax as it is (exactly what training's loss sees); several: the log of
+      // the mean of their probabilities.
+      const logp =
+        members.length === 1
+          ? tf.logSoftmax(classScores(first, batch))
+          : tf.log(tf.div(tf.addN(members.map((m) => tf.softmax(classScores(m, batch)))), members.length));
       const nll = tf.neg(tf.sum(tf.mul(batch.labels, logp), -1)); // [B]
       return tf.concat([tf.exp(logp), nll.expandDims(1)], 1); // [B, C + 1]
     });
@@ -173,6 +190,7 @@ export async function evaluateClassifier(
       lossSum += values[b * (C + 1) + C];
       predictions.push({ index: i + b, gold: classes[e.label], predicted: classes[p], probabilities: probs });
     });
+    await betweenBatches(phase, i + chunk.length, examples.length);
   }
   const gold = examples.map((e) => e.label);
   return {
@@ -199,23 +217,85 @@ export interface ClassificationEvaluation {
   /** Template + label words, no soft prompt, on the same validation split; null without label words or validation. */
   zeroShot: ClassificationReport | null;
   majority: { label: string; accuracy: number };
-  /** Validation report with the kept prompt; null without a validation split. */
+  /** Validation report with the kept prompt (an ensemble's: mean probabilities); null without a validation split. */
   validation: ClassificationReport | null;
   robustness: RobustnessReport | null;
+  /** A prompt ensemble: each member's validation scores and how much they disagree. Null for one prompt. */
+  ensemble: EnsembleReport | null;
+}
+
+export interface EnsembleReport {
+  members: { loss: number; accuracy: number; macroF1: number }[];
+  /** Share of validation rows on which the members do not all predict the same class. */
+  disagreement: number;
+  /** Mean over member pairs of the share of rows on which the two predict differently. */
+  pairwiseDisagreement: number;
+}
+
+/** Members' validation reports and their disagreement (the diversity an ensemble needs to help). */
+function ensembleReport(reports: readonly ClassificationReport[]): EnsembleReport {
+  const rows = reports[0]?.predictions.length ?? 0;
+  let split = 0;
+  for (let i = 0; i < rows; i++) if (new Set(reports.map((r) => r.predictions[i].predicted)).size > 1) split++;
+  let pairs = 0;
+  let differ = 0;
+  for (let a = 0; a < reports.length; a++)
+    for (let b = a + 1; b < reports.length; b++) {
+      pairs++;
+      differ += reports[a].predictions.filter((p, i) => p.predicted !== reports[b].predictions[i].predicted).length / Math.max(1, rows);
+    }
+  return {
+    members: reports.map((r) => ({ loss: r.loss, accuracy: r.accuracy, macroF1: r.macroF1 })),
+    disagreement: rows ? split / rows : 0,
+    pairwiseDisagreement: pairs ? differ / pairs : 0,
+  };
 }
 
 export type ClassificationResult = TuneResult<LabeledExample, EpochClassification, ClassificationEvaluation> & { prepared: PreparedClassification };
 
 export type ClassificationHooks = TuneHooks<EpochClassification, ClassificationReport | null>;
 
-/**
- * Head mode without label words: the 'labels' init uses the class names themselves (their first
- * token, when the tokenizer knows it), which is what Lester et al.'s class-label init is.
- */
-function classNameIds(lm: LanguageModel, classes: readonly string[]): number[][] | undefined {
+/** The init a run uses and, for 'labels', the tokens it embeds. */
+export interface InitPlan {
+  init: PromptInit;
+  /** For 'labels': per class, the ids of its words' first tokens. */
+  labelWordIds?: number[][];
+  /** Set when 'labels' takes its tokens from elsewhere than scored label words, or gave way to 'vocab': says which. */
+  note?: string;
+}
+
+/** First tokens (" word", as after a space) of each list's words that the tokenizer knows; undefined when none. */
+function firstTokenIds(lm: LanguageModel, lists: readonly (readonly string[])[]): number[][] | undefined {
   const unk = lm.tokenizer.special.unk;
-  const ids = classes.map((c) => lm.tokenizer.encode(' ' + c)[0]).filter((id) => id !== undefined && id !== unk);
-  return ids.length ? ids.map((id) => [id]) : undefined;
+  const perList = lists.map((words) =>
+    words.map((w) => lm.tokenizer.encode(' ' + w.trim())[0]).filter((id): id is number => id !== undefined && id !== unk),
+  );
+  return perList.some((ids) => ids.length > 0) ? perList.filter((ids) => ids.length > 0) : undefined;
+}
+
+/**
+ * What `config.init` becomes for `setup`. The 'labels' init embeds the label words' first tokens;
+ * when the words are not scored (head mode: no words, a checkpoint without an LM head, or an encoder
+ * template without [MASK]) it takes them from the label words as written, else from the class names
+ * (Lester et al.'s class-label init), and when the tokenizer knows none of those it falls back to
+ * 'vocab' (frequent tokens of the training texts). Every fallback is said in `note`.
+ */
+export function initPlan(lm: LanguageModel, setup: ClassifierSetup, init: PromptInit, labelWords?: LabelWords): InitPlan {
+  if (init !== 'labels') return { init };
+  if (setup.verbalizer) return { init, labelWordIds: setup.verbalizer.labelWordIds };
+  const words = labelWords && Object.values(labelWords).some((ws) => ws.some((w) => w.trim() !== '')) ? firstTokenIds(lm, Object.values(labelWords)) : undefined;
+  const unscored = !lm.model.hasLmHead
+    ? 'this checkpoint has no LM head to score them'
+    : setup.template.lmKind === 'masked-lm' && !setup.template.hasMask
+      ? 'the template has no [MASK] to read them at'
+      : 'head mode does not score them';
+  if (words) return { init, labelWordIds: words, note: `The 'labels' init starts from the label words' first tokens (${unscored}).` };
+  const names = firstTokenIds(lm, setup.classes.map((c) => [c]));
+  if (names) return { init, labelWordIds: names, note: `Without label words, the 'labels' init starts from the class names (${setup.classes.join(', ')}).` };
+  return {
+    init: 'vocab',
+    note: `Without label words, and with class names this tokenizer does not know (${setup.classes.join(', ')}), the prompt starts from frequent tokens of the training texts (the 'vocab' init) instead of 'labels'.`,
+  };
 }
 
 function partsFor(lm: LanguageModel, prepared: ClassifierSetup, prompt: SoftPrompt | null, mode: ClassifierMode): ClassifierParts {
@@ -230,24 +310,29 @@ function partsFor(lm: LanguageModel, prepared: ClassifierSetup, prompt: SoftProm
 }
 
 /** The zero-shot baseline: template + label words, soft slots left out. */
-export async function zeroShotReport(lm: LanguageModel, prepared: PreparedClassification, rows: readonly Row[], labelColumn: string): Promise<ClassificationReport | null> {
+export async function zeroShotReport(lm: LanguageModel, prepared: PreparedClassification, rows: readonly Row[], labelColumn: string, phase?: Phase): Promise<ClassificationReport | null> {
   if (!prepared.verbalizer || rows.length === 0) return null;
   const reserve = scoringReserve(prepared, 'verbalizer');
   const examples = rows.map((r) => ({ encoded: prepared.template.encode(r, { withSoft: false, reserve }), label: prepared.classes.indexOf(r[labelColumn]) }));
-  return evaluateClassifier(partsFor(lm, prepared, null, 'verbalizer'), examples, prepared.classes);
+  return evaluateClassifier(partsFor(lm, prepared, null, 'verbalizer'), examples, prepared.classes, EVAL_BATCH_SIZE, phase);
 }
+
+/** Each perturbation as a phase's name says it. */
+const PERTURBATION_NAMES: Record<Perturbation, string> = { lowercase: 'lower-cased', typos: 'typos', droppedWords: 'dropped words' };
 
 /** Accuracy under each perturbation of the template's columns (seeded), beside clean accuracy. */
 export async function robustnessReport(
   lm: LanguageModel,
   prepared: PreparedClassification,
-  prompt: SoftPrompt,
+  prompt: SoftPrompt | readonly SoftPrompt[],
   labelColumn: string,
   seed: number,
+  /** Its parts report as "<stage>: clean", "<stage>: lower-case", ... */
+  phase?: Phase,
 ): Promise<RobustnessReport | null> {
   if (prepared.valRows.length === 0) return null;
-  const parts = partsFor(lm, prepared, prompt, prepared.mode);
-  const clean = (await evaluateClassifier(parts, prepared.val, prepared.classes)).accuracy;
+  const parts = (Array.isArray(prompt) ? (prompt as readonly SoftPrompt[]) : [prompt as SoftPrompt]).map((p) => partsFor(lm, prepared, p, prepared.mode));
+  const clean = (await evaluateClassifier(parts, prepared.val, prepared.classes, EVAL_BATCH_SIZE, renamed(phase, `${phase?.stage}: clean`))).accuracy;
   const reserve = scoringReserve(prepared, prepared.mode);
   const perturbed = {} as Record<Perturbation, number>;
   for (const kind of PERTURBATIONS) {
@@ -257,7 +342,7 @@ export async function robustnessReport(
       for (const c of prepared.template.columns) row[c] = perturbText(r[c] ?? '', kind, rng);
       return { encoded: prepared.template.encode(row, { reserve }), label: prepared.classes.indexOf(r[labelColumn]) };
     });
-    perturbed[kind] = (await evaluateClassifier(parts, examples, prepared.classes)).accuracy;
+    perturbed[kind] = (await evaluateClassifier(parts, examples, prepared.classes, EVAL_BATCH_SIZE, renamed(phase, `${phase?.stage}: ${PERTURBATION_NAMES[kind]}`))).accuracy;
   }
   return { clean, perturbed };
 }
@@ -271,50 +356,55 @@ export function classificationTask(
   const prepared = prepareClassification(lm, data, config);
   const { classes } = prepared;
   const headClasses = config.mode === 'head' ? classes.length : undefined;
+  const init = initPlan(lm, prepared, config.init, data.labelWords);
   return {
     prepared,
     headClasses,
-    baseline: () => zeroShotReport(lm, prepared, prepared.valRows, data.labelColumn),
-    newPrompt: () =>
+    baseline: async (phase) => (await unlessStopped(() => zeroShotReport(lm, prepared, prepared.valRows, data.labelColumn, phase))) ?? null,
+    newPrompt: (seed) =>
       createSoftPrompt(lm.model, {
         length: prepared.promptLength,
-        init: config.init,
-        seed: config.seed,
+        init: init.init,
+        seed,
         text: config.initText,
         tokenizer: lm.tokenizer,
-        labelWordIds: prepared.verbalizer?.labelWordIds ?? classNameIds(lm, classes),
+        labelWordIds: init.labelWordIds,
         frequentTokenIds: tokenFrequencies(prepared.train.map((e) => e.encoded.ids), lm.tokenizer),
         headClasses,
         method: config.method,
         encoderHiddenSize: config.encoderHiddenSize,
         prefixProjection: config.prefixProjection,
       }),
-    objective(prompt) {
-      const parts = partsFor(lm, prepared, prompt, config.mode);
+    objective(prompts) {
+      const parts = prompts.map((p) => partsFor(lm, prepared, p, config.mode));
       return {
         batch(examples) {
-          const batch = makeClassificationBatch(examples, parts);
-          return { loss: () => classificationLoss(parts, batch), tokens: batch.realTokens, dispose: batch.dispose };
+          const batch = makeClassificationBatch(examples, parts[0]);
+          // An ensemble's members learn independently: the loss is the mean of theirs (see StepOptions.groups).
+          const loss = () => (parts.length === 1 ? classificationLoss(parts[0], batch) : tf.tidy(() => tf.div(tf.addN(parts.map((m) => classificationLoss(m, batch))), parts.length) as tf.Scalar));
+          return { loss, tokens: batch.realTokens, dispose: batch.dispose };
         },
         validate:
           prepared.val.length > 0
-            ? async () => {
-                const { predictions: _, ...report } = await evaluateClassifier(parts, prepared.val, classes);
+            ? async (phase) => {
+                const { predictions: _, ...report } = await evaluateClassifier(parts, prepared.val, classes, EVAL_BATCH_SIZE, phase);
                 return report;
               }
             : undefined,
       };
     },
-    async evaluate(prompt, zeroShot) {
-      const parts = partsFor(lm, prepared, prompt, config.mode);
-      const validation = prepared.val.length ? await evaluateClassifier(parts, prepared.val, classes) : null;
-      const robustness = await robustnessReport(lm, prepared, prompt, data.labelColumn, config.seed);
+    async evaluate(prompts, zeroShot, phase) {
+      const parts = prompts.map((p) => partsFor(lm, prepared, p, config.mode));
+      // After a stop (during training) only the validation report is made; a further stop ends it too.
+      const validation = prepared.val.length ? await unlessStopped(() => evaluateClassifier(parts, prepared.val, classes, EVAL_BATCH_SIZE, phase)) : null;
+      const ensemble = parts.length > 1 && prepared.val.length ? ensembleReport(await Promise.all(parts.map((m) => evaluateClassifier(m, prepared.val, classes)))) : null;
+      const robustness = phase?.control?.stopped ? null : await unlessStopped(() => robustnessReport(lm, prepared, prompts, data.labelColumn, config.seed, renamed(phase, 'robustness')));
       const majority = majorityBaseline(
         prepared.train.map((e) => e.label),
         prepared.val.map((e) => e.label),
         classes.length,
       );
-      return { classes, zeroShot, majority: { label: classes[majority.classIndex], accuracy: majority.accuracy }, validation, robustness };
+      return { classes, zeroShot, majority: { label: classes[majority.classIndex], accuracy: majority.accuracy }, validation, robustness, ensemble };
     },
     dispose: () => prepared.verbalizer?.dispose(),
   };
@@ -341,12 +431,13 @@ export async function trainClassifier(
 export async function classifyRows(
   lm: LanguageModel,
   prepared: ClassifierSetup,
-  prompt: SoftPrompt | null,
+  prompt: SoftPrompt | readonly SoftPrompt[] | null,
   rows: readonly Row[],
 ): Promise<ExamplePrediction[]> {
   const mode = prompt ? prepared.mode : 'verbalizer';
   const reserve = scoringReserve(prepared, mode);
   const examples = rows.map((r) => ({ encoded: prepared.template.encode(r, { withSoft: prompt !== null, reserve }), label: 0 }));
-  const report = await evaluateClassifier(partsFor(lm, prepared, prompt, mode), examples, prepared.classes);
+  const members = prompt === null ? [null] : Array.isArray(prompt) ? (prompt as readonly SoftPrompt[]) : [prompt as SoftPrompt];
+  const report = await evaluateClassifier(members.map((p) => partsFor(lm, prepared, p, mode)), examples, prepared.classes);
   return report.predictions.map((p) => ({ ...p, gold: '' }));
 }

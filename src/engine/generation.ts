@@ -18,6 +18,7 @@ import type { LanguageModel } from './languageModel';
 import type { TransformerConfig } from '../model/types';
 import { DataError, requireColumns, stratifiedSplit, type Row } from './data';
 import { exactMatch, mean, tokenF1 } from './metrics';
+import { betweenBatches, unlessStopped, type Phase } from './phase';
 import { seededRandom } from './random';
 import { createSoftPrompt, tokenFrequencies, type SoftPrompt } from './softPrompt';
 import { compileTemplate, TemplateError, type EncodedExample, type Template } from './template';
@@ -152,6 +153,8 @@ export async function generate(
   prompt: SoftPrompt | null,
   rows: readonly Row[],
   options: DecodeOptions = {},
+  /** Reported after each batch of rows; a stop ends the generation (StoppedError, see phase.ts). */
+  phase?: Phase,
 ): Promise<string[]> {
   const strategy = options.strategy ?? 'greedy';
   const maxNew = options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
@@ -163,6 +166,7 @@ export async function generate(
   const eos = lm.tokenizer.special.eos;
   const reserve = Math.max(0, Math.min(maxNew, template.maxLength - template.fixedLength - 1));
   const out: string[] = [];
+  await betweenBatches(phase, 0, rows.length);
   for (let i = 0; i < rows.length; i += batchSize) {
     const seqs = rows.slice(i, i + batchSize).map((r) => {
       const e = template.encode(r, { withSoft: prompt !== null, reserve });
@@ -216,6 +220,7 @@ export async function generate(
       });
     }
     for (const s of seqs) out.push(s.generated.length ? lm.tokenizer.decode(s.generated).trim() : ''); // decode([]) throws
+    await betweenBatches(phase, out.length, rows.length);
   }
   return out;
 }
@@ -251,9 +256,10 @@ export interface GenerationEvaluation {
 export type GenerationResult = TuneResult<GenerationExample, { loss: number }, GenerationEvaluation> & { prepared: PreparedGeneration };
 
 /** Mean target-token NLL over `examples` (no gradients). */
-export async function generationValidationLoss(lm: LanguageModel, prompt: SoftPrompt | null, examples: readonly GenerationExample[], batchSize = 16): Promise<number> {
+export async function generationValidationLoss(lm: LanguageModel, prompt: SoftPrompt | null, examples: readonly GenerationExample[], batchSize = 16, phase?: Phase): Promise<number> {
   let sum = 0;
   let tokens = 0;
+  await betweenBatches(phase, 0, examples.length);
   for (let i = 0; i < examples.length; i += batchSize) {
     const chunk = examples.slice(i, i + batchSize);
     const batch = makeGenerationBatch(chunk, lm, prompt?.length ?? 0);
@@ -263,11 +269,12 @@ export async function generationValidationLoss(lm: LanguageModel, prompt: SoftPr
     sum += (await loss.data())[0] * n;
     loss.dispose();
     tokens += n;
+    await betweenBatches(phase, i + chunk.length, examples.length);
   }
   return tokens ? sum / tokens : NaN;
 }
 
-export type GenerationHooks = TuneHooks<{ loss: number }, string[]> & { decode?: DecodeOptions };
+export type GenerationHooks = TuneHooks<{ loss: number }, string[] | null> & { decode?: DecodeOptions };
 
 /** Generation as a tuning task: teacher-forced NLL of the target tokens; greedy decoding before and after. */
 export function generationTask(
@@ -275,20 +282,23 @@ export function generationTask(
   data: GenerationData,
   config: TrainingConfig,
   decodeOptions: DecodeOptions = {},
-): TuningTask<GenerationExample, { loss: number }, string[], GenerationEvaluation> & { prepared: PreparedGeneration } {
+): TuningTask<GenerationExample, { loss: number }, string[] | null, GenerationEvaluation> & { prepared: PreparedGeneration } {
   if (config.mode !== 'verbalizer') throw new DataError('generation trains the soft prompt only (no label head): use the label-words mode');
+  if ((config.ensembleSize ?? 1) > 1) throw new DataError('prompt ensembles average class probabilities: they are for classification, not generation');
   const prepared = prepareGeneration(lm, data, config);
   const decode = { maxNewTokens: Math.max(1, ...prepared.val.map((e) => e.targetIds.length)) + 2, ...decodeOptions };
   const targets = prepared.val.map((e) => e.target);
-  const generations = (prompt: SoftPrompt | null) => (prepared.val.length ? generate(lm, prepared.template, prompt, prepared.valRows, decode) : Promise.resolve([]));
+  // Null when a stop cut them short.
+  const generations = (prompt: SoftPrompt | null, phase?: Phase) =>
+    prepared.val.length ? unlessStopped(() => generate(lm, prepared.template, prompt, prepared.valRows, decode, phase)) : Promise.resolve([]);
   return {
     prepared,
-    baseline: () => generations(null),
-    newPrompt: () =>
+    baseline: (phase) => generations(null, phase),
+    newPrompt: (seed) =>
       createSoftPrompt(lm.model, {
         length: prepared.promptLength,
         init: config.init === 'labels' ? 'vocab' : config.init, // no label words here
-        seed: config.seed,
+        seed,
         text: config.initText,
         tokenizer: lm.tokenizer,
         frequentTokenIds: tokenFrequencies(prepared.train.map((e) => [...e.prompt.ids, ...e.targetIds]), lm.tokenizer),
@@ -296,19 +306,19 @@ export function generationTask(
         encoderHiddenSize: config.encoderHiddenSize,
         prefixProjection: config.prefixProjection,
       }),
-    objective: (prompt) => ({
+    objective: ([prompt]) => ({
       batch(examples) {
         const batch = makeGenerationBatch(examples, lm, prompt.length);
         return { loss: () => generationLoss(lm, prompt, batch), tokens: batch.realTokens, dispose: batch.dispose };
       },
-      validate: prepared.val.length ? async () => ({ loss: await generationValidationLoss(lm, prompt, prepared.val) }) : undefined,
+      validate: prepared.val.length ? async (phase) => ({ loss: await generationValidationLoss(lm, prompt, prepared.val, 16, phase) }) : undefined,
     }),
-    async evaluate(prompt, beforeTexts) {
-      const afterTexts = await generations(prompt);
+    async evaluate([prompt], beforeTexts, phase) {
+      const afterTexts = await generations(prompt, phase);
       return {
-        before: prepared.val.length ? scoreGenerations(beforeTexts, targets) : null,
-        after: prepared.val.length ? scoreGenerations(afterTexts, targets) : null,
-        samples: targets.map((target, index) => ({ index, target, before: beforeTexts[index], after: afterTexts[index] })),
+        before: prepared.val.length && beforeTexts ? scoreGenerations(beforeTexts, targets) : null,
+        after: prepared.val.length && afterTexts ? scoreGenerations(afterTexts, targets) : null,
+        samples: afterTexts ? targets.map((target, index) => ({ index, target, before: beforeTexts?.[index] ?? '', after: afterTexts[index] })) : [],
       };
     },
     dispose: () => {},

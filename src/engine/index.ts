@@ -5,7 +5,8 @@
 export type { LanguageModel } from './languageModel';
 export { DataError, stratifiedSplit, type Row, type Split } from './data';
 export { compileTemplate, parseTemplate, Template, TemplateError, type EncodedExample, type EncodeOptions, type TemplatePiece } from './template';
-export { buildVerbalizer, MASK_SLOT, suggestLabelWords, Verbalizer, VerbalizerError, type LabelWords, type PrefixPair, type ScoringSequence, type SuggestedWord } from './verbalizer';
+export { buildVerbalizer, MASK_SLOT, Verbalizer, VerbalizerError, type LabelWords, type PrefixPair, type ScoringSequence } from './verbalizer';
+export { suggestLabelWords, type LabelWordSuggestion, type SuggestedSet, type SuggestedWord } from './labelWordSuggestions';
 export { PROMPT_INITS, PROMPT_PLACEMENTS, type ClassifierMode, type PromptInit, type PromptPlacement, type TaskKind } from './types';
 export { createSoftPrompt, PromptError, promptFromValues, SoftPrompt, type PromptValues } from './softPrompt';
 export { embedInputs, forwardWithPrompt, makeBatch, padSideFor, readHidden, type TokenBatch } from './batch';

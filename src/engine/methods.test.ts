@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../node/model';
-import { trainClassifier, type ClassificationData } from './classification';
+import { classifyRows, trainClassifier, type ClassificationData } from './classification';
 import type { Row } from './data';
 import { trainGenerator, generate } from './generation';
 import type { LanguageModel } from './languageModel';
@@ -147,5 +147,59 @@ describe('prefix init and encoders', () => {
       'the prefix has 16 values per virtual token but this model needs 64 (layers 2 x 2 x hidden 16)',
     );
     await expect(trainClassifier(bert, { ...data, template: '[SOFT*2] {text} it was [MASK].' }, { ...base, method: 'prefix' })).rejects.toThrow(/prefix tuning puts its 4 virtual tokens at every layer.*remove the \[SOFT\] slots/);
+  });
+});
+
+describe('prompt ensembles', () => {
+  const cfg: TrainingConfig = { ...base, epochs: 3, ensembleSize: 3 };
+
+  it("trains each member as if alone: member 1 ends where the solo run with the run's seed ends", async () => {
+    const noVal = { ...cfg, valFraction: 0 }; // no best-epoch pick, which an ensemble makes on its own validation
+    const solo = await trainClassifier(bert, data, { ...noVal, ensembleSize: 1 });
+    const ensemble = await trainClassifier(bert, data, noVal);
+    expect(ensemble.members).toHaveLength(3);
+    const [a, b] = [await solo.prompt.values(), await ensemble.members[0].values()];
+    Array.from(b.vectors).forEach((x, i) => expect(x).toBeCloseTo(a.vectors[i], 4));
+    // The members started apart (their own init seeds) and stay apart.
+    const c = await ensemble.members[1].values();
+    expect(Array.from(c.vectors).some((x, i) => Math.abs(x - b.vectors[i]) > 1e-3)).toBe(true);
+    solo.dispose();
+    ensemble.dispose();
+  });
+
+  it('scores by the mean of the members’ class probabilities, and says how much they disagree', async () => {
+    const r = await trainClassifier(bert, data, cfg);
+    const rows = r.prepared.valRows;
+    const each = await Promise.all(r.members.map((m) => classifyRows(bert, r.prepared, m, rows)));
+    const together = await classifyRows(bert, r.prepared, r.members, rows);
+    together.forEach((p, i) => p.probabilities.forEach((q, c) => expect(q).toBeCloseTo(each.reduce((s, e) => s + e[i].probabilities[c], 0) / 3, 5)));
+    expect(r.validation!.predictions.map((p) => p.predicted)).toEqual(together.map((p) => p.predicted));
+    const split = rows.filter((_, i) => new Set(each.map((e) => e[i].predicted)).size > 1).length / rows.length;
+    expect(r.ensemble!.disagreement).toBeCloseTo(split, 10);
+    expect(r.ensemble!.members).toHaveLength(3);
+    const values = await r.values();
+    expect(values.members).toHaveLength(3);
+    r.dispose();
+  });
+
+  it('resumes exactly from a mid-epoch checkpoint, every member', async () => {
+    const states: TrainingState[] = [];
+    const full = await trainClassifier(bert, data, cfg, { checkpointEverySteps: 1, onCheckpoint: ({ state }) => void states.push(state) });
+    const state = states.find((s) => s.step === 4)!;
+    expect(state.variables).toHaveLength(3);
+    const resumed = await trainClassifier(bert, data, cfg, {}, { resume: structuredClone(state) as TrainingState<never> });
+    resumed.trainLosses.forEach((loss, i) => expect(loss, `step ${i + 1}`).toBeCloseTo(full.trainLosses[i], 5));
+    for (let k = 0; k < 3; k++) {
+      const [a, b] = [await full.members[k].values(), await resumed.members[k].values()];
+      Array.from(b.vectors).forEach((x, i) => expect(x).toBeCloseTo(a.vectors[i], 5));
+    }
+    full.dispose();
+    resumed.dispose();
+  });
+
+  it('is for classification: generation refuses it, and a size outside 1..8 is named', async () => {
+    const rows = [{ input: 'good', target: 'bad' }, { input: 'great', target: 'terrible' }];
+    await expect(trainGenerator(gpt2, { rows, targetColumn: 'target', template: 'the {input} was' }, { ...base, ensembleSize: 2, init: 'vocab' })).rejects.toThrow(/ensembles average class probabilities: they are for classification/);
+    await expect(trainClassifier(bert, data, { ...base, ensembleSize: 9 })).rejects.toThrow('ensemble size must be a whole number from 1 to 8, got 9');
   });
 });

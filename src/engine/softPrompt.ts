@@ -44,6 +44,8 @@ export interface PromptValues extends PromptVectors {
   head?: ExportedLabelHead;
   /** Absent: 'prompt'. */
   method?: PromptMethod;
+  /** A prompt ensemble: every member (the first is also the values above); scored by their mean probabilities. */
+  members?: PromptValues[];
 }
 
 /** A trainable variable holding `t`'s values; `t` itself is disposed. */

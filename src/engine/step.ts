@@ -18,6 +18,13 @@ export interface StepOptions {
   learningRate: number;
   /** Clip the gradients' global L2 norm to this; 0 = no clipping. */
   maxGradNorm: number;
+  /**
+   * Independent members trained together (a prompt ensemble): how many consecutive variables each
+   * one has, the loss being the MEAN of the members' losses. Each member is clipped (and guarded
+   * against non-finite gradients) on its own, as if it trained alone: its gradient is 1/G of its own
+   * loss's, so its norm is compared with maxGradNorm / G. Omitted: one group of every variable.
+   */
+  groups?: readonly number[];
 }
 
 /**
@@ -46,22 +53,36 @@ export function promptTuningStep(
   setLearningRate(optimizer, options.learningRate);
   const { value, grads } = tf.variableGrads(loss, variables);
   const before = variables.map((v) => v.clone());
-  const { clipped, finite } = tf.tidy(() => {
+  const groups = options.groups ?? [variables.length];
+  if (groups.reduce((a, b) => a + b, 0) !== variables.length) throw new Error(`internal: variable groups ${groups.join('+')} do not cover ${variables.length} variables`);
+  const { clipped, keep } = tf.tidy(() => {
     const list = variables.map((v) => grads[v.name]);
-    const norm = tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))); // global L2 norm
-    const finite = tf.logicalAnd(tf.isFinite(value), tf.isFinite(norm));
-    const scale = options.maxGradNorm > 0 ? tf.minimum(1, tf.div(options.maxGradNorm, tf.add(norm, 1e-6))) : tf.scalar(1);
-    // Zeros instead of non-finite gradients keep Adam's moments finite for later steps. A list, not a
-    // name -> tensor map: the optimizer keeps its moments in this order (a map would order them by the
-    // variables' numeric names), which is the order a checkpoint stores and restores them in.
-    const clipped: { name: string; tensor: tf.Tensor }[] = variables.map((v, i) => ({ name: v.name, tensor: tf.where(tf.broadcastTo(finite, v.shape), tf.mul(list[i], scale), tf.zerosLike(v)) }));
-    return { clipped, finite };
+    const clipped: { name: string; tensor: tf.Tensor }[] = [];
+    const keep: tf.Tensor[] = []; // per variable: its group's step is finite
+    let at = 0;
+    for (const size of groups) {
+      const own = list.slice(at, at + size);
+      const norm = tf.sqrt(tf.addN(own.map((g) => tf.sum(tf.square(g))))); // the group's L2 norm
+      const finite = tf.logicalAnd(tf.isFinite(value), tf.isFinite(norm));
+      const limit = options.maxGradNorm / groups.length;
+      const scale = options.maxGradNorm > 0 ? tf.minimum(1, tf.div(limit, tf.add(norm, 1e-6 / groups.length))) : tf.scalar(1);
+      // Zeros instead of non-finite gradients keep Adam's moments finite for later steps. A list, not
+      // a name -> tensor map: the optimizer keeps its moments in this order (a map would order them by
+      // the variables' numeric names), which is the order a checkpoint stores and restores them in.
+      own.forEach((g, j) => {
+        const v = variables[at + j];
+        clipped.push({ name: v.name, tensor: tf.where(tf.broadcastTo(finite, v.shape), tf.mul(g, scale), tf.zerosLike(v)) });
+        keep.push(finite);
+      });
+      at += size;
+    }
+    return { clipped, keep };
   });
   optimizer.applyGradients(clipped);
   tf.tidy(() => {
-    variables.forEach((v, i) => v.assign(tf.where(tf.broadcastTo(finite, v.shape), v, before[i])));
+    variables.forEach((v, i) => v.assign(tf.where(tf.broadcastTo(keep[i], v.shape), v, before[i])));
   });
-  tf.dispose([before, clipped.map((c) => c.tensor), finite, grads]);
+  tf.dispose([before, clipped.map((c) => c.tensor), keep, grads]);
   return value;
 }
 

@@ -98,8 +98,8 @@ export interface EncodedExample {
   /** Per position: segment id (0, or 1 after a [SEP] piece when the model has token types). */
   tokenTypes: number[];
   /**
-   * Where the label is read: the [MASK] for encoders; for decoders the last template token
-   * (whose next-token distribution is the prediction).
+   * Where the label is read: the [MASK] for encoders (-1 for a head-mode template without one);
+   * for decoders the last template token (whose next-token distribution is the prediction).
    */
   maskPosition: number;
   /** A column's text was cut to fit. */
@@ -127,6 +127,11 @@ export interface TemplateOptions {
    * positions; the template then has no soft tokens and this many fewer positions.
    */
   prefixLength?: number;
+  /**
+   * Encoders: whether the template must have a [MASK] (default true). The linear-head mode reads
+   * [CLS], so its templates may leave the mask out (label words then have nowhere to be read).
+   */
+  maskRequired?: boolean;
 }
 
 /** True when " a" and "a" tokenise differently (byte-level BPE, SentencePiece). */
@@ -140,6 +145,8 @@ export class Template {
   readonly softCount: number;
   /** Placeholder columns, in template order, without repeats. */
   readonly columns: string[];
+  /** The template has a [MASK]. An encoder's template without one reads no label words (head mode only). */
+  readonly hasMask: boolean;
   /** Whether the predicted word follows a space (the verbalizer encodes " word" then). */
   readonly spaceBeforePrediction: boolean;
   /** Longest sequence an example may have. */
@@ -166,6 +173,7 @@ export class Template {
     this.maxLength = info.maxLength;
     this.softCount = segments.reduce((n, s) => n + (s.kind === 'soft' ? s.count : 0), 0);
     this.columns = [...new Set(segments.flatMap((s) => (s.kind === 'column' ? [s.column] : [])))];
+    this.hasMask = pieces.some((p) => p.kind === 'mask');
     this.fixedLength = segments.reduce((n, s) => n + lengthOf(s), 0);
   }
 
@@ -181,10 +189,13 @@ export class Template {
     }
     const maskAt = pieces.findIndex((p) => p.kind === 'mask');
     if (lmKind === 'masked-lm') {
-      if (maskAt < 0) {
-        throw new TemplateError(`${quote} has no [MASK]: an encoder (${config.modelType}) predicts the label word at [MASK], e.g. "{text} It was [MASK]."`);
+      if (maskAt < 0 && options.maskRequired !== false) {
+        throw new TemplateError(
+          `${quote} has no [MASK]: an encoder (${config.modelType}) predicts the label word at [MASK], e.g. "{text} It was [MASK]." ` +
+            '(the linear-head mode reads [CLS] and needs none)',
+        );
       }
-      if (tokenizer.special.mask === null) throw new TemplateError(`the ${config.modelType} tokenizer has no mask token`);
+      if (maskAt >= 0 && tokenizer.special.mask === null) throw new TemplateError(`the ${config.modelType} tokenizer has no mask token`);
       if (tokenizer.special.cls === null) throw new TemplateError(`the ${config.modelType} tokenizer has no [CLS]/<s> token`);
     } else if (maskAt >= 0) {
       const after = pieces.slice(maskAt + 1);

@@ -7,6 +7,7 @@
  * one `await data()`, never per step: on WebGL/WebGPU a per-step read stalls the pipeline.
  */
 import * as tf from '@tensorflow/tfjs';
+import { StoppedError, type Phase, type PhaseProgress } from './phase';
 import { randomFromState, seededRandom } from './random';
 import { promptTuningStep } from './step';
 import { PROMPT_METHODS, type ClassifierMode, type PromptInit, type PromptMethod } from './types';
@@ -38,7 +39,18 @@ export interface TrainingConfig {
   encoderHiddenSize?: number;
   /** Prefix tuning: train [N, H] embeddings through an MLP to the keys and values (PEFT's prefix_projection). */
   prefixProjection?: boolean;
+  /**
+   * Prompt ensemble (Lester et al.): train this many prompts in one run, member k initialised with
+   * seed + k x ENSEMBLE_SEED_STEP (the same batches for all), and score by averaging their class
+   * probabilities. Classification only. Absent: 1.
+   */
+  ensembleSize?: number;
 }
+
+/** Seeds of ensemble members are this far apart; member 0 has the run's own seed (it is the solo run). */
+export const ENSEMBLE_SEED_STEP = 1000;
+/** More members cost more time per step than a tab should spend. */
+export const MAX_ENSEMBLE_SIZE = 8;
 
 /** Where a config's method puts the N virtual tokens: soft tokens in the template, or a prefix at every layer. */
 export function promptLayout(config: Pick<TrainingConfig, 'method' | 'promptLength'>): { promptLength: number; prefixLength: number } {
@@ -74,6 +86,7 @@ export function promptLayout(config: Pick<TrainingConfig, 'method' | 'promptLeng
 export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   mode: 'verbalizer',
   method: 'prompt',
+  ensembleSize: 1,
   promptLength: 20,
   init: 'labels',
   learningRate: 0.1,
@@ -89,9 +102,24 @@ export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
 /** Head mode trains a linear head with the prompt; it wants a 10x lower rate (see above). */
 export const DEFAULT_HEAD_LEARNING_RATE = 0.01;
 
-/** The defaults for a mode: DEFAULT_TRAINING_CONFIG, with DEFAULT_HEAD_LEARNING_RATE in head mode. */
-export function defaultTrainingConfig(mode: ClassifierMode = 'verbalizer'): TrainingConfig {
-  return { ...DEFAULT_TRAINING_CONFIG, mode, learningRate: mode === 'head' ? DEFAULT_HEAD_LEARNING_RATE : DEFAULT_TRAINING_CONFIG.learningRate };
+/**
+ * Peak learning rates by method and mode. Prompt tuning: as above. Prefix tuning: the 2026-11-29
+ * sweep on studio-bert-tiny, 20 epochs, label words (src/engine/measurements/methods-2026-11-29.jsonl):
+ * sentiment lr 0.003 / 0.01 / 0.03 -> 0.50 / 0.52 / 0.47 (seed 1), at 0.01 over seeds 1-3 0.52 / 0.57 /
+ * 0.67 against prompt tuning's 0.43 / 0.53 / 0.55 at 0.1; spam 0.01 / 0.03 -> 0.81 / 0.79 against 0.625.
+ * P-tuning (MLP encoder): 0.001 / 0.003 on sentiment 0.45 / 0.42, 0.003 on spam 0.59: no rate made it
+ * better than prompt tuning here; 0.003 is the least bad. Head mode with a prefix or an encoder is
+ * unmeasured and takes the same rate.
+ */
+export const DEFAULT_LEARNING_RATES: Readonly<Record<PromptMethod, Readonly<Record<ClassifierMode, number>>>> = Object.freeze({
+  prompt: { verbalizer: DEFAULT_TRAINING_CONFIG.learningRate, head: DEFAULT_HEAD_LEARNING_RATE },
+  'p-tuning': { verbalizer: 0.003, head: 0.003 },
+  prefix: { verbalizer: 0.01, head: 0.01 },
+});
+
+/** The defaults for a mode and method: DEFAULT_TRAINING_CONFIG with that pair's learning rate. */
+export function defaultTrainingConfig(mode: ClassifierMode = 'verbalizer', method: PromptMethod = 'prompt'): TrainingConfig {
+  return { ...DEFAULT_TRAINING_CONFIG, mode, method, learningRate: DEFAULT_LEARNING_RATES[method][mode] };
 }
 
 /** Metrics callbacks fire at most this often. */
@@ -121,6 +149,9 @@ export function checkTrainingConfig(c: TrainingConfig): void {
   if (!Number.isFinite(c.seed)) bad(`seed must be a number, got ${c.seed}`);
   if (c.method !== undefined && !(PROMPT_METHODS as readonly string[]).includes(c.method)) bad(`method must be one of ${PROMPT_METHODS.join(', ')}, got ${c.method}`);
   if (c.method === 'prefix' && c.promptLength < 1) bad('prefix tuning needs at least one virtual token (prompt length >= 1)');
+  if (c.ensembleSize !== undefined && !(Number.isInteger(c.ensembleSize) && c.ensembleSize >= 1 && c.ensembleSize <= MAX_ENSEMBLE_SIZE)) {
+    bad(`ensemble size must be a whole number from 1 to ${MAX_ENSEMBLE_SIZE}, got ${c.ensembleSize}`);
+  }
   if (c.encoderHiddenSize !== undefined && !(Number.isInteger(c.encoderHiddenSize) && c.encoderHiddenSize >= 1)) {
     bad(`the encoder's hidden size must be a positive integer, got ${c.encoderHiddenSize}`);
   }
@@ -132,10 +163,15 @@ export function learningRateAt(step: number, totalSteps: number, peak: number, w
   return (peak * (totalSteps - step)) / Math.max(1, totalSteps - warmupSteps);
 }
 
-/** Pause, resume and stop, polled by the loop between steps. */
+/** Pause, resume and stop, polled by the loop between steps (and by evaluation phases between batches, see phase.ts). */
 export interface TrainingControl {
   readonly stopped: boolean;
   readonly paused: boolean;
+  /**
+   * How many times stop was asked for. A stop during training ends the steps and the run is then
+   * evaluated as it is; a further stop ends that evaluation too. Absent: 1 once stopped.
+   */
+  readonly stopRequests?: number;
   /** Resolves when resumed or stopped. */
   whenRunnable(): Promise<void>;
 }
@@ -143,6 +179,7 @@ export interface TrainingControl {
 export class TrainingController implements TrainingControl {
   private state: 'running' | 'paused' | 'stopped' = 'running';
   private wake: (() => void)[] = [];
+  private stops = 0;
 
   /** Stops when `signal` aborts (an AbortController from the worker or CLI). */
   constructor(signal?: AbortSignal) {
@@ -167,8 +204,13 @@ export class TrainingController implements TrainingControl {
     this.flush();
   }
 
+  get stopRequests(): number {
+    return this.stops;
+  }
+
   stop(): void {
     this.state = 'stopped';
+    this.stops++;
     this.flush();
   }
 
@@ -224,8 +266,15 @@ export interface TrainingMetrics {
   learningRate: number;
   examplesPerSecond: number;
   tokensPerSecond: number;
-  /** Seconds to the planned last step at the current rate. */
+  /**
+   * Seconds to the planned last step and its validation: the steps left at the time per step (the
+   * session's first step, which includes one-time warm-up such as kernel compilation, left out once
+   * there are others) plus the epochs' validations left at their measured time (none counted before
+   * the first one has run). The final evaluation after the loop reports its own progress.
+   */
   etaSeconds: number;
+  /** The estimate rests on the first step alone (with its warm-up), so it likely overstates. */
+  etaFromFirstStep: boolean;
   elapsedSeconds: number;
 }
 
@@ -279,16 +328,23 @@ export interface TrainingState<V extends EpochValidation = EpochValidation> {
 /** What the loop needs from a task. */
 export interface TuningObjective<E, V extends EpochValidation> {
   variables: tf.Variable[];
+  /** Independent members trained together (an ensemble): each one's variable count, in order (see StepOptions.groups). */
+  groups?: readonly number[];
   /** Tensors for one batch and its loss function (run under the gradient tape). */
   batch(examples: E[]): { loss: () => tf.Scalar; tokens: number; dispose(): void };
-  /** After each epoch; omitted = no validation (and no early stopping). */
-  validate?(): Promise<V>;
+  /**
+   * After each epoch; omitted = no validation (and no early stopping). Calls `betweenBatches(phase, ...)`
+   * after each batch, so a stop ends it (StoppedError) and the page sees its progress.
+   */
+  validate?(phase?: Phase): Promise<V>;
 }
 
 export interface LoopHooks<V extends EpochValidation> {
   control?: TrainingControl;
   onMetrics?(metrics: TrainingMetrics): void;
   onEpoch?(report: EpochReport<V>): void;
+  /** Progress of each epoch's validation (stage "validation after epoch N"). */
+  onPhase?(progress: PhaseProgress): void;
   /** Also take a checkpoint every this many steps (every epoch's end always gets one when `onCheckpoint` is set). */
   checkpointEverySteps?: number;
   /** A resumable state: after each epoch's validation, every `checkpointEverySteps`, when paused and when stopped by request. */
@@ -400,6 +456,12 @@ export async function runTraining<E, V extends EpochValidation>(
   let examplesSeen = resume?.examplesSeen ?? 0;
   let tokensSeen = resume?.tokensSeen ?? 0;
   let busyMs = (resume?.busySeconds ?? 0) * 1000; // time spent training (pauses excluded)
+  // This session's timings for the ETA: its first step (warm-up) apart from the rest.
+  let firstStepMs: number | null = null;
+  let laterStepsMs = 0;
+  let laterSteps = 0;
+  let validationMs = 0;
+  let validations = 0;
   let lastEmit = now();
   let lastEmitLossIndex = trainLosses.length;
   let lastCheckpointStep = step;
@@ -437,7 +499,6 @@ export async function runTraining<E, V extends EpochValidation>(
     const recent = trainLosses.slice(lastEmitLossIndex);
     lastEmitLossIndex = trainLosses.length;
     const seconds = busyMs / 1000;
-    const stepsPerSecond = seconds > 0 ? step / seconds : 0;
     hooks.onMetrics({
       step,
       totalSteps,
@@ -447,9 +508,17 @@ export async function runTraining<E, V extends EpochValidation>(
       learningRate: lr,
       examplesPerSecond: seconds > 0 ? examplesSeen / seconds : 0,
       tokensPerSecond: seconds > 0 ? tokensSeen / seconds : 0,
-      etaSeconds: stepsPerSecond > 0 ? (totalSteps - step) / stepsPerSecond : Infinity,
+      ...eta(),
       elapsedSeconds: seconds,
     });
+  };
+
+  const eta = (): { etaSeconds: number; etaFromFirstStep: boolean } => {
+    const perStepMs = laterSteps > 0 ? laterStepsMs / laterSteps : firstStepMs;
+    if (perStepMs === null) return { etaSeconds: Infinity, etaFromFirstStep: false };
+    const validationsLeft = objective.validate ? Math.max(0, config.epochs - epochs.length) : 0;
+    const ms = (totalSteps - step) * perStepMs + validationsLeft * (validations > 0 ? validationMs / validations : 0);
+    return { etaSeconds: ms / 1000, etaFromFirstStep: laterSteps === 0 };
   };
 
   /** The state now (losses read first). `at` says where the next step starts. */
@@ -508,7 +577,7 @@ export async function runTraining<E, V extends EpochValidation>(
         lr = learningRateAt(step, totalSteps, config.learningRate, warmupSteps);
         const b = objective.batch(examples);
         try {
-          pending.push(promptTuningStep(b.loss, variables, optimizer, { learningRate: lr, maxGradNorm: config.maxGradNorm }));
+          pending.push(promptTuningStep(b.loss, variables, optimizer, { learningRate: lr, maxGradNorm: config.maxGradNorm, groups: objective.groups }));
         } finally {
           b.dispose();
         }
@@ -521,7 +590,13 @@ export async function runTraining<E, V extends EpochValidation>(
         if (due || checkpointDue || pending.length >= LOSS_READBACK_STEPS) {
           if (!(await readLosses())) break training;
         }
-        busyMs += now() - t0;
+        const stepMs = now() - t0;
+        busyMs += stepMs;
+        if (firstStepMs === null) firstStepMs = stepMs;
+        else {
+          laterStepsMs += stepMs;
+          laterSteps++;
+        }
         if (due) {
           emitMetrics();
           lastEmit = now();
@@ -532,7 +607,22 @@ export async function runTraining<E, V extends EpochValidation>(
       if (!(await readLosses())) break training;
       const epochLosses = trainLosses.slice(epochFirstStep, step);
       const t0 = now();
-      const validation = objective.validate ? await objective.validate() : null;
+      let validation: V | null = null;
+      if (objective.validate) {
+        try {
+          validation = await objective.validate({ stage: `validation after epoch ${epoch}`, control, onProgress: hooks.onPhase });
+        } catch (e) {
+          if (!(e instanceof StoppedError)) throw e;
+          // The epoch's steps are done: a resumed run starts with this validation (no batch left in the epoch).
+          stopReason = 'stopped';
+          message = `stopped by request during epoch ${epoch}'s validation (after step ${step})`;
+          busyMs += now() - t0;
+          await checkpoint({ epoch, batchIndex: stepsPerEpoch, shuffleState: epochShuffleState });
+          break training;
+        }
+        validationMs += now() - t0;
+        validations++;
+      }
       busyMs += now() - t0;
       const report: EpochReport<V> = {
         epoch,

@@ -5,6 +5,7 @@
  * differs between them here.
  */
 import { DataError, type Row } from './data';
+import { startPhase, stopsSoFar, type Phase } from './phase';
 import { promptFromValues, type PromptValues, type SoftPrompt } from './softPrompt';
 import type { Template } from './template';
 import {
@@ -13,6 +14,7 @@ import {
   type EpochValidation,
   type LoopHooks,
   type LoopResult,
+  ENSEMBLE_SEED_STEP,
   type TrainingConfig,
   type TrainingState,
   type TuningObjective,
@@ -39,13 +41,24 @@ export interface TuningTask<E, V extends EpochValidation, Baseline, Outcome exte
   readonly prepared: PreparedTask<E>;
   /** Classes of the label head in head mode (the prompt then carries a head); undefined otherwise. */
   readonly headClasses?: number;
-  baseline(): Promise<Baseline>;
-  /** A fresh prompt as `config.init` says. */
-  newPrompt(): Promise<SoftPrompt>;
-  /** Batch loss and per-epoch validation for `prompt` (the loop adds its variables). */
-  objective(prompt: SoftPrompt): Omit<TuningObjective<E, V>, 'variables'>;
-  /** The report on the kept prompt. */
-  evaluate(prompt: SoftPrompt, baseline: Baseline): Promise<Outcome>;
+  /**
+   * The baseline, its batches reporting to `phase` ("zero-shot baseline"); a stop during it gives
+   * what the task reports without one (the run then neither trains nor evaluates).
+   */
+  baseline(phase?: Phase): Promise<Baseline>;
+  /** A fresh prompt as `config.init` says, its init drawn with `seed`. */
+  newPrompt(seed: number): Promise<SoftPrompt>;
+  /**
+   * Batch loss and per-epoch validation for the run's prompts (the loop adds their variables): one
+   * prompt, or the members of an ensemble (loss: the mean of the members'; validation: the ensemble's).
+   */
+  objective(prompts: readonly SoftPrompt[]): Omit<TuningObjective<E, V>, 'variables' | 'groups'>;
+  /**
+   * The report on the kept prompt(s), its batches reporting to `phase` ("final evaluation"); a
+   * part cut short by a stop is left out (null). After a stop during training it evaluates no more
+   * than the validation split (no robustness).
+   */
+  evaluate(prompts: readonly SoftPrompt[], baseline: Baseline, phase?: Phase): Promise<Outcome>;
   /** Frees what the task holds on the device (a verbalizer's tensors). */
   dispose(): void;
 }
@@ -53,6 +66,7 @@ export interface TuningTask<E, V extends EpochValidation, Baseline, Outcome exte
 /** A checkpoint of a run: the loop's whole state and the prompt it holds. */
 export interface TuneCheckpoint<V extends EpochValidation = EpochValidation> {
   state: TrainingState<V>;
+  /** The prompt (an ensemble's first member, with every member in `members`). */
   prompt: PromptValues;
 }
 
@@ -74,13 +88,17 @@ export interface TuneOptions<V extends EpochValidation = EpochValidation> {
 /** The loop's record plus what every task reports, plus the task's own outcome. */
 export type TuneResult<E, V extends EpochValidation, Outcome extends object> = LoopResult<V> &
   Outcome & {
+    /** The prompt; for an ensemble its first member (the run's own seed), every member in `members`. */
     prompt: SoftPrompt;
+    members: SoftPrompt[];
     promptLength: number;
     trainSize: number;
     valSize: number;
     truncatedCount: number;
     prepared: PreparedTask<E>;
-    /** Frees the prompt and the task's tensors. */
+    /** The prompt's values read from the device (an ensemble's with every member in `members`). */
+    values(): Promise<PromptValues>;
+    /** Frees the prompts and the task's tensors. */
     dispose(): void;
   };
 
@@ -94,50 +112,79 @@ export async function tune<E, V extends EpochValidation, Baseline, Outcome exten
 ): Promise<TuneResult<E, V, Outcome>> {
   const { prepared } = task;
   const { hiddenSize, numLayers } = model;
-  let prompt: SoftPrompt | null = null;
+  const K = config.ensembleSize ?? 1;
+  const members: SoftPrompt[] = [];
   try {
     if (options.train === false && prepared.val.length === 0) {
       throw new DataError('evaluating a prompt needs a validation split: set the validation fraction above 0');
     }
-    const baseline = await task.baseline();
-    hooks.onBaseline?.(baseline);
-    // A resumed run starts from a prompt of the run's own method and shapes; the loop then assigns the
-    // checkpoint's variables (embeddings, encoder, head) to it.
-    const p = (prompt =
-      options.initial && !options.resume
-        ? promptFromValues(options.initial, { length: prepared.promptLength, hiddenSize, numLayers, headClasses: task.headClasses, seed: config.seed })
-        : await task.newPrompt());
+    const phase = (stage: string) => startPhase(stage, hooks.control, hooks.onPhase);
+    const baseline = await task.baseline(phase('zero-shot baseline'));
+    // A stop during the baseline ends the run there: no training, no evaluation.
+    const stoppedAtBaseline = stopsSoFar(hooks.control) > 0;
+    if (!stoppedAtBaseline) hooks.onBaseline?.(baseline);
+    const needs = { length: prepared.promptLength, hiddenSize, numLayers, headClasses: task.headClasses, seed: config.seed };
+    if (options.initial && !options.resume) {
+      // Given values: one prompt, or an ensemble's members as they were exported.
+      for (const values of options.initial.members ?? [options.initial]) members.push(promptFromValues(values, needs));
+    } else {
+      // A resumed run starts from prompts of the run's own method and shapes; the loop then assigns
+      // the checkpoint's variables (embeddings, encoder, head; member by member) to them.
+      for (let k = 0; k < K; k++) members.push(await task.newPrompt(config.seed + k * ENSEMBLE_SEED_STEP));
+    }
+    const p = members[0];
+    const valuesOf = async (): Promise<PromptValues> => {
+      const values = await Promise.all(members.map((m) => m.values()));
+      return values.length > 1 ? { ...values[0], members: values } : values[0];
+    };
     const { onCheckpoint, onBaseline: _, ...loopHooks } = hooks;
-    const loop =
+    const loop: LoopResult<V> =
       options.train === false
         ? untrainedLoop<V>()
-        : await runTraining<E, V>(
-            { variables: p.trainableVariables(), ...task.objective(p) },
+        : stoppedAtBaseline
+          ? { ...untrainedLoop<V>(), stopReason: 'stopped', message: 'stopped by request during the zero-shot baseline, before training' }
+          : await runTraining<E, V>(
+            {
+              variables: members.flatMap((m) => m.trainableVariables()),
+              groups: members.length > 1 ? members.map((m) => m.trainableVariables().length) : undefined,
+              ...task.objective(members),
+            },
             prepared.train,
             config,
             {
               ...loopHooks,
-              onCheckpoint: onCheckpoint ? async (state) => onCheckpoint({ state, prompt: await p.values() }) : undefined,
+              onCheckpoint: onCheckpoint ? async (state) => onCheckpoint({ state, prompt: await valuesOf() }) : undefined,
             },
             options.resume,
           );
-    const outcome = await task.evaluate(p, baseline);
+    const evaluation = phase('final evaluation');
+    if (stoppedAtBaseline) evaluation.stopsBefore = 0; // nothing to evaluate: every part ends at once
+    const outcome = await task.evaluate(members, baseline, evaluation);
+    const stoppedInEvaluation = !stoppedAtBaseline && stopsSoFar(hooks.control) > (evaluation.stopsBefore ?? 0);
+    const ending: Partial<Pick<LoopResult<V>, 'stopReason' | 'message'>> = !stoppedInEvaluation
+      ? {}
+      : loop.stopReason === 'stopped'
+        ? { message: `${loop.message}; stopped again during the evaluation that follows, so its results are partial` }
+        : { stopReason: 'stopped', message: `stopped by request during the final evaluation, after all ${loop.steps} steps: the prompt is trained; its results are partial` };
     return {
       ...loop, // losses, epochs, stop reason, steps, seconds
+      ...ending,
       ...outcome,
       prompt: p,
+      members,
       promptLength: prepared.promptLength,
       trainSize: prepared.train.length,
       valSize: prepared.val.length,
       truncatedCount: prepared.truncatedCount,
       prepared,
+      values: valuesOf,
       dispose() {
-        p.dispose();
+        members.forEach((m) => m.dispose());
         task.dispose();
       },
     };
   } catch (e) {
-    prompt?.dispose();
+    members.forEach((m) => m.dispose());
     task.dispose();
     throw e;
   }

@@ -6,8 +6,8 @@ import type { LanguageModel } from './languageModel';
 import { createSoftPrompt, type SoftPrompt } from './softPrompt';
 import { classificationLoss, classScores, makeClassificationBatch, type ClassifierParts, type LabeledExample } from './step';
 import { compileTemplate, type Template } from './template';
-import { BagOfWordsLM, fixtureConfig, fixtureDims, fixtureTokenizer, loadFixture } from './testing/fixtures';
-import { buildVerbalizer, MASK_SLOT, suggestLabelWords, VerbalizerError, type LabelWords } from './verbalizer';
+import { fixtureDims, fixtureTokenizer, loadFixture } from './testing/fixtures';
+import { buildVerbalizer, MASK_SLOT, VerbalizerError, type LabelWords } from './verbalizer';
 
 const bertTok = fixtureTokenizer('bert');
 const gptTok = fixtureTokenizer('gpt2');
@@ -117,39 +117,6 @@ describe('label words', () => {
     expect(got[1]).toBeCloseTo(lp[id('terrible')], 5);
     tf.dispose([logp, scores]);
     v.dispose();
-  });
-});
-
-describe('suggestLabelWords', () => {
-  let model: BagOfWordsLM;
-  beforeAll(() => {
-    model = new BagOfWordsLM(fixtureConfig('bert'));
-  });
-  afterAll(() => model.dispose());
-
-  it('finds the words that separate the classes, whole words only, each for one class', async () => {
-    // The bag-of-words model predicts the words of the input at the mask: "good"/"great" only occur
-    // in pos rows, "bad"/"terrible" only in neg rows, "the movie was" in both.
-    const rows = [
-      { text: 'the movie was good great', label: 'pos' },
-      { text: 'the movie was good', label: 'pos' },
-      { text: 'great film', label: 'pos' },
-      { text: 'the movie was bad terrible', label: 'neg' },
-      { text: 'the movie was bad', label: 'neg' },
-      { text: 'terrible plot', label: 'neg' },
-    ];
-    const template = compileTemplate('{text} [MASK]', { tokenizer: bertTok, config: model.config, columns: ['text', 'label'], promptLength: 0 });
-    const before = tf.memory().numTensors;
-    const s = await suggestLabelWords(model, bertTok, template, rows, 'label', { topK: 3 });
-    expect(tf.memory().numTensors).toBe(before);
-    expect(s.pos.map((w) => w.word).slice(0, 2).sort()).toEqual(['good', 'great']);
-    expect(s.neg.map((w) => w.word).slice(0, 2).sort()).toEqual(['bad', 'terrible']);
-    expect(s.pos[2].word).toMatch(/^(film)$/);
-    const all = [...s.pos, ...s.neg].map((w) => w.word);
-    expect(new Set(all).size).toBe(all.length);
-    for (const w of all) expect(w).toMatch(/^[a-z]{2,}$/); // no ##s, no [MASK], no punctuation
-    expect(s.pos[0].score).toBeGreaterThan(0);
-    expect(s.pos[0].score).toBeGreaterThanOrEqual(s.pos[1].score);
   });
 });
 

@@ -36,10 +36,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TextTokenizer } from '../model/tokenizer';
-import type { FrozenLM, LmKind } from '../model/types';
-import { forwardWithPrompt, makeBatch, padSideFor, readHidden, type BatchInput } from './batch';
-import type { Row } from './data';
-import type { EncodedExample, Template } from './template';
+import type { LmKind } from '../model/types';
+import type { BatchInput } from './batch';
+import type { EncodedExample } from './template';
 
 export class VerbalizerError extends Error {
   constructor(message: string) {
@@ -324,121 +323,4 @@ export function buildVerbalizer(labelWords: LabelWords, tokenizer: TextTokenizer
     });
   });
   return new Verbalizer(classes, words, { vocabSize: options.vocabSize, lmKind: options.lmKind });
-}
-
-export interface SuggestedWord {
-  word: string;
-  tokenId: number;
-  /** log mean P(w | x, template) over the class's examples minus the same over the other classes'. */
-  score: number;
-  /** Mean P(w | x, template) over the class's examples. */
-  meanProbability: number;
-}
-
-export interface SuggestOptions {
-  /** Words per class. */
-  topK?: number;
-  batchSize?: number;
-  /** Cap on examples used per class (the first ones). */
-  maxExamplesPerClass?: number;
-}
-
-/**
- * Automatic label words: for each class, the whole words w with the highest
- * log mean P(w | x, template) over that class's examples relative to the other classes
- * (mean P over all other examples' class means), i.e. v(y) = argmax_w P(w | x, template)
- * made discriminative. The template is used WITHOUT soft tokens. A word is suggested for one class
- * only (the one it scores highest for). "Whole word": the token decodes to letters only (2+) and
- * the word, encoded as the verbalizer would, is exactly that one token.
- */
-export async function suggestLabelWords(
-  model: FrozenLM,
-  tokenizer: TextTokenizer,
-  template: Template,
-  rows: readonly Row[],
-  labelColumn: string,
-  options: SuggestOptions = {},
-): Promise<Record<string, SuggestedWord[]>> {
-  const topK = options.topK ?? 5;
-  const batchSize = options.batchSize ?? 16;
-  const cap = options.maxExamplesPerClass ?? 200;
-  if (!model.hasLmHead) throw new VerbalizerError('label-word suggestion needs a checkpoint with its LM head');
-  const classes = [...new Set(rows.map((r) => r[labelColumn]))].sort();
-  if (classes.length < 2) throw new VerbalizerError(`label-word suggestion needs at least two classes in column "${labelColumn}"`);
-  const perClass = new Map<string, number>();
-  const picked = rows.filter((r) => {
-    const n = perClass.get(r[labelColumn]) ?? 0;
-    perClass.set(r[labelColumn], n + 1);
-    return n < cap;
-  });
-  const C = classes.length;
-  const V = model.config.vocabSize;
-  let sums = tf.zeros([C, V]) as tf.Tensor2D; // per class, summed P(w | x)
-  const counts = new Array<number>(C).fill(0);
-  for (let i = 0; i < picked.length; i += batchSize) {
-    const chunk = picked.slice(i, i + batchSize);
-    const encoded = chunk.map((r) => template.encode(r, { withSoft: false }));
-    const labels = chunk.map((r) => classes.indexOf(r[labelColumn]));
-    labels.forEach((c) => counts[c]++);
-    const batch = makeBatch(encoded, {
-      side: padSideFor(model.config.lmKind),
-      padId: tokenizer.special.pad ?? 0,
-      promptLength: 0,
-      reads: encoded.map((e) => [e.maskPosition]),
-    });
-    const next = tf.tidy(() => {
-      const h = readHidden(forwardWithPrompt(model, batch, null), batch).reshape([chunk.length, model.config.hiddenSize]);
-      const probs = tf.softmax(model.lmLogits(h) as tf.Tensor2D); // [B, V]
-      const byClass = tf.oneHot(tf.tensor1d(labels, 'int32'), C).toFloat().transpose(); // [C, B]
-      return tf.add(sums, tf.matMul(byClass, probs)) as tf.Tensor2D; // [C, B] x [B, V]
-    });
-    batch.dispose();
-    sums.dispose();
-    sums = next;
-  }
-  const meanP = tf.tidy(() => tf.div(sums, tf.tensor2d(counts.map((n) => Math.max(n, 1)), [C, 1])));
-  sums.dispose();
-  const probs = (await meanP.data()) as Float32Array;
-  meanP.dispose();
-
-  const EPS = 1e-12;
-  const score = (c: number, v: number) => {
-    let others = 0;
-    for (let k = 0; k < C; k++) if (k !== c) others += probs[k * V + v];
-    return Math.log(probs[c * V + v] + EPS) - Math.log(others / (C - 1) + EPS);
-  };
-  const specials = new Set(Object.values(tokenizer.special).filter((x): x is number => x !== null));
-  const limit = Math.min(V, tokenizer.vocabSize);
-  const wordOf = new Map<number, string | null>();
-  const wholeWord = (id: number): string | null => {
-    if (wordOf.has(id)) return wordOf.get(id) as string | null;
-    let word: string | null = null;
-    if (!specials.has(id)) {
-      const text = tokenizer.decode([id]).trim();
-      if (/^\p{L}{2,}$/u.test(text)) {
-        const ids = tokenizer.encode((template.spaceBeforePrediction ? ' ' : '') + text);
-        if (ids.length === 1 && ids[0] === id) word = text;
-      }
-    }
-    wordOf.set(id, word);
-    return word;
-  };
-  const out: Record<string, SuggestedWord[]> = {};
-  classes.forEach((className, c) => {
-    const ranked = Array.from({ length: limit }, (_, v) => v)
-      .map((v) => ({ v, s: score(c, v) }))
-      .sort((a, b) => b.s - a.s || a.v - b.v);
-    const words: SuggestedWord[] = [];
-    for (const { v, s } of ranked) {
-      if (words.length >= topK) break;
-      const word = wholeWord(v);
-      if (word === null) continue;
-      let bestClass = c;
-      for (let k = 0; k < C; k++) if (score(k, v) > score(bestClass, v)) bestClass = k;
-      if (bestClass !== c) continue;
-      words.push({ word, tokenId: v, score: s, meanProbability: probs[c * V + v] });
-    }
-    out[className] = words;
-  });
-  return out;
 }

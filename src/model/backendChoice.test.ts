@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseBackend, describeFailures } from './backendChoice';
+import { chooseBackend, defaultBackendOrder, describeFailures } from './backendChoice';
 type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
 /** An attempt that fails with the given reason for each listed backend and works otherwise. */
@@ -70,5 +70,20 @@ describe('describeFailures', () => {
         { backend: 'webgl', reason: 'x' },
       ]),
     ).toBe('webgpu: no adapter; webgl: x');
+  });
+});
+
+describe('defaultBackendOrder', () => {
+  const ALL = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+  it.each([
+    { adapter: null, order: ['webgpu', 'webgl', 'wasm', 'cpu'], why: 'no adapter: as given' },
+    { adapter: { software: false }, order: ['webgpu', 'webgl', 'wasm', 'cpu'], why: 'a hardware adapter: WebGPU first' },
+    { adapter: { software: true }, order: ['wasm', 'webgpu', 'webgl', 'cpu'], why: 'a software adapter: wasm first, WebGPU next' },
+  ])('$why', ({ adapter, order }) => {
+    expect(defaultBackendOrder(ALL, adapter)).toEqual(order);
+  });
+
+  it('a list without wasm is left as it is', () => {
+    expect(defaultBackendOrder(['webgpu', 'cpu'] as const, { software: true })).toEqual(['webgpu', 'cpu']);
   });
 });

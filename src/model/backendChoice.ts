@@ -44,6 +44,17 @@ export async function chooseBackend<N extends string>(
   throw new Error(`No tfjs backend works here: ${tried}`);
 }
 
+/**
+ * The order to try backends in when the user named none: `names` as given, except that a software
+ * WebGPU adapter (SwiftShader, lavapipe, WARP: a CPU emulating a GPU, measured 40x slower per
+ * training step than wasm) moves wasm to the front. WebGPU stays in the list, after wasm, in case
+ * wasm fails; `?backend=webgpu` (a list the user gives) is tried as given.
+ */
+export function defaultBackendOrder<N extends string>(names: readonly N[], webGpuAdapter: { software: boolean } | null): N[] {
+  if (!webGpuAdapter?.software || !names.includes('wasm' as N)) return [...names];
+  return ['wasm' as N, ...names.filter((n) => n !== 'wasm')];
+}
+
 /** "webgpu: no adapter; webgl: ..." */
 export function describeFailures(failures: readonly BackendFailure[]): string {
   return failures.map((f) => `${f.backend}: ${f.reason}`).join('; ');

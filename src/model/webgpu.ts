@@ -68,6 +68,22 @@ export function describeAdapter(a: GpuAdapterSummary): string {
   return `${a.vendor || 'unknown vendor'} / ${a.architecture || 'unknown architecture'}${name ? ` (${name})` : ''}${a.software ? ', software' : ''}`;
 }
 
+/**
+ * The adapter `gpu` would give, without opening a device or touching tfjs; null when there is none
+ * or it does not answer within `timeoutMs` (the backend choice then goes on as usual).
+ */
+export async function inspectWebGpuAdapter(gpu: GPU, timeoutMs = 10_000): Promise<GpuAdapterSummary | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const adapter = await Promise.race([gpu.requestAdapter({ powerPreference: 'high-performance' }), new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)))]);
+    return adapter ? summarizeAdapter(adapter) : null;
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function requestAdapter(gpu: GPU): Promise<GPUAdapter> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new NoWebGpuAdapterError('no WebGPU adapter (navigator.gpu.requestAdapter() gave null)');

@@ -76,6 +76,17 @@ describe('studio tasks through the handler', () => {
     await expect(call('previewTemplate', { task: 'classification', template: '{text} [MASK]', promptLength: 2, count: 1 })).rejects.toThrow('no model is loaded');
   });
 
+  it('answers trainingWarnings (what the page shows before Start, and the CLI stops on) for the loaded data', async () => {
+    const call = await studio(null);
+    const rows = [...Array.from({ length: 20 }, (_, i) => `text ${i},${i % 2 ? 'pos' : 'neg'}`), 'one more,rare', 'and another,rare'];
+    await call('loadDataset', { source: { kind: 'text', name: 'w.csv', text: ['text,label', ...rows].join('\n') } });
+    const payload = { task: 'classification' as const, labelColumn: 'label', textColumns: ['text'], valFraction: 0.2, seed: 1, template: '{text} [MASK]' };
+    const warnings = await call('trainingWarnings', payload);
+    expect(warnings.map((w) => w.kind)).toEqual(['small-classes']);
+    expect(warnings[0].message).toMatch(/^1 of 3 classes have fewer than 5 examples \("rare" 2\)/);
+    expect((await call('trainingWarnings', { ...payload, valFraction: 0 })).map((w) => w.kind)).toEqual(['small-classes', 'no-validation']);
+  });
+
   it('loads a CSV, lists empty labels and texts by row number, and splits the rest', async () => {
     const call = await studio(bert, 'fixture-bert');
     const events: WorkerEvent[] = [];
@@ -180,7 +191,10 @@ describe('studio tasks through the handler', () => {
     expect(outcome.prompt).toMatchObject({ numTokens: 2, dim: 16 });
 
     const series = events.flatMap((e) => (e.type === 'metrics' ? [e.metrics.series] : []));
-    expect(series[0]).toBe('zeroShot');
+    // The phases besides the steps report their progress by name, the zero-shot baseline first.
+    expect(series.filter((s) => s !== 'phase')[0]).toBe('zeroShot');
+    const stages = events.flatMap((e) => (e.type === 'metrics' && e.metrics.series === 'phase' ? [e.metrics.stage] : []));
+    expect([...new Set(stages)].slice(0, 4)).toEqual(['zero-shot baseline', 'validation after epoch 1', 'validation after epoch 2', 'final evaluation']);
     expect(series.filter((s) => s === 'epoch')).toHaveLength(2);
     const epochEvent = events.find((e) => e.type === 'metrics' && e.metrics.series === 'epoch');
     expect(epochEvent?.type === 'metrics' && epochEvent.metrics).toMatchObject({ series: 'epoch', step: 4, epoch: 1, valLoss: expect.any(Number), valAccuracy: expect.any(Number) });
@@ -319,6 +333,23 @@ describe('studio tasks through the handler', () => {
     expect(evaluated.tuned!.loss).toBeCloseTo(outcome.tuned!.loss, 5);
     const row = outcome.predictions[0];
     const predicted = await call('predict', { spec: spec as Extract<TaskSpec, { task: 'classification' }>, mode: 'verbalizer', classes: ['neg', 'pos'], prompt: imported.prompt, inputs: { text: row.text } });
+    predicted.tuned!.forEach((p, i) => expect(p).toBeCloseTo(row.probabilities[i], 5));
+  });
+  it('an ensemble: the outcome carries every member, the export writes each one, the playground averages them', async () => {
+    const call = await studio(bert, 'fixture-bert');
+    await call('loadDataset', { source: { kind: 'text', name: 'sentiment.csv', text: SENTIMENT_CSV } });
+    const outcome = (await call('train', { runId: 'ens', spec, config: { ...config, ensembleSize: 2 } })) as ClassificationOutcome;
+    expect(outcome.prompt.members).toHaveLength(2);
+    expect(outcome.ensemble?.members).toHaveLength(2);
+    const exported = await call('exportPrompt', { prompt: outcome.prompt, meta: outcome.meta });
+    const paths = exported.files.map((f) => f.path);
+    expect(paths).toEqual(expect.arrayContaining(['prompt.json', 'members/1/prompt.json', 'members/2/prompt.json', 'members/2/peft/adapter_model.safetensors']));
+    const second = JSON.parse(new TextDecoder().decode(exported.files.find((f) => f.path === 'members/2/prompt.json')!.bytes));
+    expect(second.seed).toBe(config.seed + 1000);
+    expect(second.vectors.flat()).toEqual(Array.from(outcome.prompt.members![1].vectors).map((x) => expect.closeTo(x, 6)));
+    expect(Object.keys(unzipSync(exported.zip))).toEqual(expect.arrayContaining(['members/1/prompt.json', 'members/2/prompt.json']));
+    const row = outcome.predictions[0];
+    const predicted = await call('predict', { spec: spec as Extract<TaskSpec, { task: 'classification' }>, mode: 'verbalizer', classes: ['neg', 'pos'], prompt: outcome.prompt, inputs: { text: row.text } });
     predicted.tuned!.forEach((p, i) => expect(p).toBeCloseTo(row.probabilities[i], 5));
   });
 });

@@ -5,33 +5,36 @@
  */
 import type { Row } from '../engine/data';
 import { DataError, stratifiedSplit } from '../engine/data';
-import { classifierSetup, classifyRows, trainClassifier, type ClassificationResult } from '../engine/classification';
-import { generate, requireDecoder, trainGenerator, type GenerationResult } from '../engine/generation';
+import { classificationTask, classifierSetup, classifyRows, initPlan, trainClassifier, type ClassificationResult } from '../engine/classification';
+import { generate, generationTask, requireDecoder, trainGenerator, type GenerationResult } from '../engine/generation';
 import type { LanguageModel } from '../engine/languageModel';
 import {
   checkPromptAgainstModel,
   classificationExport,
-  exportBundle,
+  ensembleFiles,
   exportFiles,
   generationExport,
   importPrompt,
   peftExportNotes,
+  zipFiles,
 } from '../engine/export';
 import { promptFromValues, type PromptValues } from '../engine/softPrompt';
-import { DEFAULT_TRAINING_CONFIG, METRICS_INTERVAL_MS, TrainingController, type EpochReport, type TrainingConfig, type TrainingState } from '../engine/train';
+import { checkTrainingConfig, DEFAULT_LEARNING_RATES, DEFAULT_TRAINING_CONFIG, ENSEMBLE_SEED_STEP, METRICS_INTERVAL_MS, TrainingController, type EpochReport, type TrainingConfig, type TrainingState } from '../engine/train';
 import type { TuneCheckpoint, TuneHooks } from '../engine/tune';
 import { PROMPT_INITS, PROMPT_METHODS } from '../engine/types';
-import { suggestLabelWords } from '../engine/verbalizer';
+import { suggestLabelWords } from '../engine/labelWordSuggestions';
 import type { LoadedModel } from '../model/loader';
 import { topTokens } from '../model/predict';
 import { REQUEST_KINDS } from '../shared/protocol';
 import type { ModelSource, ModelSummary, RequestEvents, RequestKind, StudioApi } from '../shared/protocol';
 import { MAX_PREDICTION_ROWS } from '../shared/tasks';
-import type { ClassificationOutcome, EpochMetrics, GenerationOutcome, TaskSpec, TrainControlResult, TrainOutcome } from '../shared/tasks';
+import type { CheckTrainingPayload, ClassificationOutcome, EpochMetrics, GenerationOutcome, TaskSpec, TrainControlResult, TrainingCheck, TrainOutcome } from '../shared/tasks';
 import { decodeCsvBytes, parseCsvText } from './csv';
 import { Dataset, labelFor } from './dataset';
 import { checkLabelWords, compileFor, previewTemplate, spaceBeforePrediction } from './templateTools';
 import { trainingWarnings, type TrainingWarning, type TrainingWarningsPayload } from './warnings';
+import { runSweep, SweepControl } from './sweep';
+import type { StopSweepPayload, StopSweepResult, SweepOutcome, SweepPayload } from '../shared/sweep';
 
 /** How the session gets a checkpoint: the page loads from the Hub, URLs or files; Node from a folder. */
 export interface ModelLoader {
@@ -46,6 +49,9 @@ export type ActiveModel = LoadedModel & { id: string };
 /** The session's request kinds: every kind but the worker's own (backend choice and ping). */
 export type SessionKind = Exclude<RequestKind, 'init' | 'ping'>;
 export type SessionApi = Pick<StudioApi, SessionKind>;
+
+/** The check before Start runs the run's preparation on this many rows of each class (generation: of the task). */
+export const CHECK_ROWS_PER_CLASS = 8;
 
 /** Label-word suggestion reads at most this many training examples per class. */
 export const SUGGEST_EXAMPLES_PER_CLASS = 100;
@@ -64,6 +70,7 @@ export class StudioSession implements SessionApi {
   private active: ActiveModel | null = null;
   private dataset: Dataset | null = null;
   private training: { runId: string; controller: TrainingController } | null = null;
+  private sweeping: { sweepId: string; control: SweepControl } | null = null;
 
   constructor(private readonly models: ModelLoader) {}
 
@@ -106,7 +113,7 @@ export class StudioSession implements SessionApi {
   }
 
   engineInfo() {
-    return { defaults: { ...DEFAULT_TRAINING_CONFIG }, inits: PROMPT_INITS, methods: PROMPT_METHODS, metricsIntervalMs: METRICS_INTERVAL_MS };
+    return { defaults: { ...DEFAULT_TRAINING_CONFIG }, inits: PROMPT_INITS, methods: PROMPT_METHODS, learningRates: DEFAULT_LEARNING_RATES, metricsIntervalMs: METRICS_INTERVAL_MS };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -162,11 +169,79 @@ export class StudioSession implements SessionApi {
     return previewTemplate(this.requireModel(), ds.columns, ds.rows, (r) => ds.rowNumberOf(r), payload);
   }
 
-  checkLabelWords({ template, promptLength, labelWords }: Parameters<SessionApi['checkLabelWords']>[0]) {
+  checkLabelWords({ template, promptLength, labelWords, mode }: Parameters<SessionApi['checkLabelWords']>[0]) {
     const m = this.requireModel();
-    if (!m.model.hasLmHead) return { problems: [{ className: null, message: 'this checkpoint has no LM head, so label words cannot be scored: use the linear-head mode' }], warnings: [], multiTokenWords: [], sequencesPerExample: 1 };
     const columns = this.dataset?.columns ?? [];
+    const unscored = (why: string) => ({
+      problems: [],
+      warnings: [{ className: null, message: `These label words are not scored (${why}): in head mode they only seed the 'labels' init, with their first tokens.` }],
+      multiTokenWords: [],
+      sequencesPerExample: 1,
+    });
+    if (!m.model.hasLmHead) {
+      if (mode === 'head') return unscored('this checkpoint has no LM head');
+      return { problems: [{ className: null, message: 'this checkpoint has no LM head, so label words cannot be scored: use the linear-head mode' }], warnings: [], multiTokenWords: [], sequencesPerExample: 1 };
+    }
+    if (mode === 'head' && m.config.lmKind === 'masked-lm') {
+      try {
+        if (!compileFor(m, template, columns, promptLength, { mode }).hasMask) return unscored('the template has no [MASK] to read them at');
+      } catch {
+        // The template's own error shows under it; the words are checked as for a [MASK].
+      }
+    }
     return checkLabelWords(m, labelWords, spaceBeforePrediction(m, template, columns, promptLength));
+  }
+
+  /**
+   * What Start would meet with these settings: the run's own preparation (template, label words or
+   * head, classes, split, the prompt's init) tried on the first rows of each class, so that every
+   * refusal the run would make shows before it starts, worded as the run would word it; and where
+   * the 'labels' init takes its tokens from when it cannot take them from scored label words.
+   */
+  async checkTraining({ spec, config }: CheckTrainingPayload): Promise<TrainingCheck> {
+    const problems: string[] = [];
+    const notes: string[] = [];
+    const refused = (e: unknown) => problems.push(e instanceof Error ? e.message : String(e));
+    try {
+      checkTrainingConfig(config);
+    } catch (e) {
+      refused(e);
+    }
+    const m = this.requireModel();
+    const rows = this.taskRows(spec);
+    if (rows.length === 0) {
+      problems.push('no rows to train on: every row has an empty label or text (see the Data panel)');
+      return { problems, notes };
+    }
+    try {
+      if (spec.task === 'classification') {
+        const seen = new Map<string, number>();
+        const sample = rows.filter((r) => {
+          const n = seen.get(r[spec.labelColumn]) ?? 0;
+          seen.set(r[spec.labelColumn], n + 1);
+          return n < CHECK_ROWS_PER_CLASS;
+        });
+        const task = classificationTask(m, { rows: sample, labelColumn: spec.labelColumn, template: spec.template, labelWords: spec.labelWords }, config);
+        try {
+          const plan = initPlan(m, task.prepared, config.init, spec.labelWords);
+          if (plan.note) notes.push(plan.note);
+          (await task.newPrompt(config.seed)).dispose();
+        } finally {
+          task.dispose();
+        }
+      } else {
+        const task = generationTask(m, { rows: rows.slice(0, CHECK_ROWS_PER_CLASS), targetColumn: spec.targetColumn, template: spec.template }, config);
+        try {
+          if (config.init === 'labels') notes.push("A generation task has no label words: the 'labels' init starts from frequent tokens of the training texts (the 'vocab' init).");
+          (await task.newPrompt(config.seed)).dispose();
+        } finally {
+          task.dispose();
+        }
+      }
+    } catch (e) {
+      refused(e);
+    }
+    return { problems: [...new Set(problems)], notes };
   }
 
   async suggestLabelWords({ template, labelColumn, textColumns, valFraction, seed, topK }: Parameters<SessionApi['suggestLabelWords']>[0], { progress }: RequestEvents) {
@@ -175,14 +250,30 @@ export class StudioSession implements SessionApi {
     const rows = ds.taskRows(labelColumn, textColumns).rows;
     const { train } = stratifiedSplit(rows, labelFor('classification', labelColumn), valFraction, seed);
     const compiled = compileFor(m, template, ds.columns, 0);
-    progress({ stage: 'scoring the vocabulary at the mask' });
-    const classes = await suggestLabelWords(m.model, m.tokenizer, compiled, train, labelColumn, { topK, maxExamplesPerClass: SUGGEST_EXAMPLES_PER_CLASS });
-    const perClass = new Map<string, number>();
-    for (const r of train) perClass.set(r[labelColumn], (perClass.get(r[labelColumn]) ?? 0) + 1);
-    const examples = [...perClass.values()].reduce((a, n) => a + Math.min(n, SUGGEST_EXAMPLES_PER_CLASS), 0);
+    const stage = 'scoring the vocabulary at the mask';
+    progress({ stage, fraction: 0 });
+    let lastReport = 0;
+    const s = await suggestLabelWords(m.model, m.tokenizer, compiled, train, labelColumn, {
+      topK,
+      maxExamplesPerClass: SUGGEST_EXAMPLES_PER_CLASS,
+      onProgress(fraction) {
+        const now = Date.now();
+        if (now - lastReport >= METRICS_INTERVAL_MS || fraction >= 1) {
+          lastReport = now;
+          progress({ stage, fraction });
+        }
+      },
+    });
     return {
-      classes: Object.fromEntries(Object.entries(classes).map(([c, ws]) => [c, ws.map(({ word, score, meanProbability }) => ({ word, score, meanProbability }))])),
-      examples,
+      classes: Object.fromEntries(
+        Object.entries(s.classes).map(([c, ws]) => [c, ws.map(({ word, score, rise, meanProbability, accuracy }) => ({ word, score, rise, meanProbability, accuracy }))]),
+      ),
+      sets: s.sets,
+      best: s.best,
+      examples: s.examples,
+      majority: s.majority,
+      convincing: s.convincing,
+      verdict: s.verdict,
     };
   }
 
@@ -190,6 +281,7 @@ export class StudioSession implements SessionApi {
   // Training and evaluation
 
   async train({ runId, spec, config, initial, resume, checkpointEverySteps }: Parameters<SessionApi['train']>[0], events: RequestEvents): Promise<TrainOutcome> {
+    if (this.sweeping) throw new Error(`sweep "${this.sweeping.sweepId}" is running: stop it first`);
     if (this.training) throw new Error(`run "${this.training.runId}" is still training: stop it first`);
     const controller = new TrainingController();
     this.training = { runId, controller };
@@ -212,6 +304,40 @@ export class StudioSession implements SessionApi {
     return this.control(runId, (c) => c.stop());
   }
 
+  /** Trials one after another on the loaded model and data (src/session/sweep.ts); each is an ordinary run. */
+  async sweep(payload: SweepPayload, events: RequestEvents): Promise<SweepOutcome> {
+    if (this.sweeping) throw new Error(`sweep "${this.sweeping.sweepId}" is still running: stop it first`);
+    if (this.training) throw new Error(`run "${this.training.runId}" is still training: stop it first`);
+    const lm = this.requireModel();
+    const ds = this.requireDataset();
+    const control = new SweepControl();
+    this.sweeping = { sweepId: payload.sweepId, control };
+    try {
+      const host = {
+        lm,
+        rows: this.taskRows(payload.spec),
+        rowNumberOf: (r: Row) => ds.rowNumberOf(r),
+        runTrial: async (spec: TaskSpec, config: TrainingConfig, rows: Row[], trialEvents: RequestEvents, o: { runId: string; controller: TrainingController; resume?: TrainingState; checkpointEverySteps?: number }) => {
+          this.training = { runId: o.runId, controller: o.controller };
+          try {
+            return await this.run(spec, config, trialEvents, { rows, controller: o.controller, resume: o.resume, checkpointEverySteps: o.checkpointEverySteps });
+          } finally {
+            this.training = null;
+          }
+        },
+      };
+      return await runSweep(host, payload, events, control);
+    } finally {
+      this.sweeping = null;
+    }
+  }
+
+  stopSweep({ sweepId }: StopSweepPayload): StopSweepResult {
+    if (!this.sweeping || this.sweeping.sweepId !== sweepId) return { sweepId, state: 'not-running' };
+    this.sweeping.control.stop();
+    return { sweepId, state: 'stopping' };
+  }
+
   private control(runId: string, change: (c: TrainingController) => void): TrainControlResult {
     if (!this.training || this.training.runId !== runId) return { runId, state: 'not-running' };
     const c = this.training.controller;
@@ -229,16 +355,24 @@ export class StudioSession implements SessionApi {
     spec: TaskSpec,
     config: TrainingConfig,
     events: RequestEvents | null,
-    options: { initial?: PromptValues; resume?: Parameters<SessionApi['train']>[0]['resume']; evaluateOnly?: boolean; controller?: TrainingController; checkpointEverySteps?: number },
+    options: { initial?: PromptValues; resume?: Parameters<SessionApi['train']>[0]['resume']; evaluateOnly?: boolean; controller?: TrainingController; checkpointEverySteps?: number; /** Instead of the task's rows (a sweep's rows less its held-out test). */ rows?: Row[] },
   ): Promise<TrainOutcome> {
     const m = this.requireModel();
     const ds = this.requireDataset();
-    const rows = this.taskRows(spec);
+    const rows = options.rows ?? this.taskRows(spec);
     if (rows.length === 0) throw new DataError('no rows to train on: every row has an empty label or text (see the Data panel)');
+    let lastPhase = { stage: '', at: 0 };
     const hooks: TuneHooks<{ loss: number; accuracy?: number; macroF1?: number }, unknown> = {
       control: options.controller,
       checkpointEverySteps: options.checkpointEverySteps,
       onMetrics: (metrics) => events?.metrics({ series: 'step', ...metrics }),
+      // A phase's start and end always, in between at most every METRICS_INTERVAL_MS.
+      onPhase: (progress) => {
+        const now = Date.now();
+        if (progress.stage === lastPhase.stage && progress.done > 0 && progress.done < progress.total && now - lastPhase.at < METRICS_INTERVAL_MS) return;
+        lastPhase = { stage: progress.stage, at: now };
+        events?.metrics({ series: 'phase', ...progress });
+      },
       onEpoch: (report) => events?.metrics({ series: 'epoch', step: report.step, ...epochMetrics(report) }),
       onCheckpoint: ({ state, prompt }: TuneCheckpoint) => events?.checkpoint({ step: state.step, epochsDone: state.epochs.length, values: prompt, state }),
     };
@@ -261,7 +395,7 @@ export class StudioSession implements SessionApi {
       );
       try {
         const { meta } = await classificationExport(result, data, config, m);
-        return classificationOutcome(result, ds, meta, await result.prompt.values());
+        return classificationOutcome(result, ds, meta, await result.values());
       } finally {
         result.dispose();
       }
@@ -270,7 +404,7 @@ export class StudioSession implements SessionApi {
     const result = await trainGenerator(m, data, config, hooks, tuneOptions);
     try {
       const { meta } = await generationExport(result, data, config, m);
-      return generationOutcome(result, ds, meta, await result.prompt.values());
+      return generationOutcome(result, ds, meta, await result.values());
     } finally {
       result.dispose();
     }
@@ -283,11 +417,14 @@ export class StudioSession implements SessionApi {
     const m = this.requireModel();
     const columns = [...new Set([...spec.textColumns, ...Object.keys(inputs)])];
     // A prefix sits at every layer, not in the input: the template then has no soft positions.
-    const template = compileFor(m, spec.template, columns, prompt && prompt.method !== 'prefix' ? prompt.numTokens : 0);
+    const template = compileFor(m, spec.template, columns, prompt && prompt.method !== 'prefix' ? prompt.numTokens : 0, { mode });
     const setup = classifierSetup(m, template, { mode, labelWords: spec.labelWords, classes });
     const row: Row = Object.fromEntries(columns.map((c) => [c, inputs[c] ?? '']));
+    // An ensemble scores with every member (their mean probabilities).
     const soft = prompt
-      ? promptFromValues(prompt, { length: prompt.numTokens, hiddenSize: m.config.hiddenSize, numLayers: m.config.numLayers, headClasses: mode === 'head' ? setup.classes.length : undefined, seed: 0 })
+      ? (prompt.members ?? [prompt]).map((values) =>
+          promptFromValues(values, { length: values.numTokens, hiddenSize: m.config.hiddenSize, numLayers: m.config.numLayers, headClasses: mode === 'head' ? setup.classes.length : undefined, seed: 0 }),
+        )
       : null;
     try {
       if (mode === 'head' && soft && !prompt?.head) throw new DataError('the prompt has no label head; head mode needs one');
@@ -295,7 +432,7 @@ export class StudioSession implements SessionApi {
       const zeroShot = setup.verbalizer ? (await classifyRows(m, setup, null, [row]))[0].probabilities : null;
       return { classes: setup.classes, tuned, zeroShot };
     } finally {
-      soft?.dispose();
+      soft?.forEach((p) => p.dispose());
       setup.verbalizer?.dispose();
     }
   }
@@ -323,11 +460,14 @@ export class StudioSession implements SessionApi {
 
   exportPrompt({ prompt, meta, metrics }: Parameters<SessionApi['exportPrompt']>[0]) {
     const vectors = { vectors: prompt.vectors, numTokens: prompt.numTokens, dim: prompt.dim };
-    const files = exportFiles(vectors, meta, { metrics });
+    // An ensemble: every member's files too (members/<k>/), the first member's where one prompt's go.
+    const files = prompt.members?.length
+      ? ensembleFiles(prompt.members, meta, ENSEMBLE_SEED_STEP, { metrics })
+      : exportFiles(vectors, meta, { metrics });
     return {
       files: Object.entries(files).map(([path, bytes]) => ({ path, bytes })),
-      zip: exportBundle(vectors, meta, { metrics }),
-      notes: peftExportNotes(meta),
+      zip: zipFiles(files, meta),
+      notes: prompt.members?.length ? [...peftExportNotes(meta), `An ensemble of ${prompt.members.length} prompts: each member's files are in members/<k>/; the ensemble averages their class probabilities.`] : peftExportNotes(meta),
     };
   }
 
@@ -405,6 +545,7 @@ function classificationOutcome(result: ClassificationResult, ds: Dataset, meta: 
     tuned: summary(result.validation),
     majority: result.majority,
     robustness: result.robustness,
+    ensemble: result.ensemble,
     predictions,
     predictionsTotal: result.validation?.predictions.length ?? 0,
   };

@@ -7,6 +7,7 @@ import type { Row } from '../engine/data';
 import { compileTemplate, isSpaceSensitive, TemplateError, type Template } from '../engine/template';
 import { buildVerbalizer, VerbalizerError, type LabelWords } from '../engine/verbalizer';
 import type { LanguageModel } from '../engine/languageModel';
+import type { ClassifierMode } from '../engine/types';
 import { encodeTarget, requireDecoder, requireTargetOutside } from '../engine/generation';
 import { MAX_PREVIEW_STATS_ROWS } from '../shared/tasks';
 import type { LabelWordProblem, LabelWordsCheck, PreviewExample, PreviewToken, PreviewTemplatePayload, TemplatePreview } from '../shared/tasks';
@@ -16,14 +17,21 @@ export function displayToken(token: string): string {
   return token.replace(/^Ġ/, '␣').replace(/Ċ/g, '⏎').replace(/Ġ/g, '␣');
 }
 
-export function compileFor(lm: LanguageModel, template: string, columns: readonly string[], promptLength: number, maxLength?: number): Template {
-  return compileTemplate(template, { tokenizer: lm.tokenizer, config: lm.model.config, columns, promptLength, maxLength });
+/** `template` compiled for the loaded model; in head mode (`mode: 'head'`) an encoder's template may leave out [MASK] (the head reads [CLS]). */
+export function compileFor(
+  lm: LanguageModel,
+  template: string,
+  columns: readonly string[],
+  promptLength: number,
+  options: { maxLength?: number; mode?: ClassifierMode } = {},
+): Template {
+  return compileTemplate(template, { tokenizer: lm.tokenizer, config: lm.model.config, columns, promptLength, maxLength: options.maxLength, maskRequired: options.mode !== 'head' });
 }
 
 /** The first `count` rows rendered as tokens, plus length statistics over the first rows. */
 export function previewTemplate(lm: LanguageModel, columns: readonly string[], rows: readonly Row[], rowNumberOf: (r: Row) => number, p: PreviewTemplatePayload): TemplatePreview {
   const { tokenizer } = lm;
-  const template = compileFor(lm, p.template, columns, p.promptLength, p.maxLength);
+  const template = compileFor(lm, p.template, columns, p.promptLength, { maxLength: p.maxLength, mode: p.mode });
   if (p.task === 'generation') {
     requireDecoder(lm.model.config);
     if (p.targetColumn) requireTargetOutside(template, p.targetColumn);

@@ -6,22 +6,13 @@
  */
 import { stratifiedSplit } from '../engine/data';
 import { parseTemplate } from '../engine/template';
-import type { DatasetStatsPayload } from '../shared/tasks';
+import type { TrainingWarning, TrainingWarningsPayload } from '../shared/tasks';
 import { labelFor, type Dataset } from './dataset';
+
+export type { TrainingWarning, TrainingWarningKind, TrainingWarningsPayload } from '../shared/tasks';
 
 /** A class with fewer examples is warned about: 4 leave 3 to learn it from and 1 to judge it by. */
 export const MIN_EXAMPLES_PER_CLASS = 5;
-
-export type TrainingWarningKind = 'one-class' | 'no-validation' | 'small-classes' | 'no-text';
-
-export interface TrainingWarning {
-  kind: TrainingWarningKind;
-  message: string;
-}
-
-export interface TrainingWarningsPayload extends DatasetStatsPayload {
-  template: string;
-}
 
 /** A character that shows: not whitespace, a control character or a format character (zero-width space, BOM, ...). */
 const VISIBLE = /[^\p{White_Space}\p{Cc}\p{Cf}]/u;

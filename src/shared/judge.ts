@@ -428,7 +428,7 @@ function judgeClassification(outcome: ClassificationOutcome): Verdict {
       kind: 'label-words',
       text:
         'Other label words: the template and words alone put every row in one class, so for this model those words do not separate the classes. ' +
-        'Suggest label words lists words the model already predicts for each class.',
+        'Suggest label words ranks words by how much the model raises them for one class against the others, and says when none does.',
     });
   }
   // A prompt stuck on one class whose loss neither settled at ln C nor is still falling.

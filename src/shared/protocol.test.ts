@@ -46,6 +46,7 @@ describe('protocol values', () => {
     expect(Object.keys(REQUEST_KINDS).sort()).toEqual([
       'cancelModelLoad',
       'checkLabelWords',
+      'checkTraining',
       'datasetStats',
       'engineInfo',
       'evaluatePrompt',
@@ -60,10 +61,13 @@ describe('protocol values', () => {
       'predict',
       'previewTemplate',
       'resumeTraining',
+      'stopSweep',
       'stopTraining',
       'suggestLabelWords',
+      'sweep',
       'topTokens',
       'train',
+      'trainingWarnings',
     ]);
   });
 
@@ -75,10 +79,11 @@ describe('protocol values', () => {
     { type: 'result', id: 1, kind: 'init', payload: { backend: 'wasm', fallbackReason: 'webgpu: no adapter', tfjsVersion: '4.22.0' } },
     { type: 'error', id: 2, kind: 'fineTune', error: { code: 'unknown-kind', message: 'Unknown request kind "fineTune".' } },
     { type: 'progress', id: 3, progress: { stage: 'downloading weights', fraction: 0.25 } },
+    { type: 'fatal', id: -1, reason: 'WebGPU device lost (destroyed)' },
     {
       type: 'metrics',
       id: 4,
-      metrics: { series: 'step', step: 10, totalSteps: 20, epoch: 1, loss: 0.5, losses: [0.6, 0.5], learningRate: 0.1, examplesPerSecond: 4, tokensPerSecond: 40, etaSeconds: Infinity, elapsedSeconds: 2 },
+      metrics: { series: 'step', step: 10, totalSteps: 20, epoch: 1, loss: 0.5, losses: [0.6, 0.5], learningRate: 0.1, examplesPerSecond: 4, tokensPerSecond: 40, etaSeconds: Infinity, etaFromFirstStep: false, elapsedSeconds: 2 },
     },
     { type: 'metrics', id: 5, metrics: { series: 'epoch', step: 12, epoch: 1, trainLoss: 0.6, valLoss: 0.5, valAccuracy: 0.75, valMacroF1: null } },
     {

@@ -14,6 +14,8 @@
 import type { LmKind, ModelType } from '../model/types';
 import type {
   CheckLabelWordsPayload,
+  CheckTrainingPayload,
+  TrainingCheck,
   Checkpoint,
   DatasetInfo,
   DatasetStats,
@@ -37,9 +39,12 @@ import type {
   TemplatePreview,
   TrainControlPayload,
   TrainControlResult,
+  TrainingWarning,
+  TrainingWarningsPayload,
   TrainOutcome,
   TrainPayload,
 } from './tasks';
+import type { StopSweepPayload, StopSweepResult, SweepOutcome, SweepPayload } from './sweep';
 
 export type * from './tasks';
 
@@ -62,6 +67,11 @@ export interface InitResult {
   gpu?: string;
   /** On WebGPU: true when the adapter is a software rasteriser (correct, but slower than wasm). */
   softwareGpu?: boolean;
+  /**
+   * Set when the page named no backend and WebGPU's adapter is a software rasteriser, so wasm was
+   * tried first and runs: that adapter, e.g. "google / swiftshader (…), software". `?backend=webgpu` forces WebGPU.
+   */
+  skippedSoftwareGpu?: string;
 }
 
 export type EmptyPayload = Record<string, never>;
@@ -134,8 +144,12 @@ export interface RequestMap {
   /** Parses a CSV in the worker (progress events while it reads); the rows stay there. */
   loadDataset: { payload: LoadDatasetPayload; result: DatasetInfo };
   datasetStats: { payload: DatasetStatsPayload; result: DatasetStats };
+  /** What would make a run on the loaded data meaningless (one class, no validation rows, ...): the page asks before Start. */
+  trainingWarnings: { payload: TrainingWarningsPayload; result: TrainingWarning[] };
   previewTemplate: { payload: PreviewTemplatePayload; result: TemplatePreview };
   checkLabelWords: { payload: CheckLabelWordsPayload; result: LabelWordsCheck };
+  /** Everything the run would refuse with these settings, and the init it would fall back to, before Start. */
+  checkTraining: { payload: CheckTrainingPayload; result: TrainingCheck };
   suggestLabelWords: { payload: SuggestLabelWordsPayload; result: LabelWordSuggestions };
   /** Metrics events (a `TrainingEvent`: step, epoch, zeroShot) and checkpoint events until it answers. */
   train: { payload: TrainPayload; result: TrainOutcome };
@@ -148,6 +162,14 @@ export interface RequestMap {
   generate: { payload: GeneratePayload; result: GenerateResult };
   exportPrompt: { payload: ExportPromptPayload; result: ExportPromptResult };
   importPrompt: { payload: ImportPromptPayload; result: ImportPromptResult };
+  /**
+   * Trials one after another (src/shared/sweep.ts), each an ordinary run: per trial a `trialStart`
+   * metrics event, the run's own metrics and checkpoint events, a `trialEnd`; then the winner's
+   * held-out test (`heldOut`).
+   */
+  sweep: { payload: SweepPayload; result: SweepOutcome };
+  /** Stops the sweep's running trial (it checkpoints) and starts no more. */
+  stopSweep: { payload: StopSweepPayload; result: StopSweepResult };
 }
 
 export type RequestKind = keyof RequestMap;
@@ -162,8 +184,10 @@ export const REQUEST_KINDS: { readonly [K in RequestKind]: true } = {
   engineInfo: true,
   loadDataset: true,
   datasetStats: true,
+  trainingWarnings: true,
   previewTemplate: true,
   checkLabelWords: true,
+  checkTraining: true,
   suggestLabelWords: true,
   train: true,
   pauseTraining: true,
@@ -174,6 +198,8 @@ export const REQUEST_KINDS: { readonly [K in RequestKind]: true } = {
   generate: true,
   exportPrompt: true,
   importPrompt: true,
+  sweep: true,
+  stopSweep: true,
 };
 export type RequestPayload<K extends RequestKind> = RequestMap[K]['payload'];
 export type RequestResult<K extends RequestKind> = RequestMap[K]['result'];
@@ -241,7 +267,18 @@ export interface CheckpointEvent {
   checkpoint: Checkpoint;
 }
 
-export type WorkerEvent = ResultEvent | ErrorEvent | ProgressEvent | MetricsEvent | CheckpointEvent;
+/**
+ * The worker cannot go on (its WebGPU device was lost): it answers nothing more, and the client
+ * starts a new worker. Belongs to no request.
+ */
+export interface FatalEvent {
+  type: 'fatal';
+  /** Always -1: no request's. */
+  id: RequestId;
+  reason: string;
+}
+
+export type WorkerEvent = ResultEvent | ErrorEvent | ProgressEvent | MetricsEvent | CheckpointEvent | FatalEvent;
 
 /** What a request may send besides its result: the events of its own id. */
 export interface RequestEvents {

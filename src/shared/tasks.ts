@@ -5,11 +5,14 @@
  */
 import type { ImportedFormat, PromptCompatibility, PromptExportMetadata, PromptVectors } from '../engine/export';
 import type { GenerationScores } from '../engine/generation';
+import type { EnsembleReport } from '../engine/classification';
 import type { PromptValues } from '../engine/softPrompt';
 import type { EpochValidation, LoopResult, StopReason, TrainingConfig, TrainingMetrics, TrainingState } from '../engine/train';
 import type { Perturbation } from '../engine/perturb';
-import type { PromptInit, PromptMethod, PromptPlacement, TaskKind } from '../engine/types';
+import type { ClassifierMode, PromptInit, PromptMethod, PromptPlacement, TaskKind } from '../engine/types';
+import type { PhaseProgress } from '../engine/phase';
 import type { LmKind } from '../model/types';
+import type { SweepEvent } from './sweep';
 
 export type { TrainingMetrics, TrainingState };
 export type { PromptCompatibility, PromptExportMetadata, PromptInit, PromptMethod, PromptValues, PromptVectors, StopReason, TaskKind, TrainingConfig, Perturbation };
@@ -94,6 +97,18 @@ export interface DatasetStats {
 
 export const MAX_LISTED_CLASSES = 50;
 
+export type TrainingWarningKind = 'one-class' | 'no-validation' | 'small-classes' | 'no-text';
+
+/** Data that would train nonsense (src/session/warnings.ts): the CLI stops on it unless forced, the page asks first. */
+export interface TrainingWarning {
+  kind: TrainingWarningKind;
+  message: string;
+}
+
+export interface TrainingWarningsPayload extends DatasetStatsPayload {
+  template: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tasks: what is trained, on which columns
 
@@ -123,6 +138,8 @@ export interface PreviewTemplatePayload {
   targetColumn?: string;
   promptLength: number;
   maxLength?: number;
+  /** Classification's mode: in head mode an encoder's template needs no [MASK] (the head reads [CLS]). Absent: label words. */
+  mode?: ClassifierMode;
   /** How many rows to render (from the first). */
   count: number;
 }
@@ -166,6 +183,11 @@ export interface CheckLabelWordsPayload {
   template: string;
   promptLength: number;
   labelWords: Record<string, string[]>;
+  /**
+   * Head mode: words that cannot be scored (no LM head, or an encoder template without [MASK]) are
+   * no error, only a note that they seed the 'labels' init. Absent: label words.
+   */
+  mode?: ClassifierMode;
 }
 
 export interface LabelWordProblem {
@@ -196,14 +218,31 @@ export interface SuggestLabelWordsPayload {
 
 export interface SuggestedLabelWord {
   word: string;
+  /** How many standard deviations log P(word) rises on this class's rows against the other classes' (the ranking). */
   score: number;
+  /** That rise in nats: exp(rise) is how many times likelier the word is there (geometric mean). */
+  rise: number;
+  /** Mean P(word) at the prediction point over this class's rows. */
   meanProbability: number;
+  /** Zero-shot accuracy on the examined rows with this word for its class and every other class's top word; null when a class has no candidate. */
+  accuracy: number | null;
 }
 
 export interface LabelWordSuggestions {
+  /** Per class, its candidates, best first (possibly none). */
   classes: Record<string, SuggestedLabelWord[]>;
+  /** The top k words of every class (k = 1, 2, ...) with the zero-shot accuracy each set gives on the examined rows. */
+  sets: { wordsPerClass: number; words: Record<string, string[]>; accuracy: number }[];
+  /** Index into `sets` of the most accurate set; null when some class has no candidate. */
+  best: number | null;
   /** Training-split rows the suggestion looked at. */
   examples: number;
+  /** Always answering the most frequent class of those rows. */
+  majority: { label: string; accuracy: number };
+  /** Every class has a word that clearly rises for it and the best set beats the majority class by more than chance. */
+  convincing: boolean;
+  /** Why (not) convincing, in words. */
+  verdict: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +269,24 @@ export interface TrainPayload {
 export type TrainingEvent =
   | ({ series: 'step' } & TrainingMetrics)
   | ({ series: 'epoch'; /** Steps done at the epoch's end. */ step: number } & EpochMetrics)
-  | { series: 'zeroShot'; loss: number; accuracy: number; macroF1: number };
+  | { series: 'zeroShot'; loss: number; accuracy: number; macroF1: number }
+  /** How far a phase besides the steps is (the zero-shot baseline, an epoch's validation, the final evaluation, robustness). */
+  | ({ series: 'phase' } & PhaseProgress)
+  /** A sweep's: a trial begins or ends, the winner's held-out test (src/shared/sweep.ts). */
+  | SweepEvent;
+
+export interface CheckTrainingPayload {
+  spec: TaskSpec;
+  config: TrainingConfig;
+}
+
+/** What Start would meet: the run's own preparation tried on a few rows of each class. */
+export interface TrainingCheck {
+  /** What the run would refuse, each as the run would say it. */
+  problems: string[];
+  /** What the run would do differently from the settings as given (the 'labels' init's fallback). */
+  notes: string[];
+}
 
 export interface TrainControlPayload {
   runId: string;
@@ -307,6 +363,8 @@ export interface ClassificationOutcome extends OutcomeCommon {
   tuned: EvalSummary | null;
   majority: { label: string; accuracy: number };
   robustness: { clean: number; perturbed: Record<Perturbation, number> } | null;
+  /** A prompt ensemble: each member's validation scores and how often they disagree; null for one prompt. */
+  ensemble?: EnsembleReport | null;
   /** Validation predictions (at most `MAX_PREDICTION_ROWS`). */
   predictions: PredictionRow[];
   predictionsTotal: number;
@@ -371,7 +429,8 @@ export interface GenerateResult {
 // Export and import
 
 export interface ExportPromptPayload {
-  prompt: PromptVectors;
+  /** The prompt; an ensemble's `members` are exported too. */
+  prompt: PromptValues;
   meta: PromptExportMetadata;
   /** Written as metrics.json in the zip. */
   metrics?: unknown;
@@ -410,5 +469,7 @@ export interface EngineInfo {
   defaults: TrainingConfig;
   inits: readonly PromptInit[];
   methods: readonly PromptMethod[];
+  /** The measured default learning rate of each method in each mode. */
+  learningRates: Readonly<Record<PromptMethod, Readonly<Record<TrainingConfig['mode'], number>>>>;
   metricsIntervalMs: number;
 }

@@ -28,6 +28,17 @@ export function App() {
         </p>
       )}
 
+      {init?.skippedSoftwareGpu && (
+        <p className="note note-warn" data-testid="backend.software">
+          Running on {backendLabel(init.backend)}: this browser's WebGPU adapter is a software renderer ({init.skippedSoftwareGpu}), which trains
+          tens of times slower than {backendLabel(init.backend)} here. To use WebGPU anyway, open the studio with{' '}
+          <a href="?backend=webgpu" data-testid="backend.forceWebgpu">
+            <code>?backend=webgpu</code>
+          </a>
+          .
+        </p>
+      )}
+
       <main className="main">
         <p className="intro">
           Tune a soft prompt on a frozen transformer. Everything runs in this tab: the model, your data and the training

@@ -7,7 +7,10 @@ const BACKEND_LABELS: Record<BackendName, string> = {
   cpu: 'CPU',
 };
 
-/** Which tfjs backend the worker runs on; a fallback says why the faster ones were skipped. */
+/**
+ * Which tfjs backend the worker runs on; a fallback says why the faster ones were skipped, and a
+ * software WebGPU adapter passed over for wasm says so in the badge itself.
+ */
 export function BackendBadge({ init }: { init: InitResult | null }) {
   if (!init) {
     return (
@@ -16,14 +19,21 @@ export function BackendBadge({ init }: { init: InitResult | null }) {
       </span>
     );
   }
+  const title = init.fallbackReason
+    ? `Fell back: ${init.fallbackReason}`
+    : init.skippedSoftwareGpu
+      ? `WebGPU here is a software renderer (${init.skippedSoftwareGpu}), slower than ${BACKEND_LABELS[init.backend]}; add ?backend=webgpu to the address to use it anyway`
+      : `tfjs ${init.tfjsVersion} on ${BACKEND_LABELS[init.backend]}${init.gpu ? ` (${init.gpu})` : ''}`;
   return (
     <span
       className={`badge badge-${init.backend}${init.fallbackReason ? ' badge-fallback' : ''}`}
       data-testid="backend.badge"
       data-backend={init.backend}
-      title={init.fallbackReason ? `Fell back: ${init.fallbackReason}` : `tfjs ${init.tfjsVersion} on ${BACKEND_LABELS[init.backend]}${init.gpu ? ` (${init.gpu})` : ''}`}
+      data-reason={init.skippedSoftwareGpu ? 'software-gpu' : undefined}
+      title={title}
     >
       {BACKEND_LABELS[init.backend]}
+      {init.skippedSoftwareGpu && <span className="badge-why" data-testid="backend.badge.why"> · WebGPU here is software</span>}
     </span>
   );
 }

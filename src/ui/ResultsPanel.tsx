@@ -99,6 +99,43 @@ function ClassificationResults({ outcome }: { outcome: ClassificationOutcome }) 
         <Metric testId="results.majority" title="Majority class" value={percent(majority.accuracy)} detail={`always “${majority.label}”`} />
       </div>
       <VerdictList outcome={outcome} />
+      {outcome.ensemble && (
+        <div data-testid="results.ensemble">
+          <p className="muted">
+            An ensemble of {outcome.ensemble.members.length} prompts: the tuned figure above is theirs together (the mean of their class probabilities).
+            The members disagree on {percent(outcome.ensemble.disagreement)} of the validation rows (any two on {percent(outcome.ensemble.pairwiseDisagreement)} on
+            average); an ensemble can only help where they disagree.
+          </p>
+          <table className="data-table compact">
+            <thead>
+              <tr>
+                <th scope="col">Member</th>
+                <th scope="col">Accuracy</th>
+                <th scope="col">Macro-F1</th>
+                <th scope="col">Loss</th>
+              </tr>
+            </thead>
+            <tbody>
+              {outcome.ensemble.members.map((m, k) => (
+                <tr key={k} data-testid="results.ensemble.member">
+                  <th scope="row">{k + 1}</th>
+                  <td>{percent(m.accuracy)}</td>
+                  <td>{fixed(m.macroF1)}</td>
+                  <td>{fixed(m.loss)}</td>
+                </tr>
+              ))}
+              {tuned && (
+                <tr data-testid="results.ensemble.all">
+                  <th scope="row">ensemble</th>
+                  <td>{percent(tuned.accuracy)}</td>
+                  <td>{fixed(tuned.macroF1)}</td>
+                  <td>{fixed(tuned.loss)}</td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
       <div className="matrices">
         {zeroShot && <ConfusionMatrix title="Zero-shot" testId="results.confusion.zeroShot" matrix={zeroShot} classes={classes} />}
         {tuned && <ConfusionMatrix title="Tuned" testId="results.confusion.tuned" matrix={tuned} classes={classes} />}

@@ -19,6 +19,9 @@ export interface RunsListProps {
   resumeErrors: Record<string, string>;
   storageError: string | null;
   onDismissStorageError(): void;
+  /** Runs kept only in this tab's memory for now (their writes failed or wait for the database). */
+  unsaved: ReadonlySet<string>;
+  onSaveAgain(): void;
 }
 
 /** Headline metric of a run, for the list. */
@@ -45,6 +48,15 @@ export function RunsList(props: RunsListProps) {
           {props.storageError}{' '}
           <button type="button" className="link-button" onClick={props.onDismissStorageError}>
             Dismiss
+          </button>
+        </div>
+      )}
+      {props.unsaved.size > 0 && (
+        <div className="note note-warn" role="status" data-testid="runs.unsavedNote">
+          {props.unsaved.size === 1 ? '1 run is' : `${props.unsaved.size} runs are`} kept only in this tab until they can be saved
+          (marked “not saved” below; the Export panel downloads a run’s prompt meanwhile).{' '}
+          <button type="button" className="link-button" data-testid="runs.saveAgain" onClick={props.onSaveAgain}>
+            Save again
           </button>
         </div>
       )}
@@ -80,6 +92,11 @@ export function RunsList(props: RunsListProps) {
                   </button>
                 )}
                 <span className={`tag tag-${run.status}`}>{run.status}</span>
+                {props.unsaved.has(run.id) && (
+                  <span className="tag tag-failed" data-testid="runs.unsaved" title="Only in this tab's memory: a reload now would lose it.">
+                    not saved
+                  </span>
+                )}
                 <span className="muted">{headline(run)}</span>
               </div>
               <div className="row run-actions">

@@ -11,7 +11,14 @@ import { ExportPanel, type ImportActions } from './ExportPanel';
 import { useDataset } from './useDataset';
 import { useRuns } from './useRuns';
 import { newRunId, useTrainer } from './useTrainer';
+import { useSweep } from './useSweep';
+import { SweepPanel } from './SweepPanel';
+import type { SweepView } from './sweeps';
+import type { SweepPlan } from '../shared/sweep';
 import { useTemplateChecks } from './useTemplateChecks';
+import { useTrainingCheck } from './useTrainingCheck';
+import { useTrainingWarnings } from './useTrainingWarnings';
+import { RestartNotice } from './RestartNotice';
 import { datasetKey, type RunRecord } from './runStore';
 import { answerColumn, defaultLabelWords, defaultTemplate, mappingProblems, taskSpec, templateColumns } from './mapping';
 import { draftFrom, parseDraft, type ConfigDraft } from './trainingConfig';
@@ -48,6 +55,7 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
   const data = useDataset(client, { valFraction: Number(draft.valFraction), seed: Number(draft.seed) }, used.length ? used : null);
   const runs = useRuns();
   const trainer = useTrainer(client, runs);
+  const sweep = useSweep(client, runs);
   const { info, mapping, stats } = data;
   const task = mapping.task;
 
@@ -90,11 +98,15 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
     promptLength: draft.method === 'prefix' ? 0 : Number(draft.promptLength) || 0,
     targetColumn: mapping.targetColumn,
     labelWords: usesWords && classes.length ? wordsForClasses : null,
+    mode: draft.mode,
   });
 
   useEffect(() => {
     if (trainer.runId) setSelectedRunId(trainer.runId);
   }, [trainer.runId]);
+  useEffect(() => {
+    if (sweep.runId) setSelectedRunId(sweep.runId);
+  }, [sweep.runId]);
   useEffect(() => {
     if (runs.ready && selectedRunId === null && runs.runs.length) setSelectedRunId(runs.runs[runs.runs.length - 1].id);
   }, [runs.ready]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -183,7 +195,35 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
   if (checks.previewError) blockers.push(`Template: ${checks.previewError}`);
   if (usesWords) for (const [c, ps] of checks.wordProblems) blockers.push(...ps.map((p) => `Label words${c ? ` (${c})` : ''}: ${p}`));
   blockers.push(...Object.values(configErrors));
+  // Last, whatever else the run itself would refuse: its own preparation, tried on a few rows, once the checks above pass.
+  const trainingCheck = useTrainingCheck(
+    client,
+    blockers.length === 0 && !checks.pending && config && model && info
+      ? { key: `${model.id}|${info.name}|${info.rowCount}|${info.bytes}`, spec: taskSpec(mapping, template, usesWords ? wordsForClasses : null), config }
+      : null,
+  );
+  blockers.push(...trainingCheck.problems.map((p) => `Settings: ${p}`));
+  // A sweep's trials are trainings too: one thing trains at a time.
+  const sweepBlockers = [
+    ...blockers,
+    ...(trainer.state !== 'idle' ? ['Wait for the current training to end.'] : []),
+    ...(task === 'generation' ? ['Sweeps compare classification runs (accuracy); generation is not swept yet.'] : []),
+    ...(config && config.valFraction === 0 ? ['Set the validation fraction above 0: the trials are compared on validation.'] : []),
+  ];
+  if (sweep.state !== 'idle') blockers.push('A sweep is running: stop it first, or wait for it.');
   if (blockers.length === 0 && checks.pending) blockers.push('Checking the template and label words…');
+  if (blockers.length === 0 && trainingCheck.pending) blockers.push('Checking the settings…');
+
+  // Data that would train nonsense: Start asks first (the CLI refuses it without --force). One class
+  // is not among them here: the page cannot train a single class at all (a blocker above).
+  const splitValid = Number(draft.valFraction) >= 0 && Number(draft.valFraction) < 1 && Number.isInteger(Number(draft.seed));
+  const warningsPayload =
+    info && stats && splitValid && !mappingProblems(mapping, info.columns).length && template.trim()
+      ? { task, labelColumn: answerColumn(mapping), textColumns: used.length ? used : mapping.textColumns, valFraction: Number(draft.valFraction), seed: Number(draft.seed), template }
+      : null;
+  const trainingWarnings = useTrainingWarnings(client, warningsPayload, info ? `${info.name}|${info.rowCount}|${info.bytes}` : '').filter(
+    (w) => w.kind !== 'one-class',
+  );
 
   const specNow = () => taskSpec(mapping, template, usesWords ? wordsForClasses : null);
   const runName = (prefix = '') => `${prefix}${info?.name ?? 'data'} · ${model?.id ?? 'model'} · #${runs.runs.length + 1}`;
@@ -210,19 +250,44 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
     }
   };
 
+  /** Checks that the run's model is loaded and loads its dataset again when another is; returns the columns. */
+  const loadRunData = async (run: RunRecord): Promise<string[]> => {
+    if (!model || model.id !== run.modelId) throw new Error(`Load the model “${run.modelId}” in step 2 first: this run was tuned on it.`);
+    const current = data.source ? datasetKey(data.source) : null;
+    let columns = data.info?.columns ?? [];
+    if (current !== run.datasetKey) {
+      const source = run.datasetKey ? await runs.storedDataset(run.datasetKey) : null;
+      if (!source) throw new Error(`The dataset “${run.datasetName}” is not stored in this browser: load it in step 1 first.`);
+      const loaded = await data.load(source);
+      if (!loaded) throw new Error(`The dataset “${run.datasetName}” could not be loaded again.`);
+      columns = loaded.columns;
+    }
+    return columns;
+  };
+
+  const startSweep = async (plan: SweepPlan) => {
+    if (!config || !model || !info) return;
+    const key = data.source ? await runs.storeDataset(data.source) : null;
+    const count = new Set(runs.runs.flatMap((r) => (r.sweep ? [r.sweep.id] : []))).size;
+    await sweep.start({ name: `Sweep ${count + 1}`, spec: specNow(), config, plan, modelId: model.id, datasetName: info.name, datasetKey: key });
+  };
+
+  /** Continues a stopped sweep on its own data, task and settings (kept with its trials). */
+  const resumeSweep = async (view: SweepView) => {
+    const first = view.rows.find((r) => r.run)?.run;
+    if (!first) return;
+    try {
+      await loadRunData(first);
+      await sweep.resume(view, { datasetKey: first.datasetKey });
+    } catch (e) {
+      sweep.report(errorText(e));
+    }
+  };
+
   const resumeRun = async (run: RunRecord) => {
     setResumeErrors((e) => ({ ...e, [run.id]: '' }));
     try {
-      if (!model || model.id !== run.modelId) throw new Error(`Load the model “${run.modelId}” in step 2 first: this run was tuned on it.`);
-      const current = data.source ? datasetKey(data.source) : null;
-      let columns = data.info?.columns ?? [];
-      if (current !== run.datasetKey) {
-        const source = run.datasetKey ? await runs.storedDataset(run.datasetKey) : null;
-        if (!source) throw new Error(`The dataset “${run.datasetName}” is not stored in this browser: load it in step 1 first.`);
-        const loaded = await data.load(source);
-        if (!loaded) throw new Error(`The dataset “${run.datasetName}” could not be loaded again.`);
-        columns = loaded.columns;
-      }
+      const columns = await loadRunData(run);
       setSelectedRunId(run.id);
       applyRunSettings(run, columns);
       await trainer.resumeRun(run);
@@ -294,6 +359,7 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
   return (
     <>
       <SessionBar session={session} busy={trainer.state !== 'idle'} onFresh={onFresh} />
+      <RestartNotice client={client} trainer={trainer} />
       <DataPanel data={data} disabled={trainer.state !== 'idle'} />
       <ModelPanel client={client} onLoaded={onModelLoaded} request={modelRequest} />
       <TemplatePanel
@@ -326,8 +392,11 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
         onResetDefaults={() => setDraft(draftFrom(engine.defaults))}
         inits={engine.inits}
         methods={engine.methods}
+        learningRates={engine.learningRates}
         task={task}
         blockers={blockers}
+        notes={trainingCheck.notes}
+        warnings={trainingWarnings}
         trainer={trainer}
         onStart={() => void start()}
         run={selectedRun}
@@ -345,7 +414,8 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
             }),
           onRename: runs.rename,
           onDelete: (id) => {
-            runs.remove(id);
+            // Its stored dataset goes too, unless another run or this session (the dataset loaded now) uses it.
+            runs.remove(id, data.source ? datasetKey(data.source) : null);
             if (id === selectedRunId) setSelectedRunId(null);
           },
           onResume: (run) => void resumeRun(run),
@@ -354,7 +424,27 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
           resumeErrors,
           storageError: runs.storageError,
           onDismissStorageError: runs.dismissStorageError,
+          unsaved: runs.unsaved,
+          onSaveAgain: runs.saveAgain,
         }}
+      />
+      <SweepPanel
+        client={client}
+        sweep={sweep}
+        runs={runs.runs}
+        config={config}
+        classes={classes}
+        blockers={sweepBlockers}
+        trainingBusy={trainer.state !== 'idle'}
+        onStart={(plan) => void startSweep(plan)}
+        onResume={(view) => void resumeSweep(view)}
+        selectedRunId={selectedRunId}
+        onSelectRun={setSelectedRunId}
+        onOverlay={(ids, selected) => {
+          setSelectedRunId(selected);
+          setOverlayIds(new Set(ids.filter((id) => id !== selected)));
+        }}
+        onUseSettings={(run) => applyRunSettings(run)}
       />
       <ResultsPanel client={client} run={selectedRun} model={model} />
       <ExportPanel client={client} run={selectedRun} actions={importActions} />

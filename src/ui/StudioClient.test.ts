@@ -5,6 +5,7 @@ import { handleRequest } from '../worker/handler';
 import type { WorkerApi } from '../worker/handler';
 import { fakeWorkerApi } from '../worker/fakeApi';
 import type { Checkpoint, Request, TrainingEvent, WorkerEvent } from '../shared/protocol';
+import { MAX_RESTARTS_PER_WINDOW } from './recovery';
 
 /** A Worker stand-in that runs the real handler on a fake engine, answering asynchronously. */
 class LoopbackWorker implements WorkerPort {
@@ -141,5 +142,110 @@ describe('StudioClient', () => {
     const client = new StudioClient(worker);
     worker.emit({ type: 'result', id: 99, kind: 'ping', payload: { pong: true } });
     expect(await client.ping()).toEqual({ pong: true });
+  });
+});
+
+describe('StudioClient with a respawn factory: a crashed worker is replaced', () => {
+  /** A worker per call of the factory, each answering from `apiFor(n)` (n = 1 for the first). */
+  function workers(apiFor: (n: number) => WorkerApi) {
+    const made: LoopbackWorker[] = [new LoopbackWorker(apiFor(1))];
+    const respawn = () => {
+      const w = new LoopbackWorker(apiFor(made.length + 1));
+      made.push(w);
+      return w;
+    };
+    return { made, client: new StudioClient(made[0], respawn) };
+  }
+  const never = () => new Promise<never>(() => {});
+  const sessionApi = (n: number, overrides: Partial<WorkerApi> = {}) =>
+    fakeWorkerApi({
+      init: () => ({ backend: n === 1 ? 'webgpu' : 'wasm', tfjsVersion: '4.22.0' }),
+      loadModel: ({ source }) => ({ id: source.kind === 'url' ? source.id : '?' }) as never,
+      loadDataset: ({ source }) => ({ name: source.kind === 'text' ? source.name : '?' }) as never,
+      datasetStats: n === 1 ? never : () => ({ kept: n }) as never,
+      train: never,
+      ping: () => ({ pong: true }),
+      ...overrides,
+    });
+  const model = { source: { kind: 'url' as const, url: 'http://x/m/', id: 'm' } };
+  const dataset = { source: { kind: 'text' as const, name: 'd.csv', text: 'a,b\n1,2' } };
+  const stats = { task: 'classification' as const, labelColumn: 'b', textColumns: ['a'], valFraction: 0.2, seed: 1 };
+  const trainPayload = { runId: 'r', spec: { task: 'generation' as const, template: '{a}', targetColumn: 'b', textColumns: ['a'] }, config: {} as never };
+
+  it('sends the new worker the setup again, then the read-only calls in flight; training is rejected for its caller to resume', async () => {
+    const { made, client } = workers((n) => sessionApi(n));
+    const restarts: string[] = [];
+    client.onRestart((e) => restarts.push(e.phase));
+    await client.init(['webgpu', 'wasm']);
+    await client.call('loadModel', model);
+    await client.call('loadDataset', dataset);
+    const pendingStats = client.call('datasetStats', stats);
+    const training = client.call('train', trainPayload);
+    await new Promise((r) => setTimeout(r, 5));
+    made[0].crash('Uncaught Error: boom');
+    await expect(training).rejects.toMatchObject({ code: 'worker-crashed', message: 'The worker failed: Uncaught Error: boom; a new worker was started.' });
+    await expect(pendingStats).resolves.toEqual({ kept: 2 });
+    expect(made[0].terminated).toBe(true);
+    expect(made[1].sent.map((r) => r.kind)).toEqual(['init', 'loadModel', 'loadDataset', 'datasetStats']);
+    expect(made[1].sent[0].payload).toEqual({ preferredBackends: ['webgpu', 'wasm'] });
+    expect(await client.whenRestarted()).toEqual({
+      reason: 'the worker failed: Uncaught Error: boom',
+      init: { backend: 'wasm', tfjsVersion: '4.22.0' },
+      reloaded: [
+        { what: 'model', name: 'm' },
+        { what: 'dataset', name: 'd.csv' },
+      ],
+      gaveUp: false,
+    });
+    expect(restarts).toEqual(['restarting', 'restarted']);
+    // The old worker's late events are ignored; the new one answers.
+    made[0].emit({ type: 'result', id: 1, kind: 'ping', payload: { pong: true } });
+    expect(await client.ping()).toEqual({ pong: true });
+  });
+
+  it('a fatal event (a lost GPU) restarts the worker too; calls made meanwhile wait for the setup', async () => {
+    let releaseInit!: () => void;
+    const { made, client } = workers((n) =>
+      sessionApi(n, n === 2 ? { init: () => new Promise((resolve) => (releaseInit = () => resolve({ backend: 'webgpu', tfjsVersion: '4.22.0' }))) } : {}),
+    );
+    await client.init();
+    await client.call('loadModel', model);
+    made[0].emit({ type: 'fatal', id: -1, reason: 'the WebGPU device was destroyed' });
+    const ping = client.ping();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(made[1].sent.map((r) => r.kind)).toEqual(['init']); // ping waits for the setup
+    releaseInit();
+    expect(await ping).toEqual({ pong: true });
+    expect(made[1].sent.map((r) => r.kind)).toEqual(['init', 'loadModel', 'ping']);
+    expect(await client.whenRestarted()).toMatchObject({ reason: 'the WebGPU device was destroyed', reloaded: [{ what: 'model', name: 'm' }] });
+  });
+
+  it('says which part of the setup failed in the new worker', async () => {
+    const { made, client } = workers((n) =>
+      sessionApi(n, n === 2 ? { loadModel: () => Promise.reject(new Error('HTTP 401')) } : {}),
+    );
+    await client.init();
+    await client.call('loadModel', model);
+    await client.call('loadDataset', dataset);
+    made[0].crash('x');
+    expect(await client.whenRestarted()).toMatchObject({
+      reloaded: [
+        { what: 'model', name: 'm', error: 'HTTP 401' },
+        { what: 'dataset', name: 'd.csv' },
+      ],
+    });
+  });
+
+  it('a worker that keeps crashing is given up: every call fails, and the report says so', async () => {
+    const { made, client } = workers((n) => sessionApi(n));
+    await client.init();
+    for (let i = 0; i < MAX_RESTARTS_PER_WINDOW; i++) {
+      made[i].crash(`crash ${i + 1}`);
+      expect(await client.whenRestarted()).toMatchObject({ gaveUp: false });
+    }
+    made[MAX_RESTARTS_PER_WINDOW].crash('once more');
+    expect(await client.whenRestarted()).toMatchObject({ gaveUp: true, reason: 'the worker failed: once more' });
+    expect(made).toHaveLength(MAX_RESTARTS_PER_WINDOW + 1);
+    await expect(client.ping()).rejects.toMatchObject({ code: 'worker-crashed', message: expect.stringContaining('reload the page') });
   });
 });

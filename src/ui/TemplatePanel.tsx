@@ -1,4 +1,4 @@
-import { useId, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import type { ModelSummary } from '../shared/protocol';
 import type { LabelWordSuggestions, TemplatePreview } from '../shared/tasks';
 import type { StudioClient } from './StudioClient';
@@ -91,7 +91,9 @@ export function TemplatePanel(props: TemplatePanelProps) {
           </div>
           <p id={`${ids}-help`} className="muted help">
             <code>{'{column}'}</code> is replaced by the row's text.{' '}
-            {model!.lmKind === 'masked-lm'
+            {model!.lmKind === 'masked-lm' && task === 'classification' && props.headMode
+              ? 'Linear-head mode reads the [CLS] position, so [MASK] is optional (with one, label words give a zero-shot baseline). '
+              : model!.lmKind === 'masked-lm'
               ? 'The model predicts the label word at [MASK] (required for this encoder). '
               : task === 'generation'
                 ? 'The model continues after the template with the target text. '
@@ -161,21 +163,25 @@ function Preview({ preview, stale, task }: { preview: TemplatePreview; stale: bo
 function LabelWords({ client, model, classes, labelWords, onLabelWords, headMode, checks, template, suggestRequest }: TemplatePanelProps) {
   const ids = useId();
   const [suggestions, setSuggestions] = useState<LabelWordSuggestions | null>(null);
-  const [suggesting, setSuggesting] = useState(false);
+  const [suggesting, setSuggesting] = useState<number | null>(null); // the share of rows scored, while it runs
   const [suggestError, setSuggestError] = useState<string | null>(null);
   const general = checks.wordProblems.get(null) ?? [];
+  const generalNotes = checks.wordWarnings.get(null) ?? [];
   const encoder = model?.lmKind === 'masked-lm';
 
+  // Suggestions belong to the classes (and data) they were made for.
+  const classKey = classes.join('\n');
+  useEffect(() => setSuggestions(null), [classKey]);
   const suggest = async () => {
     if (!suggestRequest) return;
-    setSuggesting(true);
+    setSuggesting(0);
     setSuggestError(null);
     try {
-      setSuggestions(await client.call('suggestLabelWords', { template, topK: 5, ...suggestRequest }));
+      setSuggestions(await client.call('suggestLabelWords', { template, topK: 5, ...suggestRequest }, { onProgress: (p) => setSuggesting(p.fraction ?? 0) }));
     } catch (e) {
       setSuggestError(errorText(e));
     } finally {
-      setSuggesting(false);
+      setSuggesting(null);
     }
   };
   const addWord = (className: string, word: string) => {
@@ -186,7 +192,7 @@ function LabelWords({ client, model, classes, labelWords, onLabelWords, headMode
   if (classes.length === 0) return <p className="muted">Label words appear here once the label column has classes.</p>;
   return (
     <fieldset className="label-words" data-testid="labels.panel">
-      <legend>Label words{headMode ? ' (optional in linear-head mode: used for the zero-shot baseline)' : ''}</legend>
+      <legend>Label words{headMode ? " (optional in linear-head mode: the zero-shot baseline and the 'labels' init)" : ''}</legend>
       <p className="muted help">
         One or more words per class, comma-separated. A class scores the mean log-probability of its words at the prediction point; a word longer than one token
         is scored by all of its tokens, each given the ones before it
@@ -235,29 +241,27 @@ function LabelWords({ client, model, classes, labelWords, onLabelWords, headMode
             {suggestions?.classes[c] && (
               <div className="row chips suggestions" data-testid={`labels.suggestions.${c}`}>
                 <span className="muted">Suggested:</span>
-                {suggestions.classes[c].length === 0 && <span className="muted">none found</span>}
+                {suggestions.classes[c].length === 0 && <span className="muted">no word rises for this class</span>}
                 {suggestions.classes[c].map((s) => (
                   <button
                     key={s.word}
                     type="button"
                     className="chip"
                     data-testid={`labels.suggestion.${c}.${s.word}`}
-                    title={`mean P = ${s.meanProbability.toExponential(2)}, log-ratio vs other classes ${s.score.toFixed(2)}`}
+                    data-word={s.word}
+                    data-score={s.score.toFixed(3)}
+                    data-accuracy={s.accuracy ?? undefined}
+                    title={
+                      `Separation ${s.score.toFixed(2)}: log P(${s.word}) rises by ${s.score.toFixed(2)} standard deviations on “${c}” rows against the other classes ` +
+                      `(×${Math.exp(s.rise).toFixed(2)} as likely; mean P ${s.meanProbability.toExponential(1)})` +
+                      (s.accuracy !== null ? `. As the one word of “${c}”, beside each other class's top word: ${percent(s.accuracy)} zero-shot on the training rows.` : '.')
+                    }
                     onClick={() => addWord(c, s.word)}
                   >
-                    + {s.word}
+                    + {s.word} <span className="chip-score">{s.score.toFixed(2)}</span>
+                    {s.accuracy !== null && <span className="chip-score"> · {percent(s.accuracy)}</span>}
                   </button>
                 ))}
-                {suggestions.classes[c].length > 0 && (
-                  <button
-                    type="button"
-                    className="chip chip-plain"
-                    data-testid={`labels.suggestion.${c}.use`}
-                    onClick={() => onLabelWords({ ...labelWords, [c]: suggestions.classes[c].slice(0, 3).map((s) => s.word).join(', ') })}
-                  >
-                    use top 3
-                  </button>
-                )}
               </div>
             )}
           </div>
@@ -268,18 +272,61 @@ function LabelWords({ client, model, classes, labelWords, onLabelWords, headMode
           {p}
         </p>
       ))}
+      {generalNotes.map((n) => (
+        <p key={n} className="field-note note-warn" data-testid="labels.note">
+          {n}
+        </p>
+      ))}
       <div className="row">
-        <button type="button" data-testid="labels.suggest" disabled={suggesting || !suggestRequest || checks.previewError !== null} onClick={() => void suggest()}>
-          {suggesting ? 'Scoring the vocabulary…' : 'Suggest label words'}
+        <button
+          type="button"
+          data-testid="labels.suggest"
+          disabled={suggesting !== null || !suggestRequest || checks.previewError !== null || !model?.hasLmHead}
+          title={model && !model.hasLmHead ? 'This checkpoint has no LM head to predict words with.' : undefined}
+          onClick={() => void suggest()}
+        >
+          {suggesting !== null ? `Scoring the vocabulary… ${Math.round(100 * suggesting)}%` : 'Suggest label words'}
         </button>
-        <span className="muted">Finds the words the frozen model already predicts at the mask for each class of the training split.</span>
+        <span className="muted">
+          Ranks the words the frozen model predicts {encoder ? 'at the mask' : 'after the template'} by how much their probability rises for one class against the others on the training
+          split (whole words only: no word pieces, stop words or punctuation).
+        </span>
       </div>
       {suggestError && (
         <p className="note note-error" role="alert" data-testid="labels.suggest.error">
           {suggestError}
         </p>
       )}
-      {suggestions && <p className="muted">Suggestions from {plural(suggestions.examples, 'training example')}. Click a word to add it.</p>}
+      {suggestions && <SuggestionSummary suggestions={suggestions} onUse={(words) => onLabelWords({ ...labelWords, ...Object.fromEntries(Object.entries(words).map(([c, ws]) => [c, ws.join(', ')])) })} />}
     </fieldset>
+  );
+}
+
+const percent = (x: number) => `${(100 * x).toFixed(0)}%`;
+
+/** The sets' zero-shot accuracies on the training rows, the verdict, and a button to take the best set. */
+function SuggestionSummary({ suggestions, onUse }: { suggestions: LabelWordSuggestions; onUse(words: Record<string, string[]>): void }) {
+  const best = suggestions.best !== null ? suggestions.sets[suggestions.best] : null;
+  return (
+    <div className="suggestion-summary" data-testid="labels.suggest.summary">
+      <p className="muted">
+        From {plural(suggestions.examples, 'training row')}. Each word shows its separation (how many standard deviations its log-probability rises for its class) and the
+        zero-shot accuracy on those rows with it as its class's one word. Click a word to add it.
+      </p>
+      {suggestions.sets.length > 0 && (
+        <p className="muted" data-testid="labels.suggest.sets">
+          Zero-shot on these rows, the top k words of every class:{' '}
+          {suggestions.sets.map((s) => `${s.wordsPerClass}: ${percent(s.accuracy)}`).join(' · ')} (always “{suggestions.majority.label}”: {percent(suggestions.majority.accuracy)}).
+        </p>
+      )}
+      <p className={`note ${suggestions.convincing ? 'note-ok' : 'note-warn'}`} role="status" data-testid="labels.suggest.verdict" data-convincing={suggestions.convincing}>
+        {suggestions.verdict}
+      </p>
+      {best && (
+        <button type="button" className="chip chip-plain" data-testid="labels.suggest.useBest" onClick={() => onUse(best.words)}>
+          use the top {best.wordsPerClass === 1 ? 'word' : `${best.wordsPerClass} words`} of every class ({percent(best.accuracy)})
+        </button>
+      )}
+    </div>
   );
 }

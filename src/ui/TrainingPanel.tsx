@@ -1,5 +1,5 @@
 import { useId, useState } from 'react';
-import type { PromptInit, PromptMethod } from '../shared/tasks';
+import type { EngineInfo, PromptInit, PromptMethod, TrainingWarning } from '../shared/tasks';
 import type { RunRecord } from './runStore';
 import type { TrainerApi } from './useTrainer';
 import { TrainingCharts } from './TrainingCharts';
@@ -15,9 +15,14 @@ export interface TrainingPanelProps {
   onResetDefaults(): void;
   inits: readonly PromptInit[];
   methods: readonly PromptMethod[];
+  learningRates: EngineInfo['learningRates'];
   task: 'classification' | 'generation';
   /** What must be fixed before training can start (empty: ready). */
   blockers: string[];
+  /** What the run will do differently from the settings as given (the 'labels' init's fallback). */
+  notes?: string[];
+  /** Data that would train nonsense: shown, and Start asks before training on it. */
+  warnings: TrainingWarning[];
   trainer: TrainerApi;
   onStart(): void;
   /** The run the charts show (the one training, or the one picked in the list). */
@@ -33,7 +38,17 @@ export function TrainingPanel(props: TrainingPanelProps) {
   const { errors } = parseDraft(draft);
   const busy = trainer.state !== 'idle';
   const field = (key: keyof ConfigDraft, value: string) => onDraft({ ...draft, [key]: value });
+  /** A learning rate left at the old method's default moves to the new one's (they differ tenfold). */
+  const chooseMethod = (method: PromptMethod) => {
+    const rates = props.learningRates;
+    const atDefault = Number(draft.learningRate) === rates[draft.method][draft.mode];
+    onDraft({ ...draft, method, ...(atDefault ? { learningRate: String(rates[method][draft.mode]) } : {}) });
+  };
   const [showAdvanced, setShowAdvanced] = useState(false);
+  // Start was clicked with these warnings showing (their kinds); a change of warnings asks again.
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const warningKey = props.warnings.map((w) => w.kind).join(',');
+  const askFirst = props.warnings.length > 0;
 
   return (
     <section className="panel" aria-labelledby={`${ids}-h`} data-testid="train.panel">
@@ -69,6 +84,12 @@ export function TrainingPanel(props: TrainingPanelProps) {
           <small className="muted">
             Start the prompt from {task === 'generation' && draft.init === 'labels' ? 'frequent tokens (a generation task has no label words)' : INIT_HELP[draft.init]}.
           </small>
+          {task === 'classification' &&
+            props.notes?.map((n) => (
+              <small key={n} className="field-note note-warn" data-testid="train.init.note">
+                {n}
+              </small>
+            ))}
         </div>
         {draft.init === 'text' && (
           <div className="setting">
@@ -79,7 +100,7 @@ export function TrainingPanel(props: TrainingPanelProps) {
         )}
         <div className="setting">
           <label htmlFor={`${ids}-method`}>Method</label>
-          <select id={`${ids}-method`} data-testid="train.method" value={draft.method} disabled={busy} onChange={(e) => field('method', e.target.value)}>
+          <select id={`${ids}-method`} data-testid="train.method" value={draft.method} disabled={busy} onChange={(e) => chooseMethod(e.target.value as PromptMethod)}>
             {props.methods.map((m) => (
               <option key={m} value={m}>
                 {METHOD_LABEL[m]}
@@ -109,7 +130,15 @@ export function TrainingPanel(props: TrainingPanelProps) {
       </div>
 
       <div className="row train-buttons">
-        <button type="button" data-testid="train.start" disabled={busy || blockers.length > 0} onClick={props.onStart}>
+        <button
+          type="button"
+          data-testid="train.start"
+          disabled={busy || blockers.length > 0}
+          onClick={() => {
+            if (askFirst) setConfirming(warningKey);
+            else props.onStart();
+          }}
+        >
           Start training
         </button>
         {trainer.state === 'paused' ? (
@@ -121,10 +150,48 @@ export function TrainingPanel(props: TrainingPanelProps) {
             Pause
           </button>
         )}
-        <button type="button" className="danger" data-testid="train.stop" disabled={trainer.state === 'idle' || trainer.state === 'stopping'} onClick={trainer.stop}>
-          Stop
+        <button
+          type="button"
+          className="danger"
+          data-testid="train.stop"
+          disabled={trainer.state === 'idle'}
+          title={trainer.state === 'stopping' ? 'A stopped run is still evaluated on the validation split; this ends that too.' : undefined}
+          onClick={trainer.stop}
+        >
+          {trainer.state === 'stopping' ? 'Stop evaluating' : 'Stop'}
         </button>
       </div>
+      {askFirst && !busy && (
+        <div className="note note-warn" role="alert" data-testid="train.warnings">
+          <p>Training on these data would mean little:</p>
+          <ul>
+            {props.warnings.map((w) => (
+              <li key={w.kind} data-testid="train.warning" data-kind={w.kind}>
+                {w.message}
+              </li>
+            ))}
+          </ul>
+          {confirming === warningKey && blockers.length === 0 && (
+            <p className="row" data-testid="train.confirm">
+              Train anyway? (The command line refuses these data without <code>--force</code>.)
+              <button
+                type="button"
+                className="danger"
+                data-testid="train.start.confirm"
+                onClick={() => {
+                  setConfirming(null);
+                  props.onStart();
+                }}
+              >
+                Start anyway
+              </button>
+              <button type="button" className="secondary" data-testid="train.start.cancel" onClick={() => setConfirming(null)}>
+                Cancel
+              </button>
+            </p>
+          )}
+        </div>
+      )}
       {blockers.length > 0 && !busy && (
         <ul className="blockers" data-testid="train.blocked">
           {blockers.map((b) => (
@@ -137,15 +204,17 @@ export function TrainingPanel(props: TrainingPanelProps) {
           {trainer.error}
         </p>
       )}
-      {run && <RunProgress run={run} live={trainer.runId === run.id && busy} state={trainer.state} />}
+      {run && <RunProgress run={run} live={trainer.runId === run.id && busy} state={trainer.state} phase={trainer.runId === run.id && busy ? trainer.phase : null} />}
       {run && (run.steps.length > 0 || run.epochs.length > 0) && <TrainingCharts run={run} overlays={overlays} />}
       <RunsList {...props.runsList} />
     </section>
   );
 }
 
-function RunProgress({ run, live, state }: { run: RunRecord; live: boolean; state: TrainerApi['state'] }) {
+function RunProgress({ run, live, state, phase }: { run: RunRecord; live: boolean; state: TrainerApi['state']; phase: TrainerApi['phase'] }) {
   const p = run.progress;
+  // While a phase other than the steps runs, the steps' ETA says nothing about it: the phase line does.
+  const eta = !live ? '–' : phase ? `– (${phase.stage})` : p?.etaFromFirstStep ? `~${duration(p.etaSeconds)} (from the first step, which includes warm-up)` : duration(p?.etaSeconds ?? NaN);
   const total = p?.totalSteps ?? 0;
   const status = live ? (state === 'paused' ? 'paused' : state === 'stopping' ? 'stopping' : 'training') : run.status;
   return (
@@ -164,18 +233,35 @@ function RunProgress({ run, live, state }: { run: RunRecord; live: boolean; stat
       />
       <p className="muted" data-testid="train.status" aria-live="polite">
         {p
-          ? `Step ${p.step} / ${p.totalSteps} · epoch ${p.epoch} / ${p.totalEpochs} · ETA ${live ? duration(p.etaSeconds) : '–'} · loss ${fixed(p.loss)} · lr ${compact(p.learningRate)} · ${p.examplesPerSecond.toFixed(1)} examples/s · ${Math.round(p.tokensPerSecond)} tokens/s`
+          ? `Step ${p.step} / ${p.totalSteps} · epoch ${p.epoch} / ${p.totalEpochs} · ETA ${eta} · loss ${fixed(p.loss)} · lr ${compact(p.learningRate)} · ${p.examplesPerSecond.toFixed(1)} examples/s · ${Math.round(p.tokensPerSecond)} tokens/s`
           : live
-            ? 'Measuring the zero-shot baseline and preparing…'
+            ? phase
+              ? 'Before the first step:'
+              : 'Preparing…'
             : run.outcome
               ? 'Evaluated without training.'
               : 'No steps recorded.'}
       </p>
+      {phase && <PhaseLine phase={phase} />}
       {run.message && (
         <p className={`note ${run.status === 'failed' ? 'note-error' : 'note-warn'}`} data-testid="train.message">
           {run.message}
         </p>
       )}
+    </div>
+  );
+}
+
+/** "Final evaluation: 32 / 40 rows · about 0:03 left", with its own bar. */
+function PhaseLine({ phase }: { phase: NonNullable<TrainerApi['phase']> }) {
+  const elapsed = (performance.now() - phase.startedAt) / 1000;
+  const left = phase.done > 0 && phase.done < phase.total ? ` · about ${duration((elapsed * (phase.total - phase.done)) / phase.done)} left` : '';
+  return (
+    <div className="row phase-line" data-testid="train.phase" data-stage={phase.stage}>
+      <progress max={Math.max(1, phase.total)} value={phase.done} aria-label={`${phase.stage}: ${phase.done} of ${phase.total}`} />
+      <span className="muted">
+        {phase.stage[0].toUpperCase() + phase.stage.slice(1)}: {phase.done} / {phase.total} rows{left}
+      </span>
     </div>
   );
 }

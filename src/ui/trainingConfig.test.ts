@@ -6,6 +6,7 @@ import type { TrainingConfig } from '../shared/tasks';
 const defaults: TrainingConfig = {
   mode: 'verbalizer',
   method: 'prompt',
+  ensembleSize: 1,
   promptLength: 20,
   init: 'labels',
   learningRate: 0.1,
@@ -25,8 +26,9 @@ describe('training settings form', () => {
 
   it('keeps the method; a config from before methods existed reads as prompt tuning', () => {
     expect(parseDraft({ ...draftFrom(defaults), method: 'prefix' }).config?.method).toBe('prefix');
-    const { method: _, ...old } = defaults;
+    const { method: _, ensembleSize: __, ...old } = defaults;
     expect(draftFrom(old).method).toBe('prompt');
+    expect(parseDraft(draftFrom(old)).config?.ensembleSize).toBe(1); // a saved config from before ensembles
   });
 
   it.each([

@@ -4,7 +4,7 @@
  */
 import type { PromptInit, PromptMethod, TrainingConfig } from '../shared/tasks';
 
-export type NumericSetting = 'promptLength' | 'learningRate' | 'batchSize' | 'epochs' | 'valFraction' | 'seed' | 'warmupFraction' | 'maxGradNorm' | 'patience';
+export type NumericSetting = 'promptLength' | 'learningRate' | 'batchSize' | 'epochs' | 'valFraction' | 'seed' | 'warmupFraction' | 'maxGradNorm' | 'patience' | 'ensembleSize';
 
 export type ConfigDraft = Record<NumericSetting, string> & { init: PromptInit; mode: TrainingConfig['mode']; method: PromptMethod; initText: string };
 
@@ -18,6 +18,8 @@ interface NumericField {
   max?: number;
   minExclusive?: boolean;
   advanced?: boolean;
+  /** For a setting configs may lack (saved before it existed). */
+  fallback?: number;
 }
 
 export const NUMERIC_FIELDS: readonly NumericField[] = [
@@ -38,6 +40,16 @@ export const NUMERIC_FIELDS: readonly NumericField[] = [
   { key: 'warmupFraction', label: 'Warmup', help: 'Share of the steps spent raising the rate from 0 (then it decays linearly).', integer: false, min: 0, max: 1, advanced: true },
   { key: 'maxGradNorm', label: 'Gradient clip', help: 'Global gradient-norm limit; 0 turns clipping off.', integer: false, min: 0, advanced: true },
   { key: 'patience', label: 'Early-stopping patience', help: 'Epochs without a better validation loss before stopping; 0 never stops early.', integer: true, min: 0, max: 100001, advanced: true },
+  {
+    key: 'ensembleSize',
+    label: 'Ensemble',
+    help: 'Prompts trained together from different inits; classes are scored by their mean probability (classification). 1: one prompt. Each member costs a step’s time.',
+    integer: true,
+    min: 1,
+    max: 9,
+    advanced: true,
+    fallback: 1,
+  },
 ];
 
 export const INIT_HELP: Record<PromptInit, string> = {
@@ -60,7 +72,7 @@ export const METHOD_HELP: Record<PromptMethod, string> = {
 
 export function draftFrom(config: TrainingConfig): ConfigDraft {
   const draft = { init: config.init, mode: config.mode, method: config.method ?? 'prompt', initText: config.initText ?? '' } as ConfigDraft;
-  for (const f of NUMERIC_FIELDS) draft[f.key] = String(config[f.key]);
+  for (const f of NUMERIC_FIELDS) draft[f.key] = String(config[f.key] ?? f.fallback ?? '');
   return draft;
 }
 

@@ -14,11 +14,16 @@ export interface RunsApi {
   /** The last failed write (a full storage says so), shown until dismissed. */
   storageError: string | null;
   dismissStorageError(): void;
+  /** Runs whose latest state is only in this tab's memory (a write failed, or the database is not open). */
+  unsaved: ReadonlySet<string>;
+  /** Writes the unsaved runs again (after freeing space, or once another tab has let go of the database). */
+  saveAgain(): void;
   get(id: string): RunRecord | undefined;
   create(run: RunRecord): void;
   update(id: string, change: (run: RunRecord) => RunRecord, persist: Persist): void;
   rename(id: string, name: string): void;
-  remove(id: string): void;
+  /** Deletes a run, and its stored dataset unless another run or `sessionDataset` (the page's, by key) uses it. */
+  remove(id: string, sessionDataset?: string | null): void;
   storeDataset(source: DatasetSource): Promise<string | null>;
   storedDataset(key: string): Promise<DatasetSource | null>;
 }
@@ -27,6 +32,11 @@ export interface RunsApi {
  * Runs in memory (for rendering) and in IndexedDB (for reloads). Runs found 'running' or 'paused'
  * when the page opens were cut off by a reload or a closed tab: they become 'interrupted', and
  * can be resumed from their last checkpoint.
+ *
+ * A run is never lost to storage trouble while the tab is open: a write that fails (storage full,
+ * the database held at an older version by another tab, or closed for a newer one) leaves the run
+ * marked unsaved in memory; it is written again when space is freed (a run deleted, or Save again)
+ * or when the database opens, and leaving the page with a finished run unsaved asks first.
  */
 export function useRuns(): RunsApi {
   const storeRef = useRef<RunStore | null>(null);
@@ -35,9 +45,18 @@ export function useRuns(): RunsApi {
   const [version, setVersion] = useState(0);
   const [ready, setReady] = useState(false);
   const [storageError, setStorageError] = useState<string | null>(null);
+  const [unsaved, setUnsaved] = useState<ReadonlySet<string>>(new Set());
+  const unsavedRef = useRef(new Set<string>());
 
   const report = useCallback((e: unknown) => {
     setStorageError(e instanceof StorageError ? e.message : `Browser storage failed: ${e instanceof Error ? e.message : String(e)}`);
+  }, []);
+
+  const markSaved = useCallback((id: string, saved: boolean) => {
+    if (saved === !unsavedRef.current.has(id)) return;
+    if (saved) unsavedRef.current.delete(id);
+    else unsavedRef.current.add(id);
+    setUnsaved(new Set(unsavedRef.current));
   }, []);
 
   const write = useCallback(
@@ -46,15 +65,56 @@ export function useRuns(): RunsApi {
       if (pending) clearTimeout(pending);
       timers.current.delete(id);
       const run = runsRef.current.get(id);
-      if (run && storeRef.current) storeRef.current.putRun(run).catch(report);
+      if (!run) return markSaved(id, true);
+      if (!storeRef.current) return markSaved(id, false); // not open (yet, or any more): kept for later
+      const held = new Set([...runsRef.current.values()].flatMap((r) => (r.datasetKey ? [r.datasetKey] : [])));
+      storeRef.current.putRun(run, held).then(
+        () => runsRef.current.get(id) === run && markSaved(id, true),
+        (e: unknown) => {
+          markSaved(id, false);
+          report(e);
+        },
+      );
     },
-    [report],
+    [markSaved, report],
   );
+
+  const saveAgain = useCallback(() => {
+    setStorageError(null);
+    for (const id of [...unsavedRef.current]) write(id);
+  }, [write]);
+
+  // Leaving with a finished run that is only in memory would lose it: the browser asks first.
+  const anyUnsaved = unsaved.size > 0;
+  useEffect(() => {
+    if (!anyUnsaved) return;
+    const guard = (event: BeforeUnloadEvent) => {
+      if ([...unsavedRef.current].some((id) => runsRef.current.get(id)?.outcome)) event.preventDefault();
+    };
+    window.addEventListener('beforeunload', guard);
+    return () => window.removeEventListener('beforeunload', guard);
+  }, [anyUnsaved]);
 
   useEffect(() => {
     let closed = false;
     let store: RunStore | null = null;
-    RunStore.open()
+    RunStore.open({
+      blocked: () =>
+        !closed &&
+        setStorageError(
+          'Another tab has this browser’s runs open with an older version of the studio, so this tab cannot open them yet: close or reload that tab. ' +
+            'Until then, runs made here are kept in this tab only (and saved once it can).',
+        ),
+      closed: (why) => {
+        if (closed) return;
+        storeRef.current = null;
+        setStorageError(
+          why === 'newer-version'
+            ? 'A newer version of the studio was opened in another tab: reload this tab to keep saving runs. Runs made here until then are kept in this tab only.'
+            : 'The browser closed the runs database: reload the page to keep saving runs. Runs made here until then are kept in this tab only.',
+        );
+      },
+    })
       .then(async (opened) => {
         if (closed) return opened.close();
         store = opened;
@@ -75,6 +135,11 @@ export function useRuns(): RunsApi {
         }
         setVersion((v) => v + 1);
         setReady(true);
+        // Runs made while the database could not open (another tab held it) are written now.
+        if (unsavedRef.current.size > 0) {
+          setStorageError(null);
+          for (const id of [...unsavedRef.current]) write(id);
+        } else setStorageError((e) => (e?.startsWith('Another tab') ? null : e));
       })
       .catch((e: unknown) => {
         setStorageError(`Runs cannot be kept across reloads: IndexedDB did not open (${e instanceof Error ? e.message : String(e)}).`);
@@ -88,7 +153,7 @@ export function useRuns(): RunsApi {
       store?.close();
       storeRef.current = null;
     };
-  }, [report]);
+  }, [report]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const update = useCallback(
     (id: string, change: (run: RunRecord) => RunRecord, persist: Persist) => {
@@ -112,15 +177,23 @@ export function useRuns(): RunsApi {
   );
 
   const remove = useCallback(
-    (id: string) => {
+    (id: string, sessionDataset: string | null = null) => {
       const pending = timers.current.get(id);
       if (pending) clearTimeout(pending);
       timers.current.delete(id);
       runsRef.current.delete(id);
+      markSaved(id, true);
       setVersion((v) => v + 1);
-      storeRef.current?.deleteRun(id).catch(report);
+      // Datasets the page still needs: the session's, and those of runs not (yet) written.
+      const inUse = new Set([...runsRef.current.values()].flatMap((r) => (r.datasetKey ? [r.datasetKey] : [])));
+      if (sessionDataset) inUse.add(sessionDataset);
+      storeRef.current
+        ?.deleteRun(id, inUse)
+        // The space it held may be what an unsaved run was waiting for.
+        .then(() => unsavedRef.current.size > 0 && saveAgain())
+        .catch(report);
     },
-    [report],
+    [markSaved, report, saveAgain],
   );
 
   const runs = useMemo(() => [...runsRef.current.values()].sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1)), [version]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -130,6 +203,8 @@ export function useRuns(): RunsApi {
     ready,
     storageError,
     dismissStorageError: useCallback(() => setStorageError(null), []),
+    unsaved,
+    saveAgain,
     get: useCallback((id: string) => runsRef.current.get(id), []),
     create,
     update,

@@ -47,8 +47,7 @@ export function useSavedSession(options: SessionOptions): SessionApi {
   const storeRef = useRef<RunStore | null>(null);
   const latest = useRef(options);
   latest.current = options;
-  // Dataset keys this session has written to the datasets store, and the one its record names.
-  const storedDatasets = useRef(new Set<string>());
+  // The dataset key the stored record names (its dataset is stored: written with the record, or restored).
   const sessionDataset = useRef<string | null>(null);
   const cleared = useRef(false);
 
@@ -84,10 +83,7 @@ export function useSavedSession(options: SessionOptions): SessionApi {
       }
       if (closed) return;
       if (record && !isEmptySession(record, defaults)) {
-        if (record.dataset && dataset) {
-          storedDatasets.current.add(record.dataset.key);
-          sessionDataset.current = record.dataset.key;
-        }
+        if (record.dataset && dataset) sessionDataset.current = record.dataset.key;
         setPhase('restoring');
         try {
           setLine(restoredLine(await latest.current.restore(record, dataset)));
@@ -111,17 +107,15 @@ export function useSavedSession(options: SessionOptions): SessionApi {
     const record: SessionRecord = { ...current.record, savedAt: new Date().toISOString() };
     try {
       const key = record.dataset?.key ?? null;
-      if (key && current.datasetSource && !storedDatasets.current.has(key)) {
-        await store.putDataset(current.datasetSource);
-        storedDatasets.current.add(key);
-      }
+      // Written again whenever the session moves to another dataset: deleting a run may have
+      // deleted a dataset this session named before.
+      if (key && current.datasetSource && key !== sessionDataset.current) await store.putDataset(current.datasetSource);
       if (isEmptySession(record, defaults)) await store.deleteSession();
       else await store.putSession(record);
       // The dataset the session named before, when nothing else needs it any more.
       const previous = sessionDataset.current;
       sessionDataset.current = key;
       if (previous && previous !== key && !datasetInUse(previous)) {
-        storedDatasets.current.delete(previous);
         await store.deleteDataset(previous);
       }
       setError(null);

@@ -8,17 +8,27 @@ export type StudioState =
   | { phase: 'ready'; client: StudioClient; init: InitResult }
   | { phase: 'failed'; message: string };
 
+/** A new studio worker (Vite bundles the module named here). */
+function startWorker(): Worker {
+  return new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module' });
+}
+
 /**
  * Starts the worker, asks it to pick a backend and reports how that went.
  * `?backend=wasm,cpu` in the page URL narrows (and orders) the backends tried.
+ * A worker that crashes is replaced by the client (StudioClient), which chooses the backend
+ * again; `init` then says what the new worker runs on.
  */
 export function useStudio(): StudioState {
   const [state, setState] = useState<StudioState>({ phase: 'starting', stage: 'starting worker' });
 
   useEffect(() => {
-    const worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module' });
-    const client = new StudioClient(worker);
+    const client = new StudioClient(startWorker(), startWorker);
     let active = true;
+    const offRestart = client.onRestart((event) => {
+      const init = event.phase === 'restarted' ? event.report.init : null;
+      if (active && init) setState({ phase: 'ready', client, init });
+    });
     const offProgress = client.onProgress((progress) => {
       if (active) setState({ phase: 'starting', stage: progress.stage });
     });
@@ -35,6 +45,7 @@ export function useStudio(): StudioState {
       // React (StrictMode, hot reload) may mount twice; each mount owns one worker.
       active = false;
       offProgress();
+      offRestart();
       client.dispose();
     };
   }, []);

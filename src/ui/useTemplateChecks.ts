@@ -19,6 +19,8 @@ export interface TemplateInputs {
   targetColumn: string;
   /** Classification: class -> words as typed; null when label words are not used. */
   labelWords: Record<string, string> | null;
+  /** Classification's mode: in head mode an encoder's template needs no [MASK], and unscorable words are no error. */
+  mode?: 'verbalizer' | 'head';
 }
 
 export interface TemplateChecks {
@@ -75,6 +77,7 @@ export function useTemplateChecks(client: StudioClient | null, inputs: TemplateI
         template: p.template,
         promptLength: p.promptLength,
         count: PREVIEW_EXAMPLES,
+        ...(p.task === 'classification' && p.mode ? { mode: p.mode } : {}),
         ...(p.task === 'generation' ? { targetColumn: p.targetColumn } : {}),
       })
       .then((r) => current && (setPreview(r), setPreviewError(null)))
@@ -87,6 +90,7 @@ export function useTemplateChecks(client: StudioClient | null, inputs: TemplateI
               template: p.template,
               promptLength: p.promptLength,
               labelWords: Object.fromEntries(Object.entries(words).map(([c, t]) => [c, parseWords(t)])),
+              ...(p.mode ? { mode: p.mode } : {}),
             })
             .then((r) => current && setCheck({ for: settled, result: r }))
             .catch((e: unknown) => current && setCheck({ for: settled, result: { problems: [{ className: null, message: errorText(e) }], warnings: [], multiTokenWords: [], sequencesPerExample: 1 } }))

@@ -6,8 +6,8 @@
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { patchWasmBackend } from '../model/wasmKernels';
-import { activateBackend, chooseBackend, type BackendChoice } from '../model/backendChoice';
-import { describeAdapter, registerWebGpuBackend, type GpuAdapterSummary } from '../model/webgpu';
+import { activateBackend, chooseBackend, defaultBackendOrder, type BackendChoice } from '../model/backendChoice';
+import { describeAdapter, inspectWebGpuAdapter, registerWebGpuBackend, type GpuAdapterSummary } from '../model/webgpu';
 import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -19,9 +19,31 @@ export { describeFailures } from '../model/backendChoice';
 /** The WebGPU adapter in use, once webgpu has been chosen. */
 export let webGpuAdapter: GpuAdapterSummary | null = null;
 
-/** Picks and activates the tfjs backend for this worker. */
-export function selectTfjsBackend(preferred: readonly BackendName[] = BACKEND_NAMES): Promise<BackendChoice<BackendName>> {
-  return chooseBackend(preferred, attemptTfjsBackend);
+/** The software WebGPU adapter passed over for wasm when the page named no backend, if it was. */
+export let skippedSoftwareGpu: GpuAdapterSummary | null = null;
+
+/**
+ * Picks and activates the tfjs backend for this worker: the first of `preferred` that works, or
+ * without a preference every backend, fastest first, wasm leading when WebGPU's adapter is a
+ * software renderer (defaultBackendOrder).
+ */
+export async function selectTfjsBackend(preferred?: readonly BackendName[]): Promise<BackendChoice<BackendName>> {
+  let order: readonly BackendName[] = preferred ?? BACKEND_NAMES;
+  skippedSoftwareGpu = null;
+  if (!preferred) {
+    const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+    const adapter = gpu ? await inspectWebGpuAdapter(gpu) : null;
+    order = defaultBackendOrder(BACKEND_NAMES, adapter);
+    if (adapter?.software) skippedSoftwareGpu = adapter;
+  }
+  const choice = await chooseBackend(order, attemptTfjsBackend);
+  if (choice.backend === 'webgpu') skippedSoftwareGpu = null; // wasm failed: WebGPU it is after all
+  return choice;
+}
+
+/** "google / swiftshader (SwiftShader Device), software": the adapter passed over, for the page's backend line. */
+export function skippedSoftwareGpuLine(): string | undefined {
+  return skippedSoftwareGpu ? describeAdapter(skippedSoftwareGpu) : undefined;
 }
 
 /** "google / swiftshader (SwiftShader Device), software", for the page's backend line. */

@@ -42,8 +42,34 @@ export function exportFiles(prompt: PromptVectors, meta: PromptExportMetadata, o
  * A zip of exportFiles(). Entry times are metadata.createdAt (zip stores local time), so the same
  * inputs give the same bytes on the same machine.
  */
+/** An ensemble member's values as the export needs them. */
+export interface EnsembleMember extends PromptVectors {
+  head?: PromptExportMetadata['head'];
+}
+
+/**
+ * The files of a prompt ensemble: the first member's files where a single prompt's go (so every tool
+ * that reads one prompt reads it), and every member's own complete set under members/<k>/ (k from 1),
+ * each recording its own init seed (the run's seed + (k - 1) x seedStep).
+ */
+export function ensembleFiles(members: readonly EnsembleMember[], meta: PromptExportMetadata, seedStep: number, options: ExportFilesOptions = {}): Record<string, Uint8Array> {
+  const memberMeta = (m: EnsembleMember, k: number): PromptExportMetadata => {
+    const { head: _, ...rest } = meta;
+    return { ...rest, seed: meta.seed + k * seedStep, ...(m.head ? { head: m.head } : {}) };
+  };
+  const files = exportFiles(members[0], memberMeta(members[0], 0), options);
+  members.forEach((m, k) => {
+    for (const [path, bytes] of Object.entries(exportFiles(m, memberMeta(m, k), options))) files[`members/${k + 1}/${path}`] = bytes;
+  });
+  return files;
+}
+
 export function exportBundle(prompt: PromptVectors, meta: PromptExportMetadata, options: ExportFilesOptions = {}): Uint8Array {
-  const files = exportFiles(prompt, meta, options);
+  return zipFiles(exportFiles(prompt, meta, options), meta);
+}
+
+/** Files as one zip, dated with the run. */
+export function zipFiles(files: Record<string, Uint8Array>, meta: PromptExportMetadata): Uint8Array {
   const zippable: Zippable = {};
   for (const [path, bytes] of Object.entries(files)) zippable[path] = bytes;
   return zipSync(zippable, { mtime: new Date(meta.createdAt) });

@@ -55,7 +55,7 @@ export {
   type PeftPromptTuningConfig,
   type PeftTaskType,
 } from './peft';
-export { exportBundle, exportFiles, importPrompt, type ExportFilesOptions } from './bundle';
+export { ensembleFiles, exportBundle, exportFiles, importPrompt, zipFiles, type EnsembleMember, type ExportFilesOptions } from './bundle';
 export { MAX_ADAPTER_CONFIG_BYTES, MAX_IMPORT_BYTES, MAX_ZIP_ENTRIES } from './zipImport';
 export { checkPromptAgainstModel, type PromptCompatibility } from './compatibility';
 export { classificationExport, generationExport, softPromptFromImport } from './fromResult';

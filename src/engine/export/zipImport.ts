@@ -12,8 +12,8 @@ import { PromptImportError } from './schema';
 export const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
 /** An adapter_config.json (a few hundred bytes when PEFT writes it). */
 export const MAX_ADAPTER_CONFIG_BYTES = 1024 * 1024;
-/** An export zip has 6 or 7 entries; one with more than this is not read. */
-export const MAX_ZIP_ENTRIES = 64;
+/** An export zip has 6 or 7 entries (an ensemble: that many per member, plus the first again); one with more than this is not read. */
+export const MAX_ZIP_ENTRIES = 128; // an ensemble of 8 writes 9 sets of 7 files
 /** Compressed bytes pushed through the inflater at a time: at most ~1032x this comes out per push. */
 const INFLATE_SLICE_BYTES = 16 * 1024;
 
@@ -56,7 +56,7 @@ export function zipEntries(bytes: Uint8Array, fileName: string): ZipEntry[] {
   const count = u16(eocd + 10);
   const directoryOffset = u32(eocd + 16);
   if (count === 0xffff || directoryOffset === 0xffffffff) fail('the zip uses ZIP64, which prompt exports never need; it was not read');
-  if (count > MAX_ZIP_ENTRIES) fail(`the zip has ${count} entries; imports read zips of at most ${MAX_ZIP_ENTRIES} (a prompt export has 7)`);
+  if (count > MAX_ZIP_ENTRIES) fail(`the zip has ${count} entries; imports read zips of at most ${MAX_ZIP_ENTRIES} (a prompt export has 7, an ensemble of 8 prompts 63)`);
   const entries: ZipEntry[] = [];
   let at = directoryOffset;
   for (let i = 0; i < count; i++) {

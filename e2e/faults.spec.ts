@@ -1,0 +1,121 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { expect, test, type StudioPage } from './fixtures/studio';
+import { tapWorker } from './fixtures/workerTap';
+
+// Faults the page survives: its worker crashing (an uncaught error outside any request, as a
+// crash looks to the page) and its WebGPU device being lost (`device.destroy()`). Either way the
+// client starts a new worker, which chooses its backend again and loads the model and dataset
+// again, and the run in training goes on from its last checkpoint, said in one line. Both are
+// caused through the worker's test hooks (src/worker/faults.ts) with Playwright's worker.evaluate.
+test.setTimeout(600_000);
+
+async function tinyCsv(perClass: number): Promise<string> {
+  const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
+  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, perClass);
+  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, perClass);
+  return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
+}
+
+async function prepare(studio: StudioPage, settings: Parameters<StudioPage['setTraining']>[0]) {
+  await studio.uploadCsv('tiny.csv', await tinyCsv(8));
+  await studio.expectDataset('tiny.csv', 16);
+  await studio.loadEmbeddedModel('studio-bert-tiny');
+  await studio.setTemplate('{text} It was [MASK].');
+  await studio.setLabelWords('positive', 'good');
+  await studio.setLabelWords('negative', 'bad');
+  await studio.byId('train.advanced').click();
+  await studio.setTraining({ promptLength: 4, valFraction: 0.25, seed: 1, learningRate: 0.1, patience: 0, ...settings });
+}
+
+/** The studio's one worker (the page starts another only after a fault). */
+function studioWorker(page: Page) {
+  const workers = page.workers();
+  expect(workers).toHaveLength(1);
+  return workers[0];
+}
+
+/** Requests of `kind` the page sent, in order. */
+const requests = (page: Page, kind: string) =>
+  page.evaluate((kind) => (window.__studioWorkerTap?.log ?? []).filter((m) => m.direction === 'request' && m.kind === kind).length, kind);
+
+test('a worker that crashes mid-run is replaced, and the run resumes from its last checkpoint', async ({ studio, page }) => {
+  await tapWorker(page);
+  await studio.setup('?backend=wasm');
+  // 12 training rows, batch 1, 3 epochs: 36 steps, checkpoints at 12, 24, 25 and 36.
+  await prepare(studio, { batchSize: 1, epochs: 3 });
+  await studio.startTraining();
+  const run = studio.byId('runs.item').first();
+  await expect(run).toHaveAttribute('data-checkpoint-step', /^\d+$/, { timeout: 180_000 });
+  const oldWorker = studioWorker(page);
+  await oldWorker.evaluate(() => (self as unknown as { __studioFaults: { crash(m: string): void } }).__studioFaults.crash('simulated crash'));
+
+  const notice = studio.byId('studio.restart');
+  await expect(notice).toHaveAttribute('data-run', 'resumed', { timeout: 120_000 });
+  const text = (await notice.textContent()) ?? '';
+  expect(text).toMatch(
+    /^The worker stopped \(the worker failed: Uncaught Error: simulated crash\) and was restarted on WASM with studio-bert-tiny and tiny\.csv; run “tiny\.csv · studio-bert-tiny · #1” resumed from step (12|24|25|36)\./,
+  );
+  // One message: no panel shows an error of its own.
+  await expect(page.locator('[role="alert"]:visible')).toHaveCount(0);
+  expect(await studio.waitForRunEnd()).toBe('completed');
+  // Exactly the planned steps, each step's loss charted once, every epoch validated.
+  await expect(studio.byId('train.status')).toContainText('Step 36 / 36 · epoch 3 / 3');
+  await expect(studio.byId('train.lossChart')).toHaveAttribute('data-points', '36');
+  await expect(studio.byId('train.valChart')).toHaveAttribute('data-points', '3');
+  await expect(studio.byId('results.tuned.value')).toHaveText(/^\d+\.\d%$/);
+  // One new worker, set up once: the backend chosen again, the model and dataset loaded again.
+  expect(await requests(page, 'init')).toBe(2);
+  expect(await requests(page, 'loadModel')).toBe(2);
+  expect(await requests(page, 'loadDataset')).toBe(2);
+  expect(await requests(page, 'train')).toBe(2);
+  expect(studioWorker(page)).not.toBe(oldWorker);
+  await expect(studio.backendBadge).toHaveText('WASM');
+  await studio.screenshot('faults-1-worker-crash');
+  // The run is the same one, kept in the store.
+  await expect(studio.byId('runs.item')).toHaveCount(1);
+  await expect(run).toHaveAttribute('data-status', 'completed');
+  expect(studio.errors).toEqual([]);
+});
+
+test('a lost WebGPU device: a new worker chooses WebGPU again, and the paused run stays paused at its checkpoint, then finishes', async ({ studio, page }) => {
+  await tapWorker(page);
+  await studio.setup('?backend=webgpu');
+  await expect(studio.backendBadge).toHaveText(/WebGPU/);
+  // 12 training rows, batch 2, 1 epoch: 6 steps (no validation until the end, which a slow software GPU would make the pause wait for).
+  await prepare(studio, { batchSize: 2, epochs: 1 });
+  await studio.startTraining();
+  const run = studio.byId('runs.item').first();
+  await expect(studio.byId('train.status')).toContainText(/Step [1-4] \/ 6/, { timeout: 240_000 });
+  await studio.byId('train.pause').click();
+  await expect(run).toHaveAttribute('data-status', 'paused');
+  let checkpointStep = 0;
+  await expect(async () => {
+    const shown = Number((await studio.byId('train.status').textContent())?.match(/Step (\d+) \/ 6/)?.[1]);
+    checkpointStep = Number(await run.getAttribute('data-checkpoint-step'));
+    expect(checkpointStep).toBe(shown); // the pause's checkpoint holds the step the run stopped at
+  }).toPass({ timeout: 240_000 });
+
+  expect(await studioWorker(page).evaluate(() => (self as unknown as { __studioFaults: { loseWebGpuDevice(): boolean } }).__studioFaults.loseWebGpuDevice())).toBe(true);
+  const notice = studio.byId('studio.restart');
+  await expect(notice).toHaveAttribute('data-run', 'resumed', { timeout: 120_000 });
+  await expect(notice).toContainText(
+    `The worker stopped (the WebGPU device was destroyed) and was restarted on WebGPU with studio-bert-tiny and tiny.csv; run “tiny.csv · studio-bert-tiny · #1” resumed from step ${checkpointStep}.`,
+  );
+  await expect(studio.backendBadge).toHaveText(/WebGPU/);
+  // Still paused, where it was.
+  await expect(studio.byId('train.state')).toHaveText('paused');
+  await expect(run).toHaveAttribute('data-status', 'paused');
+  await expect(run).toHaveAttribute('data-checkpoint-step', String(checkpointStep));
+  expect(await requests(page, 'pauseTraining')).toBe(2);
+  await studio.screenshot('faults-2-device-lost-paused');
+
+  await studio.byId('train.resume').click();
+  expect(await studio.waitForRunEnd()).toBe('completed');
+  await expect(studio.byId('train.status')).toContainText('Step 6 / 6 · epoch 1 / 1');
+  await expect(studio.byId('train.lossChart')).toHaveAttribute('data-points', '6');
+  await expect(studio.byId('train.valChart')).toHaveAttribute('data-points', '1');
+  expect(await requests(page, 'init')).toBe(2);
+  expect(studio.errors).toEqual([]);
+});

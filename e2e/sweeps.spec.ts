@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, test } from './fixtures/studio';
+
+// A 2x2 sweep in the page (learning rate x prompt length) on the embedded BERT: each trial is an
+// ordinary run kept in IndexedDB; stopped in its second trial and resumed after a reload, it runs
+// only the trials it had left; the table compares them on validation, only the winner gets a test
+// score (on rows held out before any trial), and the winner exports with the sweep's table.
+test.setTimeout(600_000);
+
+async function tinyCsv(): Promise<string> {
+  const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
+  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, 10);
+  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, 10);
+  return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
+}
+
+test('a 2x2 sweep runs its trials as runs, tests only the winner on held-out rows, and exports it', async ({ studio, page }) => {
+  await studio.setup('?backend=wasm');
+  await studio.uploadCsv('tiny.csv', await tinyCsv());
+  await studio.expectDataset('tiny.csv', 20);
+  await studio.loadEmbeddedModel('studio-bert-tiny');
+  await studio.setTemplate('{text} It was [MASK].');
+  await studio.setLabelWords('positive', 'good');
+  await studio.setLabelWords('negative', 'bad');
+  // 20 rows: 4 held out for the test (0.2 of each class); of the 16 left, 4 validate and 12 train:
+  // 6 steps of 2 per trial.
+  await studio.byId('train.advanced').click();
+  await studio.setTraining({ batchSize: 2, epochs: 1, valFraction: 0.25, patience: 0, seed: 3 });
+  await studio.byId('sweep.learningRate').fill('0.03, 0.3');
+  await studio.byId('sweep.promptLength').fill('2, 4');
+  await studio.byId('sweep.testFraction').fill('0.2');
+  await expect(studio.byId('sweep.count')).toHaveText('4 trials (2 × 2), one after another.');
+  await expect(studio.byId('sweep.start')).toBeEnabled({ timeout: 30_000 });
+  await studio.byId('sweep.start').click();
+  // Training is one thing at a time: the Training panel waits for the sweep.
+  await expect(studio.byId('train.start')).toBeDisabled();
+
+  // Stop in the second trial: the first has ended, the second stops (checkpointed) or has just ended.
+  await expect(studio.byId('sweep.status')).toContainText('trial 2 running', { timeout: 240_000 });
+  await studio.byId('sweep.stop').click();
+  await expect(studio.byId('sweep.state')).toHaveText('stopped', { timeout: 120_000 });
+  await expect(studio.byId('sweep.row').first()).toHaveAttribute('data-status', 'completed');
+  await expect(studio.byId('sweep.row').nth(3)).toHaveAttribute('data-status', 'pending');
+  await expect(studio.byId('sweep.testAccuracy')).toHaveCount(0);
+  await studio.panelShot('sweep.panel', 'sweeps-0-stopped');
+
+  // After a reload (starting fresh, so resuming must bring back the sweep's dataset) it resumes.
+  await page.reload();
+  await studio.setup('?backend=wasm');
+  await studio.byId('session.fresh').click();
+  await expect(studio.byId('sweep.state')).toHaveText('stopped');
+  await studio.loadEmbeddedModel('studio-bert-tiny');
+  await studio.byId('sweep.resume').click();
+  await studio.expectDataset('tiny.csv', 20);
+  await expect(studio.byId('sweep.state')).toHaveText('completed', { timeout: 480_000 });
+
+  const rows = studio.byId('sweep.row');
+  await expect(rows).toHaveCount(4);
+  for (let i = 0; i < 4; i++) await expect(rows.nth(i)).toHaveAttribute('data-status', 'completed');
+  await expect(studio.byId('sweep.table').locator('tr[data-winner="true"]')).toHaveCount(1);
+  await expect(studio.byId('sweep.testAccuracy')).toHaveText(/^\d+\.\d%$/);
+  await expect(studio.byId('sweep.summary')).toContainText('picked on validation accuracy among 4 compared trials (of 4 planned)');
+  await expect(studio.byId('sweep.summary')).toContainText('On the 4 held-out rows that no trial trained or validated on');
+  // Each trial is an ordinary run in the runs list, with its settings in its name (the resumed one once).
+  await expect(studio.byId('runs.item')).toHaveCount(4);
+  await expect(studio.byId('runs.list')).toContainText('Sweep 1 · trial 4: lr 0.3 · prompt length 4');
+  // The trials' loss charts hold all 6 steps each (the stopped one's before and after the stop).
+  await studio.byId('sweep.row').nth(1).click();
+  await expect(studio.byId('train.lossChart')).toHaveAttribute('data-points', '6');
+  await expect(studio.byId('sweep.chart.learningRate')).toHaveAttribute('data-points', '4');
+  await expect(studio.byId('sweep.chart.promptLength')).toHaveAttribute('data-points', '4');
+
+  // Sorted by validation accuracy, best first.
+  await studio.byId('sweep.sort.valAccuracy').click();
+  const accuracies = (await rows.locator('td:nth-child(5)').allInnerTexts()).map((t) => Number(t.replace('%', '')));
+  expect(accuracies).toEqual([...accuracies].sort((a, b) => b - a));
+
+  // The four loss curves together on the Training panel's chart (the winner's plus three overlays).
+  await studio.byId('sweep.overlay').click();
+  await expect(studio.byId('train.lossChart').locator('.recharts-legend-item')).toHaveCount(2 + 3);
+  await studio.panelShot('sweep.panel', 'sweeps-1-completed');
+  await studio.panelShot('train.panel', 'sweeps-2-overlaid');
+
+  // Export the winner: its prompt, and the sweep's table and test in metrics.json.
+  const winner = studio.byId('sweep.table').locator('tr[data-winner="true"]');
+  const lr = (await winner.locator('td:nth-child(2)').innerText()).trim();
+  const length = (await winner.locator('td:nth-child(3)').innerText()).trim();
+  const [zip] = await Promise.all([page.waitForEvent('download'), studio.byId('sweep.exportWinner').click()]);
+  const { unzipSync } = await import('fflate');
+  const files = unzipSync(new Uint8Array(await readFile((await zip.path()) as string)));
+  const metrics = JSON.parse(new TextDecoder().decode(files['metrics.json']));
+  expect(metrics.sweep).toMatchObject({ planned: 4, compared: 4, test: { rows: 4 } });
+  expect(metrics.sweep.trials).toHaveLength(4);
+  const prompt = JSON.parse(new TextDecoder().decode(files['prompt.json']));
+  expect(prompt.hyperparameters).toMatchObject({ learningRate: Number(lr), promptLength: Number(length) });
+  expect(prompt.numTokens).toBe(Number(length));
+
+  // "Use the winner's settings" puts them into the Training panel.
+  await studio.byId('sweep.useWinner').click();
+  await expect(studio.byId('train.learningRate')).toHaveValue(lr);
+  await expect(studio.byId('train.promptLength')).toHaveValue(length);
+  expect(studio.errors).toEqual([]);
+});

@@ -1,0 +1,118 @@
+/**
+ * Sweeps as the page keeps them: no store of their own. Each trial is an ordinary run in IndexedDB
+ * whose record carries a `sweep` tag (the sweep's id, name, plan and base settings, the trial's
+ * index and, once it ended, its result); the sweep's table, status and winner are read back from
+ * its runs. Pure functions.
+ */
+import type { TaskSpec, TrainingConfig, TrainingState } from '../shared/tasks';
+import { sweepTrials, type HeldOutReport, type SweepOutcome, type SweepPlan, type SweepTrialResult, type TrialSettings, type TrialStatus } from '../shared/sweep';
+import type { RunRecord } from './runStore';
+
+/** What a trial's run record says about its sweep. */
+export interface RunSweepTag {
+  id: string;
+  name: string;
+  index: number;
+  plan: SweepPlan;
+  /** The sweep's base task and settings (a trial's own are the run's `spec` and `config`). */
+  baseSpec: TaskSpec;
+  baseConfig: TrainingConfig;
+  /** Set when the trial ended (a stopped trial's says 'stopped'). */
+  result?: SweepTrialResult;
+  /** The sweep's end, on every trial's record: how many were compared, the winner, the skipped trials. */
+  final?: Omit<SweepOutcome, 'trials' | 'test'> & { skipped: SweepTrialResult[] };
+  /** On the winner's record: its score on the held-out test rows. */
+  heldOut?: HeldOutReport;
+}
+
+export type SweepState = 'running' | 'stopped' | 'interrupted' | 'completed';
+
+/** One row of a sweep's table: a planned trial, its run (when it started) and its result (when it ended). */
+export interface SweepRow {
+  index: number;
+  settings: TrialSettings;
+  run: RunRecord | null;
+  status: TrialStatus | 'running' | 'pending' | 'interrupted';
+  result: SweepTrialResult | null;
+}
+
+export interface SweepView {
+  id: string;
+  name: string;
+  plan: SweepPlan;
+  baseSpec: TaskSpec;
+  baseConfig: TrainingConfig;
+  modelId: string;
+  datasetName: string;
+  createdAt: string;
+  rows: SweepRow[];
+  state: SweepState;
+  final: RunSweepTag['final'] | null;
+  winner: SweepRow | null;
+  heldOut: HeldOutReport | null;
+}
+
+/** The page's sweeps, from the runs that carry a sweep tag, oldest first. */
+export function sweepsOf(runs: readonly RunRecord[], activeSweepId: string | null): SweepView[] {
+  const bySweep = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    if (!r.sweep) continue;
+    const list = bySweep.get(r.sweep.id) ?? [];
+    list.push(r);
+    bySweep.set(r.sweep.id, list);
+  }
+  return [...bySweep.values()].map((records) => viewOf(records, activeSweepId)).sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
+}
+
+function viewOf(records: RunRecord[], activeSweepId: string | null): SweepView {
+  const first = records.reduce((a, b) => (a.createdAt <= b.createdAt ? a : b));
+  const tag = first.sweep as RunSweepTag;
+  const byIndex = new Map(records.map((r) => [(r.sweep as RunSweepTag).index, r]));
+  const final = records.map((r) => r.sweep?.final).find(Boolean) ?? null;
+  const skipped = new Map((final?.skipped ?? []).map((s) => [s.index, s]));
+  const active = activeSweepId === tag.id;
+  const rows: SweepRow[] = sweepTrials(tag.plan).map((t) => {
+    const run = byIndex.get(t.index) ?? null;
+    const result = run?.sweep?.result ?? skipped.get(t.index) ?? null;
+    let status: SweepRow['status'];
+    if (result && !(active && run?.status === 'running')) status = result.status;
+    else if (run?.status === 'running' || run?.status === 'paused') status = active ? 'running' : 'interrupted';
+    else if (run?.status === 'interrupted') status = 'interrupted';
+    else if (run?.status === 'stopped') status = 'stopped';
+    else if (run?.status === 'failed') status = 'failed';
+    else status = 'pending';
+    return { index: t.index, settings: t.settings, run, status, result };
+  });
+  const heldOut = records.map((r) => r.sweep?.heldOut).find(Boolean) ?? null;
+  // A stopped sweep's best trial so far is no winner: the trials left could beat it, and it is not tested.
+  const winnerIndex = final?.status === 'completed' ? (final.winner ?? heldOut?.trialIndex ?? null) : null;
+  const state: SweepState = active ? 'running' : final?.status === 'completed' ? 'completed' : rows.some((r) => r.status === 'interrupted') ? 'interrupted' : 'stopped';
+  return {
+    id: tag.id,
+    name: tag.name,
+    plan: tag.plan,
+    baseSpec: tag.baseSpec,
+    baseConfig: tag.baseConfig,
+    modelId: first.modelId,
+    datasetName: first.datasetName,
+    createdAt: first.createdAt,
+    rows,
+    state,
+    final,
+    winner: winnerIndex === null ? null : (rows[winnerIndex] ?? null),
+    heldOut,
+  };
+}
+
+/** What a stopped or interrupted sweep sends to continue: the trials that ended, and the one to resume exactly. */
+export function resumeRequest(view: SweepView): { previous: SweepTrialResult[]; resume?: { index: number; state: TrainingState } } {
+  const previous = view.rows.flatMap((r) => (r.run?.sweep?.result && r.run.sweep.result.status !== 'stopped' ? [r.run.sweep.result] : []));
+  const cut = view.rows.find((r) => r.run && (r.status === 'stopped' || r.status === 'interrupted') && r.run.checkpoint?.state);
+  const state = cut?.run?.checkpoint?.state;
+  return state && state.step < state.totalSteps ? { previous, resume: { index: cut!.index, state } } : { previous };
+}
+
+/** A sweep can continue: it was stopped or cut off by a reload, and some planned trial has not ended. */
+export function canResume(view: SweepView): boolean {
+  return (view.state === 'stopped' || view.state === 'interrupted') && view.rows.some((r) => r.status !== 'completed' && r.status !== 'failed' && r.status !== 'skipped');
+}
