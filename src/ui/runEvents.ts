@@ -32,6 +32,7 @@ export function applyTrainingEvent(run: RunRecord, m: TrainingEvent, config: Tra
         epoch: m.epoch,
         totalEpochs: config.epochs,
         etaSeconds: m.etaSeconds,
+        etaFromFirstStep: m.etaFromFirstStep,
         elapsedSeconds: m.elapsedSeconds,
         examplesPerSecond: m.examplesPerSecond,
         tokensPerSecond: m.tokensPerSecond,

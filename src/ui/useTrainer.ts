@@ -1,10 +1,11 @@
 import { useCallback, useRef, useState } from 'react';
-import type { PromptValues, TaskSpec, TrainingConfig, TrainingState, TrainOutcome } from '../shared/tasks';
+import type { PromptValues, TaskSpec, TrainingConfig, TrainingState } from '../shared/tasks';
 import { StudioError, type RestartReport, type StudioClient } from './StudioClient';
-import type { RunRecord, RunStatus } from './runStore';
+import type { RunRecord } from './runStore';
 import { planRecovery, type RunRecovery } from './recovery';
 import type { RunsApi } from './useRuns';
 import { errorText } from './format';
+import { applyTrainingEvent, finishedRun, resumingRun } from './runEvents';
 
 /** The run's whole state is also checkpointed every this many steps (always at each epoch's end, on pause and on stop). */
 export const CHECKPOINT_EVERY_STEPS = 25;
@@ -52,18 +53,6 @@ export function newRunId(): string {
   return typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : `run-${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }
 
-function finalStatus(outcome: TrainOutcome): RunStatus {
-  switch (outcome.stopReason) {
-    case 'completed':
-    case 'early-stopped':
-      return 'completed';
-    case 'stopped':
-      return 'stopped';
-    case 'non-finite-loss':
-      return 'failed';
-  }
-}
-
 /** Runs one training at a time in the worker and mirrors its events into the run's record. */
 export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerApi {
   const [runId, setRunId] = useState<string | null>(null);
@@ -90,36 +79,9 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
                 setPhase((prev) => ({ ...p, startedAt: prev?.stage === p.stage ? prev.startedAt : performance.now() }));
                 return;
               }
-              if (m.series === 'step') {
-                setPhase(null);
-                runs.update(
-                  id,
-                  (r) => ({
-                    ...r,
-                    // Every step since the last event, with its exact loss; a pause re-sends the latest step.
-                    steps: mergeSteps(r.steps, m.step, m.losses.length ? m.losses : [m.loss]),
-                    progress: {
-                      step: m.step,
-                      totalSteps: m.totalSteps,
-                      epoch: m.epoch,
-                      totalEpochs: config.epochs,
-                      etaSeconds: m.etaSeconds,
-                      etaFromFirstStep: m.etaFromFirstStep,
-                      elapsedSeconds: m.elapsedSeconds,
-                      examplesPerSecond: m.examplesPerSecond,
-                      tokensPerSecond: m.tokensPerSecond,
-                      learningRate: m.learningRate,
-                      loss: m.loss,
-                    },
-                  }),
-                  'soon',
-                );
-              } else if (m.series === 'epoch') {
-                const { series: _, step: __, ...epoch } = m;
-                runs.update(id, (r) => ({ ...r, epochs: [...r.epochs.filter((e) => e.epoch !== epoch.epoch), epoch] }), 'soon');
-              } else if (m.series === 'zeroShot') {
-                runs.update(id, (r) => ({ ...r, zeroShotAccuracy: m.accuracy }), 'soon');
-              }
+              if (m.series === 'step') setPhase(null);
+              // Step, epoch and zero-shot events update the record as a sweep's trials do (runEvents.ts).
+              runs.update(id, (r) => applyTrainingEvent(r, m, config), 'soon');
             },
             onCheckpoint(checkpoint) {
               runs.update(id, (r) => ({ ...r, checkpoint }), 'now');
@@ -129,26 +91,7 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
         // A run that was paused when the worker went stays paused in the new one (it stops before its first step).
         if (pauseFirst) client.call('pauseTraining', { runId: id }).catch((e: unknown) => setError(errorText(e)));
         const outcome = await call;
-        runs.update(
-          id,
-          (r) => ({
-            ...r,
-            status: finalStatus(outcome),
-            outcome,
-            // The result's per-step losses are exact and complete (a resumed run's include the steps before it).
-            steps: outcome.trainLosses.length ? outcome.trainLosses.map((loss, i) => ({ step: i + 1, loss })) : r.steps,
-            epochs: outcome.epochs.length ? outcome.epochs : r.epochs,
-            message: outcome.message ?? null,
-            // A stopped run keeps its last state (taken when it stopped), so it can be resumed exactly;
-            // a finished run keeps the prompt it ended with (the best epoch's).
-            checkpoint:
-              outcome.stopReason === 'stopped' && r.checkpoint?.state
-                ? r.checkpoint
-                : { step: outcome.steps, epochsDone: outcome.epochs.length, values: outcome.prompt },
-            progress: r.progress ? { ...r.progress, step: outcome.steps, etaSeconds: 0 } : null,
-          }),
-          'now',
-        );
+        runs.update(id, (r) => finishedRun(r, outcome), 'now');
       } catch (e) {
         if (e instanceof StudioError && e.code === 'worker-crashed') return e;
         const message = errorText(e);
@@ -196,7 +139,7 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
               resumedFrom.push(plan.fromStep);
               runs.update(
                 id,
-                (r) => ({ ...r, steps: r.steps.filter((p) => p.step <= plan.fromStep), epochs: r.epochs.filter((e) => e.epoch <= plan.state.epochs.length), message: null }),
+                (r) => ({ ...resumingRun(r, plan.fromStep, plan.state.epochs.length), status: r.status }),
                 'now',
               );
               setRecovery({ after: restart, run: { runName: name, outcome: 'resumed', fromStep: plan.fromStep } });
@@ -276,14 +219,7 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
       }
       runs.update(
         run.id,
-        (r) => ({
-          ...r,
-          status: 'running',
-          message: null,
-          outcome: null,
-          steps: r.steps.filter((p) => p.step <= state.step),
-          epochs: r.epochs.filter((e) => e.epoch <= state.epochs.length),
-        }),
+        (r) => resumingRun(r, state.step, state.epochs.length),
         'now',
       );
       // The same spec and settings: the state continues the schedule, Adam and the shuffle where they were.
@@ -319,8 +255,3 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
   };
 }
 
-/** `steps` with points for the steps ending at `lastStep` whose losses are `losses` (replacing any already there). */
-function mergeSteps(steps: readonly { step: number; loss: number }[], lastStep: number, losses: readonly number[]): { step: number; loss: number }[] {
-  const first = lastStep - losses.length + 1;
-  return [...steps.filter((p) => p.step < first || p.step > lastStep), ...losses.map((loss, i) => ({ step: first + i, loss }))];
-}
