@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Download } from '@playwright/test';
-import { expect, test } from './fixtures/studio';
+import { expect, test, type StudioPage } from './fixtures/studio';
 
 // The prompt methods in the page: prefix tuning on the embedded BERT trains, shows its results,
 // and exports a PEFT PREFIX_TUNING adapter whose prompt_embeddings hold every layer's keys and values.
@@ -16,7 +16,8 @@ async function tinyCsv(): Promise<string> {
 
 const bytesOf = async (download: Download) => readFile((await download.path()) as string);
 
-test('prefix tuning trains in the page and exports a PREFIX_TUNING adapter', async ({ studio, page }) => {
+/** The page on wasm with 20 sentiment rows, the embedded BERT, a template and one label word per class. */
+async function tinySentiment(studio: StudioPage): Promise<void> {
   await studio.setup('?backend=wasm');
   await studio.uploadCsv('tiny.csv', await tinyCsv());
   await studio.expectDataset('tiny.csv', 20);
@@ -24,6 +25,10 @@ test('prefix tuning trains in the page and exports a PREFIX_TUNING adapter', asy
   await studio.setTemplate('{text} It was [MASK].');
   await studio.setLabelWords('positive', 'good');
   await studio.setLabelWords('negative', 'bad');
+}
+
+test('prefix tuning trains in the page and exports a PREFIX_TUNING adapter', async ({ studio, page }) => {
+  await tinySentiment(studio);
   await studio.byId('train.method').selectOption('prefix');
   await expect(studio.byId('train.panel')).toContainText('keys and values at every layer');
   // The learning rate, left at prompt tuning's default, moves to prefix tuning's measured one.
@@ -50,13 +55,7 @@ test('prefix tuning trains in the page and exports a PREFIX_TUNING adapter', asy
 });
 
 test('an ensemble of prompts: the members and their disagreement in the results, every member in the zip', async ({ studio, page }) => {
-  await studio.setup('?backend=wasm');
-  await studio.uploadCsv('tiny.csv', await tinyCsv());
-  await studio.expectDataset('tiny.csv', 20);
-  await studio.loadEmbeddedModel('studio-bert-tiny');
-  await studio.setTemplate('{text} It was [MASK].');
-  await studio.setLabelWords('positive', 'good');
-  await studio.setLabelWords('negative', 'bad');
+  await tinySentiment(studio);
   await studio.byId('train.advanced').click();
   await studio.setTraining({ promptLength: 4, batchSize: 4, epochs: 2, valFraction: 0.2 });
   await studio.byId('train.ensembleSize').fill('2');

@@ -3,26 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../node/model';
 import type { ForwardInputs, FrozenLM } from '../model/types';
 import { classifyRows, evaluateClassifier, prepareClassification, trainClassifier, type ClassificationData } from './classification';
-import type { Row } from './data';
 import type { LanguageModel } from './languageModel';
-import { seededRandom } from './random';
-import { loadFixture } from './testing/fixtures';
+import { goodTask, loadFixture } from './testing/fixtures';
 import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from './train';
-
-/**
- * A made-up task the tiny random BERT can learn through a soft prompt: the label is "pos" exactly
- * when the word "good" occurs among random filler words.
- */
-function goodTask(n: number, seed: number): Row[] {
-  const r = seededRandom(seed, 'task');
-  const filler = ['the', 'movie', 'was', 'it', 'a', 'film', 'very', 'plot', 'and'];
-  return Array.from({ length: n }, (_, i) => {
-    const words = Array.from({ length: 3 + r.int(3) }, () => filler[r.int(filler.length)]);
-    const pos = i % 2 === 0;
-    if (pos) words.splice(r.int(words.length + 1), 0, 'good');
-    return { text: words.join(' '), label: pos ? 'pos' : 'neg' };
-  });
-}
 
 const data: ClassificationData = {
   rows: goodTask(64, 7),

@@ -8,26 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../node/model';
 import { classifyRows, trainClassifier, type ClassificationData } from './classification';
-import type { Row } from './data';
 import { trainGenerator, generate } from './generation';
 import type { LanguageModel } from './languageModel';
-import { seededRandom } from './random';
 import { createSoftPrompt, promptFromValues } from './softPrompt';
-import { loadFixture } from './testing/fixtures';
+import { goodTask, loadFixture } from './testing/fixtures';
 import { DEFAULT_TRAINING_CONFIG, type TrainingConfig, type TrainingState } from './train';
 import type { PromptMethod } from './types';
-
-/** The label is "pos" exactly when "good" occurs among random filler words. */
-function goodTask(n: number, seed: number): Row[] {
-  const r = seededRandom(seed, 'task');
-  const filler = ['the', 'movie', 'was', 'it', 'a', 'film', 'very', 'plot', 'and'];
-  return Array.from({ length: n }, (_, i) => {
-    const words = Array.from({ length: 3 + r.int(3) }, () => filler[r.int(filler.length)]);
-    const pos = i % 2 === 0;
-    if (pos) words.splice(r.int(words.length + 1), 0, 'good');
-    return { text: words.join(' '), label: pos ? 'pos' : 'neg' };
-  });
-}
 
 const data: ClassificationData = { rows: goodTask(48, 7), labelColumn: 'label', template: '{text} it was [MASK].', labelWords: { pos: ['great'], neg: ['terrible'] } };
 const base: TrainingConfig = { ...DEFAULT_TRAINING_CONFIG, promptLength: 4, init: 'vocab', epochs: 6, batchSize: 8, learningRate: 0.05, valFraction: 0.25, patience: 0, seed: 3 };

@@ -2,6 +2,8 @@
  * Test support for the engine: the model core's tiny random HF checkpoints, their tokenizers
  * without weights, and a transparent "bag of words" model whose outputs can be computed by hand.
  */
+import type { Row } from '../data';
+import { seededRandom } from '../random';
 import * as tf from '@tensorflow/tfjs';
 import { parseConfig } from '../../model/config';
 import { loadPretrained } from '../../model/loader';
@@ -73,4 +75,19 @@ export class BagOfWordsLM implements FrozenLM {
   dispose(): void {
     this.wordEmbeddings.dispose();
   }
+}
+
+/**
+ * A made-up task the tiny random models can learn through a soft prompt: the label is "pos" exactly
+ * when the word "good" occurs among random filler words (every other row).
+ */
+export function goodTask(n: number, seed: number): Row[] {
+  const r = seededRandom(seed, 'task');
+  const filler = ['the', 'movie', 'was', 'it', 'a', 'film', 'very', 'plot', 'and'];
+  return Array.from({ length: n }, (_, i) => {
+    const words = Array.from({ length: 3 + r.int(3) }, () => filler[r.int(filler.length)]);
+    const pos = i % 2 === 0;
+    if (pos) words.splice(r.int(words.length + 1), 0, 'good');
+    return { text: words.join(' '), label: pos ? 'pos' : 'neg' };
+  });
 }
