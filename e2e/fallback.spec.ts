@@ -11,7 +11,7 @@ test.use({
 test('without WebGPU the studio falls back and says why', async ({ studio, page }) => {
   await studio.setup();
 
-  await expect(studio.backendBadge).toHaveText(/^(WebGL|WASM|CPU)$/);
+  await expect(studio.backendBadge).toHaveText(/^(WebGL|WASM · .+|CPU)$/);
   await expect(studio.backendReason).toBeVisible();
   await expect(studio.backendReason).toContainText('webgpu: ');
   await expect(studio.backendBadge).toHaveAttribute('title', /^Fell back: webgpu: /);

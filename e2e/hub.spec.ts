@@ -148,8 +148,8 @@ test('a Hub load contacts only the page’s origin and the chosen endpoint (whos
 test('cancel stops a download in flight, with live per-file progress until then', async ({ studio, hub, page }) => {
   await studio.setup(WASM);
   await hub.loadById('studio-test/huge');
-  // Checked from the headers first: 1 billion parameters, without downloading them.
-  await expect(page.getByTestId('model.inspection.parameters')).toHaveText((262144 * 4096).toLocaleString('en'));
+  // Checked from the headers first: half a billion parameters, without downloading them.
+  await expect(page.getByTestId('model.inspection.parameters')).toHaveText((131072 * 4096).toLocaleString('en'));
   const weights = hub.file('model.safetensors');
   await expect(weights).toHaveAttribute('data-state', 'downloading');
   await expect.poll(async () => Number(await weights.getAttribute('data-loaded'))).toBeGreaterThan(100_000);
@@ -164,8 +164,8 @@ test('cancel stops a download in flight, with live per-file progress until then'
 test('a model whose weights cannot fit in one WebGPU buffer is refused before they download', async ({ studio, hub, page }) => {
   await studio.setup('?backend=webgpu');
   await expect(studio.backendBadge).toHaveAttribute('data-backend', 'webgpu');
-  await hub.loadById('studio-test/huge');
-  await expect(hub.error).toContainText(/bert\.embeddings\.word_embeddings\.weight needs 4\.0 GiB in one GPU buffer, more than this GPU adapter allows \((maxStorageBufferBindingSize|maxBufferSize) [\d.]+ [MG]iB\)/);
+  await hub.loadById('studio-test/wide-mlp');
+  await expect(hub.error).toContainText(/bert\.encoder\.layer\.0\.intermediate\.dense\.weight needs 4\.0 GiB in one GPU buffer, more than this GPU adapter allows \((maxStorageBufferBindingSize|maxBufferSize) [\d.]+ [MG]iB\)/);
   await expect(page.getByTestId('model.inspection.warning')).toHaveCount(1);
   expect(hub.server.requests.filter((r) => r.server === 'cdn' && !r.range)).toEqual([]);
 });

@@ -66,8 +66,40 @@ test('an ensemble of prompts: the members and their disagreement in the results,
   await expect(studio.byId('results.ensemble.all')).toContainText(await studio.byId('results.tuned.value').innerText());
   const [zip] = await Promise.all([page.waitForEvent('download'), studio.byId('export.zip').click()]);
   const { unzipSync } = await import('fflate');
-  const names = Object.keys(unzipSync(new Uint8Array(await bytesOf(zip))));
+  const zipBytes = await bytesOf(zip);
+  const names = Object.keys(unzipSync(new Uint8Array(zipBytes)));
   expect(names).toEqual(expect.arrayContaining(['prompt.json', 'members/1/prompt.json', 'members/2/prompt.json', 'members/2/peft/adapter_config.json']));
   await studio.panelShot('results.panel', 'methods-ensemble');
+
+  // The zip imported back is the ensemble again: both members, scored as the run scored them.
+  const tuned = await studio.byId('results.tuned.value').innerText();
+  const members = await studio.byId('results.ensemble.member').allInnerTexts();
+  await studio.byId('export.import').setInputFiles({ name: 'ensemble.zip', mimeType: 'application/zip', buffer: zipBytes });
+  await expect(studio.byId('export.import.summary')).toContainText('ensemble.zip (zip)');
+  await studio.byId('export.import.evaluate').click();
+  await expect(studio.byId('results.ensemble.member')).toHaveCount(2, { timeout: 120_000 });
+  await expect(studio.byId('results.tuned.value')).toHaveText(tuned);
+  expect(await studio.byId('results.ensemble.member').allInnerTexts()).toEqual(members);
+  expect(studio.errors).toEqual([]);
+});
+
+test("P-tuning with the LSTM encoder: chosen in the form, exported as PEFT's LSTM P_TUNING with the encoder kept", async ({ studio, page }) => {
+  await tinySentiment(studio);
+  await expect(studio.byId('train.encoder')).toHaveCount(0);
+  await studio.byId('train.method').selectOption('p-tuning');
+  await studio.byId('train.encoder').selectOption('lstm');
+  await expect(studio.byId('train.panel')).toContainText('bidirectional 2-layer LSTM');
+  await studio.setTraining({ promptLength: 4, batchSize: 4, epochs: 1, valFraction: 0.2 });
+  await studio.startTraining();
+  expect(await studio.waitForRunEnd()).toBe('completed');
+  const [zip] = await Promise.all([page.waitForEvent('download'), studio.byId('export.zip').click()]);
+  const { unzipSync } = await import('fflate');
+  const files = unzipSync(new Uint8Array(await bytesOf(zip)));
+  const config = JSON.parse(new TextDecoder().decode(files['peft/adapter_config.json']));
+  expect(config).toMatchObject({ peft_type: 'P_TUNING', encoder_reparameterization_type: 'LSTM', encoder_num_layers: 2, num_virtual_tokens: 4, token_dim: 128 });
+  const encoder = Buffer.from(files['encoder.safetensors']);
+  const header = JSON.parse(encoder.subarray(8, 8 + Number(encoder.readBigUInt64LE(0))).toString('utf8'));
+  expect(header.__metadata__).toMatchObject({ encoder_type: 'lstm' });
+  expect(header['lstm.1.backward.recurrent_weight'].shape).toEqual([128, 512]);
   expect(studio.errors).toEqual([]);
 });

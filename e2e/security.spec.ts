@@ -66,7 +66,7 @@ test('the page and its worker run under the Content-Security-Policy, and the fix
   });
   expect(ran).toBe(false);
   // In the worker: the same connection.
-  await page.workers()[0].evaluate(() => fetch('http://example.invalid/worker').catch(() => undefined));
+  await page.workers().find((w) => !w.url().startsWith('blob:'))!.evaluate(() => fetch('http://example.invalid/worker').catch(() => undefined));
   await expect.poll(() => studio.cspViolations.join('\n')).toContain('worker: Content-Security-Policy violation in the worker: connect-src blocked http://example.invalid/worker');
   expect(studio.cspViolations).toContain('page: connect-src blocked http://example.invalid/page');
   expect(studio.cspViolations.some((v) => /^page: script-src(-elem)? blocked inline/.test(v))).toBe(true);

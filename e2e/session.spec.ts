@@ -229,3 +229,29 @@ hubTest('a Hub model comes back from the browser cache; its token is never store
   await expect(hub.error).toContainText('HTTP 401');
   expect(studio.errors.filter((e) => !e.includes('401'))).toEqual([]);
 });
+
+test('the sweep form survives a reload', async ({ studio, page }) => {
+  await studio.setup('?backend=wasm');
+  await studio.byId('sweep.learningRate').fill('0.01, 0.3');
+  await studio.byId('sweep.epochs').fill('2, 4');
+  await studio.byId('sweep.labelWords').fill('positive=good; negative=bad\npositive=great; negative=awful');
+  await studio.byId('sweep.search').selectOption('random');
+  await studio.byId('sweep.randomTrials').fill('3');
+  await studio.byId('sweep.budgetSteps').fill('120');
+  await studio.byId('sweep.testFraction').fill('0.25');
+  await expect
+    .poll(() => storedSession(page), { timeout: 10_000 })
+    .toMatchObject({ sweep: { learningRate: '0.01, 0.3', epochs: '2, 4', search: 'random', randomTrials: '3', budgetSteps: '120', testFraction: '0.25' } });
+
+  await page.reload();
+  await studio.setup('?backend=wasm');
+  await expect(studio.byId('session.restored')).toHaveText('Restored your session: sweep form.');
+  await expect(studio.byId('sweep.learningRate')).toHaveValue('0.01, 0.3');
+  await expect(studio.byId('sweep.promptLength')).toHaveValue('5, 20'); // untouched: the default
+  await expect(studio.byId('sweep.epochs')).toHaveValue('2, 4');
+  await expect(studio.byId('sweep.labelWords')).toHaveValue('positive=good; negative=bad\npositive=great; negative=awful');
+  await expect(studio.byId('sweep.search')).toHaveValue('random');
+  await expect(studio.byId('sweep.randomTrials')).toHaveValue('3');
+  await expect(studio.byId('sweep.budgetSteps')).toHaveValue('120');
+  await expect(studio.byId('sweep.testFraction')).toHaveValue('0.25');
+});

@@ -8,7 +8,7 @@ test('on a software WebGPU adapter the studio runs on wasm by default and says w
   // This machine's WebGPU is SwiftShader (--use-webgpu-adapter=swiftshader): software, tens of times
   // slower than wasm per step, so the default is wasm and the badge says why.
   await expect(studio.backendBadge).toHaveAttribute('data-backend', 'wasm');
-  await expect(studio.backendBadge).toHaveText('WASM · WebGPU here is software');
+  await expect(studio.backendBadge).toHaveText(/^WASM · \d+ threads? · WebGPU here is software$/);
   await expect(studio.backendBadge).toHaveAttribute('data-reason', 'software-gpu');
   await expect(studio.backendBadge).toHaveAttribute('title', /^WebGPU here is a software renderer \(google \/ swiftshader.*, software\), slower than WASM; add \?backend=webgpu/);
   await expect(studio.backendReason).toHaveCount(0);
@@ -34,7 +34,7 @@ test('on a software WebGPU adapter the studio runs on wasm by default and says w
 test('the wasm backend loads its .wasm binaries from the build', async ({ studio, page }) => {
   await studio.setup('?backend=wasm');
 
-  await expect(studio.backendBadge).toHaveText('WASM');
+  await expect(studio.backendBadge).toHaveText(/^WASM · /); // its threads: e2e/threads.spec.ts
   await expect(studio.status).toHaveText(/on WASM$/);
   await expect(page.getByTestId('backend.software')).toHaveCount(0);
   expect(studio.errors).toEqual([]);

@@ -102,3 +102,50 @@ test('a 2x2 sweep runs its trials as runs, tests only the winner on held-out row
   await expect(studio.byId('train.promptLength')).toHaveValue(length);
   expect(studio.errors).toEqual([]);
 });
+
+// Two label-word sets, cross-validated on 2 folds (nothing held out): the consistency table has one
+// row per class and set (2 x 2), each class's verdict counted over the 2 folds.
+test('a label-word sweep with 2 folds shows the per-class consistency of the word sets', async ({ studio }) => {
+  await studio.setup('?backend=wasm');
+  await studio.uploadCsv('tiny.csv', await tinyCsv());
+  await studio.expectDataset('tiny.csv', 20);
+  await studio.loadEmbeddedModel('studio-bert-tiny');
+  await studio.setTemplate('{text} It was [MASK].');
+  await studio.setLabelWords('positive', 'good');
+  await studio.setLabelWords('negative', 'bad');
+  // 2 folds of 10 rows: each fold run trains on 10 rows, 10 steps of 2 over 2 epochs.
+  await studio.byId('train.advanced').click();
+  await studio.setTraining({ learningRate: 0.3, promptLength: 4, batchSize: 2, epochs: 2, valFraction: 0.25, patience: 0, seed: 3 });
+  await studio.byId('sweep.learningRate').fill('');
+  await studio.byId('sweep.promptLength').fill('');
+  await studio.byId('sweep.labelWords').fill('positive=good; negative=bad\npositive=great; negative=terrible');
+  // A held-out share of 0 is refused without folds, allowed with them.
+  await studio.byId('sweep.testFraction').fill('0');
+  await expect(studio.byId('sweep.start')).toBeDisabled();
+  await studio.byId('sweep.folds').fill('1');
+  await expect(studio.byId('sweep.panel')).toContainText('a whole number of folds from 2 to 10, or empty for none');
+  await studio.byId('sweep.folds').fill('2');
+  await expect(studio.byId('sweep.count')).toHaveText('2 trials (2), one after another, each trained 2 times (once per fold).');
+  await expect(studio.byId('sweep.start')).toBeEnabled({ timeout: 30_000 });
+  await studio.byId('sweep.start').click();
+  await expect(studio.byId('sweep.state')).toHaveText('completed', { timeout: 300_000 });
+
+  await expect(studio.byId('sweep.row')).toHaveCount(2);
+  await expect(studio.byId('sweep.summary')).toContainText('mean over 2 folds');
+  await expect(studio.byId('sweep.summary')).toContainText('No rows were held out, so there is no test score');
+  const table = studio.byId('sweep.consistency');
+  await expect(table).toHaveAttribute('data-over', 'folds');
+  const rows = studio.byId('sweep.consistency.row');
+  await expect(rows).toHaveCount(4);
+  await expect(table.locator('tr[data-class="positive"]')).toHaveCount(2);
+  await expect(table.locator('tr[data-class="negative"]')).toHaveCount(2);
+  // Sets named after their words, class by class in class-name order.
+  await expect(rows.locator('td:nth-of-type(1)')).toHaveText(['bad / good', 'terrible / great', 'bad / good', 'terrible / great']);
+  // Each class has a row in each of the 2 folds, so wins are counted out of 2.
+  for (const text of await rows.locator('td:nth-of-type(2)').allInnerTexts()) expect(text).toMatch(/^[0-2] of 2$/);
+  const verdicts = studio.byId('sweep.consistency.verdict');
+  await expect(verdicts).toHaveCount(2);
+  for (const text of await verdicts.allInnerTexts()) expect(text).toMatch(/^(stable: .+ wins in 2 of 2 folds|lucky: winners differ .+|undecided: .+)$/);
+  await studio.panelShot('sweep.panel', 'sweeps-3-label-words');
+  expect(studio.errors).toEqual([]);
+});

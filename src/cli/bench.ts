@@ -12,7 +12,9 @@
  *                                  # webgpu is Dawn on the Vulkan driver VK_ICD_FILENAMES names, or the system's
  *
  * Every row also counts what one step asks of the backend (tfjs kernels; on WebGPU dispatches,
- * submits, buffers created, bytes uploaded and read back), which does not depend on the machine.
+ * submits, buffers created, bytes uploaded and read back), which does not depend on the machine,
+ * and the step's peak tensor bytes (on wasm also the heap's size). Node's BERT-base row runs at
+ * batch 8 with per-layer recomputation (src/model/checkpointing.ts); the plain tape outgrows the wasm heap.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -23,7 +25,7 @@ import { chromium } from '@playwright/test';
 import { loadPretrained } from '../model/loader';
 import { dirFolder, nodeWebGpuAdapter, useNodeBackend } from '../node/model';
 import { describeAdapter } from '../model/webgpu';
-import { BERT_BASE_CONFIG, BERT_BASE_GPU_SHAPE, BERT_BASE_SHAPE, benchStep, EMBEDDED_SHAPE, matmulPeak, type BenchResult } from '../bench/measure';
+import { BERT_BASE_CONFIG, BERT_BASE_GPU_SHAPE, BERT_BASE_RECOMPUTE, BERT_BASE_SHAPE, benchStep, EMBEDDED_SHAPE, matmulPeak, type BenchResult } from '../bench/measure';
 import { randomModel } from '../bench/randomModel';
 import { CHROMIUM_BASE_ARGS, CHROMIUM_PATH, CHROMIUM_WEBGPU_ARGS } from '../../e2e/fixtures/chromium';
 import { startCommand } from './args';
@@ -71,7 +73,8 @@ async function nodeRows(): Promise<Row[]> {
     try {
       const model = randomModel(BERT_BASE_CONFIG);
       const shape = backend === 'webgpu' ? BERT_BASE_GPU_SHAPE : BERT_BASE_SHAPE;
-      const r = await benchStep(model, 'bert-base (random)', shape, { steps: 2, warmup: 1, peak });
+      const recomputeLayers = backend === 'webgpu' ? false : BERT_BASE_RECOMPUTE;
+      const r = await benchStep(model, 'bert-base (random)', shape, { steps: 2, warmup: 1, peak, recomputeLayers });
       model.dispose();
       rows.push({ where: 'node', ...r });
       report(rows.at(-1)!);
@@ -132,11 +135,20 @@ function report(row: Row): void {
   }
   const s = row.shape;
   console.log(
-    `${row.where.padEnd(8)} ${row.backend.padEnd(7)} ${row.model.padEnd(20)} B${s.batchSize} T${s.sequenceLength} N${s.promptLength}  ` +
+    `${row.where.padEnd(8)} ${row.backend.padEnd(7)} ${row.model.padEnd(20)} B${s.batchSize} T${s.sequenceLength} N${s.promptLength}${row.recomputeLayers ? ' recompute' : ''}  ` +
       `${row.msPerStep.toFixed(0).padStart(7)} ms/step  ${row.tokensPerSecond.toFixed(0).padStart(6)} tok/s  ` +
       `${row.achievedGflops.toFixed(1)} of ${row.matmulPeakGflops.toFixed(1)} GFLOP/s matmul peak (${(100 * row.peakRatio).toFixed(0)}%)  ` +
-      `tensors ${row.numTensorsBefore}->${row.numTensorsAfter}  ${workLine(row.work)}`,
+      `tensors ${row.numTensorsBefore}->${row.numTensorsAfter}  ${memoryLine(row.work)}  ${workLine(row.work)}`,
   );
+}
+
+function bytes(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`;
+}
+
+/** "peak 312.4 MB (+180.2 MB in the step), wasm heap 640.0 MB": tfjs's tensor bytes at the step's peak. */
+export function memoryLine(w: BenchResult['work']): string {
+  return `peak ${bytes(w.peakBytes)} (+${bytes(w.stepPeakBytes)} in the step)${w.wasmHeapBytes !== undefined ? `, wasm heap ${bytes(w.wasmHeapBytes)}` : ''}`;
 }
 
 /** "412 kernels, 398 dispatches, 27 submits, 0 buffers, 5.1 kB up, 4 B down" per step. */

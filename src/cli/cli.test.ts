@@ -67,6 +67,11 @@ const CASES: Record<string, { cli: string; argv: string[]; env?: Record<string, 
     argv: ['--model', tinyBert, '--csv', sweepCsv, '--label', 'label', '--template', '{text} it was [MASK].', '--label-words', 'pos=good', '--label-words', 'neg=bad',
       '--epochs', '1', '--batch', '4', '--val-split', '0.25', '--sweep', 'lr=0.01,0.1;prompt-length=1,2', '--sweep-steps', '9', '--out', sweepOut],
   },
+  'tune phases': {
+    cli: 'tune',
+    argv: ['--model', tinyBert, '--csv', sweepCsv, '--label', 'label', '--template', '{text} it was [MASK].', '--label-words', 'pos=good', '--label-words', 'neg=bad',
+      '--epochs', '1', '--batch', '8', '--val-split', '0.25', '--prompt-length', '2', '--out', join(tmp, 'phases-out')],
+  },
   'tune head mode, no LM head': {
     cli: 'tune',
     argv: ['--model', headless, '--csv', headlessCsv, '--label', 'label', '--mode', 'head', '--template', '{text}', '--epochs', '1', '--prompt-length', '2', '--out', join(tmp, 'headless-out')],
@@ -141,6 +146,32 @@ describe('npm run tune in head mode on a checkpoint without an LM head', () => {
   });
 });
 
+describe('npm run tune says how far the phases besides the steps are', () => {
+  it('encoding, the zero-shot baseline, each validation and the final evaluation: a line at the start and the end of each, in order', () => {
+    const r = results.get('tune phases')!;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const events = lines(r.stdout).map((l) => JSON.parse(l) as { event: string; stage?: string; done?: number; total?: number });
+    const phases = events.filter((e) => e.event === 'phase');
+    const stages = [...new Set(phases.map((p) => p.stage))];
+    // 40 rows, a quarter for validation: 30 train, 10 validation.
+    expect(stages.slice(0, 5)).toEqual(['encoding examples', 'encoding for the zero-shot baseline', 'zero-shot baseline', 'validation after epoch 1', 'final evaluation']);
+    for (const [stage, total] of [['encoding examples', 40], ['encoding for the zero-shot baseline', 10], ['zero-shot baseline', 10], ['final evaluation', 10]] as const) {
+      const own = phases.filter((p) => p.stage === stage);
+      expect(own[0], stage).toMatchObject({ done: 0, total });
+      expect(own.at(-1), stage).toMatchObject({ done: total, total });
+    }
+    // Before the first step: the model is not silent between "start" and the zero-shot result.
+    const order = events.map((e) => (e.event === 'phase' ? `${e.stage}:${e.done === 0 ? 'start' : e.done === e.total ? 'end' : 'mid'}` : e.event));
+    const at = (s: string) => order.indexOf(s);
+    expect(at('start')).toBeLessThan(at('encoding examples:start'));
+    expect(at('encoding examples:end')).toBeLessThan(at('zero-shot baseline:start'));
+    expect(at('zero-shot baseline:end')).toBeLessThan(at('zeroShot'));
+    expect(at('zeroShot')).toBeLessThan(at('metrics'));
+    expect(at('final evaluation:end')).toBeLessThan(at('done'));
+  });
+});
+
 describe('npm run tune refuses bad input before the model loads', () => {
   it('a quote error: the one line naming the row, exit 2', () => {
     const r = results.get('tune quote error')!;
@@ -197,5 +228,7 @@ describe('npm run tune --sweep', () => {
     expect(metrics.sweep).toMatchObject({ compared: 1, test: { rows: 8 } });
     expect(JSON.parse(readFileSync(join(sweepOut, 'prompt.json'), 'utf8')).numTokens).toBe(1);
     expect(JSON.parse(readFileSync(join(sweepOut, 'sweep.json'), 'utf8'))).toMatchObject({ planned: 4, heldOutRows: expect.any(Array) });
+    // The state a stopped sweep would resume from (src/cli/sweepState.ts), marked completed.
+    expect(JSON.parse(readFileSync(join(sweepOut, 'sweep-state.json'), 'utf8'))).toMatchObject({ status: 'completed', resume: null, trials: expect.any(Array) });
   });
 });

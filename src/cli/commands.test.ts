@@ -56,6 +56,9 @@ describe('tune: every option checked before the model loads', () => {
     { argv: ['--encoder-hidden', '64'], error: '--encoder-hidden is for --method p-tuning or prefix' },
     { argv: ['--method', 'prefix', '--encoder-hidden', '0'], error: '--encoder-hidden must be a whole number >= 1' },
     { argv: ['--prefix-projection'], error: '--prefix-projection is for --method prefix' },
+    { argv: ['--encoder', 'lstm'], error: '--encoder is for --method p-tuning' },
+    { argv: ['--method', 'prefix', '--encoder', 'lstm'], error: '--encoder is for --method p-tuning' },
+    { argv: ['--method', 'p-tuning', '--encoder', 'gru'], error: '--encoder must be mlp or lstm, not "gru"' },
     { argv: ['--ensemble', '9'], error: '--ensemble must be a whole number >= 1 and <= 8, not "9"' },
     { argv: ['--ensemble', '0'], error: '--ensemble must be a whole number >= 1 and <= 8' },
     { argv: ['--backend', 'gpu'], error: '--backend: unknown backend "gpu"' },
@@ -96,6 +99,29 @@ describe('tune: every option checked before the model loads', () => {
     const head = parseTuneArgs([...without('--label-words', '--label-words'), '--mode', 'head']);
     expect(head.config.learningRate).toBe(0.01);
     expect(parseTuneArgs([...without(), '--ensemble', '3']).config.ensembleSize).toBe(3);
+    expect(parseTuneArgs([...without(), '--method', 'p-tuning', '--encoder', 'lstm']).config).toMatchObject({ method: 'p-tuning', encoderType: 'lstm' });
+    expect(args.config.encoderType).toBeUndefined();
+  });
+
+  it.each([
+    { argv: ['--export-project', aFile], error: `--export-project ${aFile} is a file, not a folder` },
+    { argv: ['--export-project', join(aFile, 'sub')], error: `cannot be created: ${aFile} is a file` },
+    { argv: ['--export-project', tmp], error: `--export-project ${tmp} is not empty; give a new or empty folder (nothing is overwritten)` },
+    { argv: ['--export-project', ''], error: '--export-project needs a folder' },
+    { argv: ['--export-project', join(tmp, 'new'), '--out', join(tmp, 'o')], error: '--export-project writes a project instead of training: give it or --out, not both' },
+    { argv: ['--export-project', join(tmp, 'new'), '--target', 'label'], error: '--export-project is for classification (--label)' },
+    { argv: ['--export-project', join(tmp, 'new'), '--sweep', 'lr=0.1,0.3'], error: '--export-project exports one run: not with --sweep or --label-word-set' },
+  ])('--export-project refuses $argv.1 ($error)', ({ argv, error }) => {
+    const base = argv.includes('--target') ? without('--out', '--label', '--label-words', '--label-words') : without('--out');
+    expect(() => parseTuneArgs([...base, ...argv])).toThrow(UsageError);
+    expect(() => parseTuneArgs([...base, ...argv])).toThrow(error);
+  });
+
+  it('--export-project takes a new or empty folder instead of --out', () => {
+    const empty = mkdtempSync(join(tmp, 'empty-'));
+    expect(parseTuneArgs([...without('--out'), '--export-project', empty])).toMatchObject({ out: empty, exportProject: true });
+    expect(parseTuneArgs([...without('--out'), '--export-project', join(tmp, 'a', 'b')])).toMatchObject({ exportProject: true });
+    expect(tune().exportProject).toBe(false);
   });
 });
 
@@ -167,15 +193,16 @@ describe('tune --sweep: the plan checked with the other options', () => {
     { argv: ['--sweep', 'lr=0.1', '--val-split', '0'], error: 'a sweep compares its trials on validation: --val-split must be above 0' },
     { argv: ['--sweep-steps', '100'], error: '--sweep-steps is for sweeps: give --sweep (or --label-word-set)' },
     { argv: ['--test-split', '0.2'], error: '--test-split is for sweeps' },
+    { argv: ['--resume-sweep'], error: '--resume-sweep continues a stopped sweep: give the sweep\'s own --sweep (or --label-word-set) options with it' },
     { argv: ['--label-word-set', 'positive'], error: '--label-word-set: label-word set "positive": "positive" is not <class>=<word>,<word>' },
   ])('$argv -> $error', ({ argv, error }) => {
     expect(() => tune(...argv)).toThrow(UsageError);
     expect(() => tune(...argv)).toThrow(error);
   });
 
-  it('a generation run cannot sweep', () => {
+  it('a generation run sweeps settings but not label words', () => {
     const generation = [...without('--label', '--label-words', '--label-words'), '--target', 'label'];
-    expect(() => parseTuneArgs([...generation, '--sweep', 'lr=0.1'])).toThrow('--sweep is for classification (--label)');
+    expect(parseTuneArgs([...generation, '--sweep', 'lr=0.1,0.3']).sweep?.axes).toEqual({ learningRate: [0.1, 0.3] });
     expect(() => parseTuneArgs([...generation, '--label-word-set', 'a=b'])).toThrow('--label-word-set is for classification');
   });
 

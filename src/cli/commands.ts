@@ -4,12 +4,14 @@
  * choices, files and folders) and throws a UsageError naming the first bad one; nothing here loads
  * a model or reads a dataset.
  */
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { NODE_BACKENDS, parseNodeBackends, type NodeBackendName } from '../node/model';
 import { checkTrainingConfig, DEFAULT_TRAINING_CONFIG, defaultTrainingConfig, MAX_ENSEMBLE_SIZE, type TrainingConfig } from '../engine/train';
-import { PROMPT_INITS, PROMPT_METHODS, type PromptInit } from '../engine/types';
+import { PROMPT_ENCODER_TYPES, PROMPT_INITS, PROMPT_METHODS, type PromptInit } from '../engine/types';
 import { MAX_SOFT_SLOT, parseTemplate } from '../engine/template';
 import { SAMPLES } from '../shared/samples';
-import { checkSweepPlan, DEFAULT_TEST_FRACTION, labelWordSetName, parseLabelWordSet, parseSweepAxes, SweepError, type LabelWordSet, type SweepPlan } from '../shared/sweep';
+import { checkSweepPlan, DEFAULT_TEST_FRACTION, MAX_SWEEP_FOLDS, labelWordSetName, parseLabelWordSet, parseSweepAxes, SweepError, type LabelWordSet, type SweepPlan } from '../shared/sweep';
 import {
   choiceOption,
   existingFolder,
@@ -34,19 +36,33 @@ function backendsOption(value: string): NodeBackendName[] {
   }
 }
 
+/** A folder that does not exist yet (and can be created) or is empty: nothing in it is overwritten. */
+export function emptyFolder(path: string, name: string): string {
+  if (path.trim() === '') throw new UsageError(`--${name} needs a folder`);
+  writableFolder(path, name);
+  let exists = false;
+  try {
+    exists = statSync(path).isDirectory();
+  } catch {
+    exists = false;
+  }
+  if (exists && readdirSync(path).length > 0) throw new UsageError(`--${name} ${path} is not empty; give a new or empty folder (nothing is overwritten)`);
+  return path;
+}
+
 // -------------------------------------------------------------------------------------------
 // tune
 
 export const TUNE: Command = {
   name: 'tune',
-  usage: `usage: npm run tune -- --model <folder|url> --csv <file> --out <dir>
+  usage: `usage: npm run tune -- --model <folder|url> --csv <file> (--out <dir> | --export-project <dir>)
   (--label <column> --label-words "<class>=<word>,<word>" ... | --target <column>)
   [--text <column>] [--template "<template>"] [--mode verbalizer|head] [--prompt-length N]
   [--init ${PROMPT_INITS.join('|')}] [--init-text T] [--epochs E] [--lr LR] [--batch B] [--seed S]
-  [--val-split F] [--patience P] [--method ${PROMPT_METHODS.join('|')}] [--encoder-hidden E] [--prefix-projection] [--ensemble K]
+  [--val-split F] [--patience P] [--method ${PROMPT_METHODS.join('|')}] [--encoder ${PROMPT_ENCODER_TYPES.join('|')}] [--encoder-hidden E] [--prefix-projection] [--ensemble K]
   [--backend ${BACKENDS}[,...]] [--force] [--debug]
   [--sweep "<setting>=<value>,<value>;..."] [--label-word-set "<class>=<word>,<word>;<class>=..." ...]
-  [--sweep-random N] [--sweep-steps N] [--sweep-minutes M] [--test-split F]
+  [--sweep-random N] [--sweep-steps N] [--sweep-minutes M] [--test-split F] [--folds K] [--resume-sweep]
 
   Classification: --label names the class column; --label-words (repeatable) gives each class its
   words, required in verbalizer mode (the default). --mode head trains a linear head on [CLS]
@@ -60,7 +76,9 @@ export const TUNE: Command = {
   --val-split from 0 to below 1 (${DEFAULT_TRAINING_CONFIG.valFraction}), --patience >= 0 epochs (${DEFAULT_TRAINING_CONFIG.patience}, 0 = no early stop), --seed >= 0 (${DEFAULT_TRAINING_CONFIG.seed}).
   --method: prompt tuning (default), P-tuning (the vectors come from a trained MLP) or prefix tuning
   (keys and values at every layer); --encoder-hidden >= 1: the MLP's / projection's width (default the
-  model's hidden size); --prefix-projection: prefix tuning through PEFT's projection MLP.
+  model's hidden size); --encoder lstm: P-tuning's encoder is a bidirectional LSTM (2 layers, E per
+  direction) followed by an MLP (PEFT's LSTM reparameterisation; default mlp);
+  --prefix-projection: prefix tuning through PEFT's projection MLP.
   --ensemble K (1-${MAX_ENSEMBLE_SIZE}): train K prompts from different inits and score classes by their mean
   probability; every member is exported under members/<k>/.
   --backend takes a list tried in order (e.g. webgpu,wasm: the GPU if Dawn finds one, else wasm,
@@ -70,21 +88,33 @@ export const TUNE: Command = {
   the template) stops here with exit 2; --force trains anyway.
   Prints one JSON line per event (progress, start, zeroShot, metrics, epoch, done), then writes
   prompt.json, prompt.safetensors, prompt.npy, peft/ and metrics.json to --out.
-  Sweeps (classification): --sweep "lr=0.01,0.03,0.1;prompt-length=5,20" runs one trial per combination
+  Sweeps: --sweep "lr=0.01,0.03,0.1;prompt-length=5,20" runs one trial per combination
   (settings: lr, prompt-length, batch, epochs, init, method), the other options being the trials' base;
   --label-word-set (repeatable) adds alternative label words (with --label-words, if given, as the first).
   --sweep-random N: N combinations drawn at random (seeded by --seed) instead of all. Budget:
   --sweep-steps N (a trial that no longer fits is skipped) and --sweep-minutes M (no trial starts after).
   --test-split F (above 0, below 0.5; default ${DEFAULT_TEST_FRACTION}) of each class is held out before any trial; the winner,
-  picked on validation, is scored on it. Prints one JSON line per trial and a final "sweep" line with
-  the table, then writes the winner's exports and sweep.json to --out.
+  picked on validation, is scored on it. --folds K (2-${MAX_SWEEP_FOLDS}, classification; for small datasets): k-fold
+  cross-validation instead: each trial trains K times, validating on each stratified fold once, and is
+  scored by the folds' mean and spread; nothing is held out unless --test-split is given as well. Prints one JSON line per trial and a final "sweep" line with
+  the table, then writes the winner's exports and sweep.json to --out. Classification trials are
+  compared on validation accuracy, generation trials (--target) on validation loss per target token. While it runs, --out holds
+  sweep-state.json (the ended trials, the running one's last checkpoint): after Ctrl-C (or a kill),
+  the same command with --resume-sweep continues where it stopped.
+  --export-project DIR (classification, instead of training and --out): writes the run as a
+  "Train at scale" project to DIR, a new or empty folder: train.py (transformers + PEFT + Accelerate,
+  the same objective), studio_config.json, data/train.csv and data/validation.csv (the studio's split),
+  accelerate/*.yaml, requirements.txt and README.md. Its output/ imports back into the studio.
 ${COMMON_HELP}`,
 };
 
 export interface TuneArgs {
   model: string;
   csv: string;
+  /** Where the exports go; with `exportProject`, the project's folder (--export-project). */
   out: string;
+  /** --export-project: write the "Train at scale" project to `out` instead of training. */
+  exportProject: boolean;
   spec: { task: 'classification'; labelColumn: string; labelWords?: Record<string, string[]> } | { task: 'generation'; targetColumn: string };
   /** The --text column, for the default template. */
   textColumn: string;
@@ -94,6 +124,8 @@ export interface TuneArgs {
   force: boolean;
   /** --sweep / --label-word-set: the trials to run instead of one run. */
   sweep?: SweepPlan;
+  /** --resume-sweep: continue the stopped sweep whose state is in --out (src/cli/sweepState.ts). */
+  resumeSweep: boolean;
 }
 
 /** "positive=good,great" (repeatable) -> { positive: ['good', 'great'] }. */
@@ -125,20 +157,21 @@ function parseLabelWordSets(specs: string[] | undefined, generation: boolean): L
 
 /** The sweep options as a plan (undefined without --sweep or --label-word-set); each checked. */
 function parseSweepOptions(
-  v: { sweep?: string; 'sweep-random'?: string; 'sweep-steps'?: string; 'sweep-minutes'?: string; 'test-split'?: string },
+  v: { sweep?: string; 'sweep-random'?: string; 'sweep-steps'?: string; 'sweep-minutes'?: string; 'test-split'?: string; folds?: string },
   config: TrainingConfig,
   generation: boolean,
   wordSets: LabelWordSet[] | undefined,
 ): SweepPlan | undefined {
   if (v.sweep === undefined && !wordSets) {
-    for (const flag of ['sweep-random', 'sweep-steps', 'sweep-minutes', 'test-split'] as const) {
+    for (const flag of ['sweep-random', 'sweep-steps', 'sweep-minutes', 'test-split', 'folds'] as const) {
       if (v[flag] !== undefined) throw new UsageError(`--${flag} is for sweeps: give --sweep (or --label-word-set)`);
     }
     return undefined;
   }
-  if (generation) throw new UsageError('--sweep is for classification (--label): trials are compared on validation accuracy');
   if (config.valFraction === 0) throw new UsageError('a sweep compares its trials on validation: --val-split must be above 0');
   const randomTrials = numberOption(v['sweep-random'], 'sweep-random', { integer: true, min: 1 });
+  const folds = numberOption(v.folds, 'folds', { integer: true, min: 2, max: MAX_SWEEP_FOLDS });
+  if (folds !== undefined && generation) throw new UsageError('--folds is for classification sweeps (--label); a generation sweep holds out --test-split');
   const plan: SweepPlan = {
     axes: {},
     search: randomTrials === undefined ? 'grid' : 'random',
@@ -148,7 +181,9 @@ function parseSweepOptions(
       ...(v['sweep-steps'] === undefined ? {} : { steps: numberOption(v['sweep-steps'], 'sweep-steps', { integer: true, min: 1 }) }),
       ...(v['sweep-minutes'] === undefined ? {} : { minutes: numberOption(v['sweep-minutes'], 'sweep-minutes', { min: 0, minExclusive: true }) }),
     },
-    testFraction: numberOption(v['test-split'], 'test-split', { min: 0, minExclusive: true, max: 0.5, maxExclusive: true }, DEFAULT_TEST_FRACTION),
+    // With --folds nothing is held out unless --test-split asks for it too.
+    testFraction: numberOption(v['test-split'], 'test-split', { min: 0, minExclusive: true, max: 0.5, maxExclusive: true }, folds === undefined ? DEFAULT_TEST_FRACTION : 0),
+    ...(folds === undefined ? {} : { folds }),
   };
   try {
     if (v.sweep !== undefined) plan.axes = parseSweepAxes(v.sweep);
@@ -183,10 +218,12 @@ export function parseTuneArgs(argv: string[]): TuneArgs {
     patience: { type: 'string' },
     method: { type: 'string' },
     'encoder-hidden': { type: 'string' },
+    encoder: { type: 'string' },
     'prefix-projection': { type: 'boolean', default: false },
     ensemble: { type: 'string' },
     backend: { type: 'string', default: 'wasm' },
     out: { type: 'string' },
+    'export-project': { type: 'string' },
     force: { type: 'boolean', default: false },
     sweep: { type: 'string' },
     'label-word-set': { type: 'string', multiple: true },
@@ -194,10 +231,16 @@ export function parseTuneArgs(argv: string[]): TuneArgs {
     'sweep-steps': { type: 'string' },
     'sweep-minutes': { type: 'string' },
     'test-split': { type: 'string' },
+    'resume-sweep': { type: 'boolean', default: false },
+    folds: { type: 'string' },
   });
   const model = modelSource(requireOption(v.model, 'model'));
   const csv = readableFile(requireOption(v.csv, 'csv'), 'csv');
-  const out = writableFolder(requireOption(v.out, 'out'), 'out');
+  const exportProject = v['export-project'] !== undefined;
+  if (exportProject && v.out !== undefined) throw new UsageError('--export-project writes a project instead of training: give it or --out, not both');
+  const out = exportProject ? emptyFolder(v['export-project'] as string, 'export-project') : writableFolder(requireOption(v.out, 'out'), 'out');
+  if (exportProject && v.target !== undefined) throw new UsageError('--export-project is for classification (--label); generation is not exported as a project yet');
+  if (exportProject && (v.sweep !== undefined || v['label-word-set'] !== undefined)) throw new UsageError('--export-project exports one run: not with --sweep or --label-word-set');
   if (v.label !== undefined && v.target !== undefined) throw new UsageError('give --label (classification) or --target (generation), not both');
   if (v.label === undefined && v.target === undefined) throw new UsageError('give --label (classification) or --target (generation)');
   const generation = v.target !== undefined;
@@ -214,6 +257,8 @@ export function parseTuneArgs(argv: string[]): TuneArgs {
   const method = v.method === undefined ? undefined : choiceOption(v.method, 'method', PROMPT_METHODS);
   if (v['encoder-hidden'] !== undefined && method !== 'p-tuning' && method !== 'prefix') throw new UsageError('--encoder-hidden is for --method p-tuning or prefix');
   if (v['prefix-projection'] && method !== 'prefix') throw new UsageError('--prefix-projection is for --method prefix');
+  const encoderType = v.encoder === undefined ? undefined : choiceOption(v.encoder, 'encoder', PROMPT_ENCODER_TYPES);
+  if (encoderType !== undefined && method !== 'p-tuning') throw new UsageError('--encoder is for --method p-tuning');
   const encoderHiddenSize = numberOption(v['encoder-hidden'], 'encoder-hidden', { integer: true, min: 1 });
   if (v.template !== undefined) {
     try {
@@ -235,6 +280,7 @@ export function parseTuneArgs(argv: string[]): TuneArgs {
     patience: numberOption(v.patience, 'patience', { integer: true, min: 0 }, DEFAULT_TRAINING_CONFIG.patience),
     ...(method ? { method } : {}),
     ...(encoderHiddenSize !== undefined ? { encoderHiddenSize } : {}),
+    ...(encoderType === 'lstm' ? { encoderType } : {}),
     ...(v['prefix-projection'] ? { prefixProjection: true } : {}),
     ensembleSize: numberOption(v.ensemble, 'ensemble', { integer: true, min: 1, max: MAX_ENSEMBLE_SIZE }, 1),
   };
@@ -245,11 +291,14 @@ export function parseTuneArgs(argv: string[]): TuneArgs {
     throw new UsageError((e as Error).message);
   }
   const sweep = parseSweepOptions(v, config, generation, wordSets && v['label-words'] ? [{ name: labelWordSetName(labelWords!), words: labelWords! }, ...wordSets] : wordSets);
+  if (v['resume-sweep'] && !sweep) throw new UsageError('--resume-sweep continues a stopped sweep: give the sweep\'s own --sweep (or --label-word-set) options with it');
   return {
     model,
     csv,
     out,
+    exportProject,
     ...(sweep ? { sweep } : {}),
+    resumeSweep: v['resume-sweep'],
     spec: generation ? { task: 'generation', targetColumn: v.target as string } : { task: 'classification', labelColumn: v.label as string, labelWords },
     textColumn: v.text ?? (generation ? 'input' : 'text'),
     template: v.template,
@@ -371,6 +420,40 @@ export function parseBenchArgs(argv: string[]) {
     skipBertBase: v['skip-bert-base'],
     port: numberOption(v.port, 'port', { integer: true, min: 1, max: 65535 }, 4180),
     backends: backendsOption(v.backend),
+  };
+}
+
+export const BENCH_UI: Command = {
+  name: 'bench:ui',
+  usage: `usage: npm run bench:ui -- [--epochs N] [--batch-size N] [--backend wasm|webgpu] [--port P] [--skip-build] [--trace FILE] [--debug]
+
+  Main-thread long tasks (over 50 ms, the browser's PerformanceObserver 'longtask') while the studio page
+  trains: builds the page, serves it with vite preview, opens it in Chromium, loads studio-bert-tiny and the
+  sentiment sample, trains, and prints how many long tasks there were during training and the longest.
+  A measurement, not a test: figures depend on the machine and its load.
+  --epochs >= 1 (3); --batch-size >= 1 (8); --backend (wasm); --port 1..65535 (4181); --skip-build uses dist/ as it is;
+  --trace FILE writes a Chromium trace of the training and prints what each long task spent its time on.
+${COMMON_HELP}`,
+};
+
+export function parseBenchUiArgs(argv: string[]) {
+  const v = parseOptions(argv, {
+    epochs: { type: 'string', default: '3' },
+    'batch-size': { type: 'string', default: '8' },
+    backend: { type: 'string', default: 'wasm' },
+    port: { type: 'string', default: '4181' },
+    'skip-build': { type: 'boolean', default: false },
+    trace: { type: 'string' },
+  });
+  if (v.backend !== 'wasm' && v.backend !== 'webgpu') throw new UsageError(`--backend must be wasm or webgpu, not "${v.backend}"`);
+  return {
+    epochs: numberOption(v.epochs, 'epochs', { integer: true, min: 1 }, 3),
+    batchSize: numberOption(v['batch-size'], 'batch-size', { integer: true, min: 1 }, 8),
+    backend: v.backend as 'wasm' | 'webgpu',
+    port: numberOption(v.port, 'port', { integer: true, min: 1, max: 65535 }, 4181),
+    skipBuild: v['skip-build'],
+    /** Where to write a Chromium trace of the training; each long task's breakdown is printed. */
+    trace: v.trace ? (existingFolder(dirname(resolve(v.trace)), 'trace'), v.trace) : null,
   };
 }
 

@@ -10,10 +10,17 @@
  *   gpu-kit/peft/, peft_parity.py  every prompt method's PEFT export on the embedded models with the
  *                                studio's logits (src/cli/peft-parity.ts), and the check that loads them
  *                                with real PEFT (src/engine/testdata/verify_peft_parity.py)
- *   gpu-kit/run.sh               the one command: webgpu rows, the anchor and its table, then PEFT parity
+ *   gpu-kit/projects/, project_parity.py  the "Train at scale" project of each embedded model with the
+ *                                studio's zero-shot probabilities and its own run on the same settings
+ *                                (src/cli/project-parity.ts), and the check that runs each project with
+ *                                torch + transformers + PEFT + accelerate, one process and two
+ *                                (src/engine/export/project/project_parity.py)
+ *   gpu-kit/run.sh               the one command: webgpu rows, the anchor and its table, PEFT parity,
+ *                                then the projects (run.sh --projects-only runs only those)
  *
  * On the GPU machine (device tool, from the repo root, carrying gpu-kit):
  *   bash gpu-kit/run.sh                      # BERT-base B8/B32, GPT-2 small, embedded models
+ *   bash gpu-kit/run.sh --projects-only      # only the "Train at scale" projects (python alone, no Node)
  * Here, end to end on software WebGPU (the anchor needs torch + transformers, absent here):
  *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json bash gpu-kit/run.sh --quick
  */
@@ -62,6 +69,9 @@ async function main(): Promise<void> {
   // The PEFT parity cases: every prompt method's export on the embedded models, with the studio's logits.
   execFileSync('npx', ['tsx', join('src', 'cli', 'peft-parity.ts'), '--out', join(KIT, 'peft')], { stdio: 'inherit' });
   await copyFile(join('src', 'engine', 'testdata', 'verify_peft_parity.py'), join(KIT, 'peft_parity.py'));
+  // The "Train at scale" projects with the studio's own zero-shot and run, and their check.
+  execFileSync('npx', ['tsx', join('src', 'cli', 'project-parity.ts'), '--out', join(KIT, 'projects')], { stdio: 'inherit' });
+  await copyFile(join('src', 'engine', 'export', 'project', 'project_parity.py'), join(KIT, 'project_parity.py'));
   await writeFile(join(KIT, 'run.sh'), RUN_SH);
   await chmod(join(KIT, 'run.sh'), 0o755);
   const files = await readdir(KIT, { recursive: true });
@@ -99,7 +109,25 @@ DAWN="$KIT/node_modules/webgpu/dist/linux-x64/dawn.node"
 
 { echo "== $(date -u +%FT%TZ) $(uname -m)"; nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"; "$WORK/bin/node" --version; } | tee "$OUT/machine.log"
 
-QUICK=""; for a in "$@"; do [ "$a" = "--quick" ] && QUICK=1; done
+QUICK=""; PROJECTS_ONLY=""; ARGS=()
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=1; ARGS+=("$a") ;;
+    --projects-only) PROJECTS_ONLY=1 ;;
+    *) ARGS+=("$a") ;;
+  esac
+done
+set -- \${ARGS[@]+"\${ARGS[@]}"}
+
+# The "Train at scale" projects: each embedded model's exported project run with torch + transformers +
+# PEFT + accelerate (one process, then accelerate launch --num_processes 2): zero-shot predictions on the
+# validation split against the studio's, row by row; the trained accuracy against the studio's run.
+run_projects() {
+  { python3 -c 'import torch, transformers, peft, accelerate; print("torch", torch.__version__, "transformers", transformers.__version__, "peft", peft.__version__, "accelerate", accelerate.__version__, "cuda", torch.cuda.is_available())'; } 2>&1 | tee "$OUT/project-versions.log"
+  python3 "$KIT/project_parity.py" "$KIT/projects" "$OUT/projects" \${QUICK:+--epochs 1} 2>&1 | tee "$OUT/project-parity.log"
+  return \${PIPESTATUS[0]}
+}
+if [ -n "$PROJECTS_ONLY" ]; then run_projects; exit $?; fi
 "$WORK/bin/node" "$KIT/gpu-bench.mjs" --work "$WORK" --models-dir public/models "$@" 2>&1 | grep -v -e '^ - While initializing adapter' -e 'shaderUniform.*ArrayDynamicIndexing' -e 'PhysicalDeviceVk.cpp' | tee "$OUT/webgpu.log"
 node_rc=\${PIPESTATUS[0]}
 [ "$node_rc" = 0 ] || { echo "gpu-bench failed (rc $node_rc)"; exit "$node_rc"; }
@@ -112,8 +140,11 @@ anchor_rc=\${PIPESTATUS[0]}
 # Every prompt method's PEFT adapter, loaded by real PEFT on the same checkpoint: logits against the studio's.
 python3 "$KIT/peft_parity.py" "$KIT/peft" 2>&1 | tee "$OUT/peft-parity.log"
 parity_rc=\${PIPESTATUS[0]}
+run_projects
+projects_rc=$?
 [ "$anchor_rc" = 0 ] || exit "$anchor_rc"
-exit "$parity_rc"
+[ "$parity_rc" = 0 ] || exit "$parity_rc"
+exit "$projects_rc"
 `;
 
 void main();

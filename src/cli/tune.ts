@@ -9,8 +9,10 @@
  * Generation (decoder models): --target <column> instead of --label/--label-words.
  * Every option is checked first (src/cli/commands.ts), then the CSV is read and its columns,
  * classes and warnings (src/session/warnings.ts) checked, all before the model loads.
- * Prints one JSON line per event (progress, notice, warning, start, zeroShot, metrics, epoch, done),
+ * Prints one JSON line per event (progress, notice, warning, start, phase, zeroShot, metrics, epoch, done),
  * then writes the exports (prompt.json, prompt.safetensors, prompt.npy, peft/) and metrics.json to --out.
+ * With --export-project DIR it trains nothing and writes the run as a "Train at scale" project
+ * (src/engine/export/project.ts) to DIR.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -20,15 +22,34 @@ import { describeAdapter } from '../model/webgpu';
 import { parseTemplate } from '../engine';
 import { CsvError } from '../session/csv';
 import { StudioSession, type ModelLoader } from '../session/StudioSession';
-import type { Progress, RequestEvents, TaskSpec, TrainOutcome } from '../shared/protocol';
-import { settingValue, sweptAxes, type SweepOutcome, type SweepPlan, type SweepTrialResult } from '../shared/sweep';
+import type { Progress, RequestEvents, TaskSpec } from '../shared/protocol';
+import type { PhaseProgress } from '../engine/phase';
+import { settingValue, sweptAxes, type SweepOutcome, type SweepPayload, type SweepPlan, type SweepTrialResult } from '../shared/sweep';
+import type { SweepStateFile } from './sweepState';
 import { InputError, startCommand, UsageError } from './args';
+import { readSweepState, resumeFrom, runSavedSweep, SWEEP_STATE_FILE } from './sweepState';
 import { parseTuneArgs, TUNE } from './commands';
 
 /** Progress lines (reading and parsing a large CSV) at most this often. */
 const PROGRESS_INTERVAL_MS = 1000;
 
 const args = startCommand(TUNE, parseTuneArgs);
+
+/**
+ * The phases besides the steps (encoding examples, the zero-shot baseline, each validation, the
+ * final evaluation, robustness), which take minutes on a large CSV: each phase's start and end,
+ * and in between at most one line every PROGRESS_INTERVAL_MS.
+ */
+function phasePrinter(print: (progress: PhaseProgress) => void): (progress: PhaseProgress) => void {
+  let last = { stage: '', at: 0 };
+  return (progress) => {
+    const now = Date.now();
+    const edge = progress.stage !== last.stage || progress.done === 0 || progress.done === progress.total;
+    if (!edge && now - last.at < PROGRESS_INTERVAL_MS) return;
+    last = { stage: progress.stage, at: now };
+    print(progress);
+  };
+}
 
 /** Checkpoints from a folder or a URL, as the studio session loads them. */
 function nodeModels(): ModelLoader {
@@ -104,6 +125,17 @@ async function main(): Promise<void> {
   const check = await session.checkTraining({ spec, config });
   if (check.problems.length > 0) throw new InputError(check.problems.join('\n'));
   for (const message of check.notes) line('notice', { message });
+  if (args.exportProject) {
+    // "Train at scale": the run's preparation (split, init) written as a transformers + PEFT + Accelerate project.
+    const project = session.exportProject({ spec, config });
+    for (const { path, bytes } of project.files) {
+      await mkdir(dirname(join(args.out, path)), { recursive: true });
+      await writeFile(join(args.out, path), bytes);
+    }
+    line('project', { dir: args.out, files: project.files.map((f) => f.path), notes: project.notes });
+    session.model?.model.dispose();
+    return;
+  }
   const gpu = backend === 'webgpu' && nodeWebGpuAdapter ? { gpu: describeAdapter(nodeWebGpuAdapter) } : {};
   const leftOut = { emptyLabel: stats.emptyLabel, emptyText: stats.emptyText };
   line('start', { backend, ...gpu, model: args.model, rows: dataset.rowCount, kept: stats.kept, ...leftOut, template, config, ...(args.sweep ? { sweep: args.sweep } : {}) });
@@ -113,13 +145,15 @@ async function main(): Promise<void> {
     return;
   }
 
+  const phase = phasePrinter((progress) => line('phase', progress));
   const outcome = await session.train(
     { runId: 'cli', spec, config },
     {
       progress: () => {},
       metrics(m) {
         const { series, ...values } = m;
-        line(series === 'step' ? 'metrics' : series, values);
+        if (m.series === 'phase') phase({ stage: m.stage, done: m.done, total: m.total });
+        else line(series === 'step' ? 'metrics' : series, values);
       },
       checkpoint: () => {},
     },
@@ -166,31 +200,47 @@ async function main(): Promise<void> {
  * sweep.json in --out. Ctrl-C stops the running trial and starts no more.
  */
 async function sweep(session: StudioSession, spec: TaskSpec, plan: SweepPlan, line: (event: string, data: object) => void): Promise<void> {
-  const sweepId = `cli-${Date.now()}`;
-  const outcomes = new Map<number, TrainOutcome>();
+  const out = resolve(args.out);
+  await mkdir(out, { recursive: true });
+  const stateFile = join(out, SWEEP_STATE_FILE);
+  const saved = await readSweepState(stateFile);
+  let resumed: Pick<SweepPayload, 'sweepId' | 'previous' | 'resume'> = { sweepId: `cli-${Date.now()}` };
+  if (args.resumeSweep) {
+    if (!saved) throw new InputError(`--resume-sweep: ${stateFile} does not exist (a sweep keeps its state in its --out folder)`);
+    if (saved.status === 'completed') throw new InputError(`--resume-sweep: the sweep in ${stateFile} has completed; nothing is left to run`);
+    resumed = resumeFrom(saved, { spec, config: args.config, plan }, stateFile);
+    const ended = (resumed.previous ?? []).filter((t) => t.status !== 'stopped').length;
+    line('notice', { message: `resuming sweep ${resumed.sweepId}: ${ended} of its trials ended before${resumed.resume ? `, trial ${resumed.resume.index} continues from step ${resumed.resume.state.step}` : ''}` });
+  } else if (saved && saved.status !== 'completed') {
+    throw new InputError(`${stateFile} holds a sweep that did not finish: --resume-sweep continues it; remove the file (or use another --out) to start over`);
+  }
+  const sweepId = resumed.sweepId;
   const stop = () => {
     line('notice', { message: 'stopping the sweep: the running trial stops at its next step, no other starts' });
     session.stopSweep({ sweepId });
   };
   process.once('SIGINT', stop);
   let result: SweepOutcome;
+  let exports: SweepStateFile['exports'];
   try {
-    result = await session.sweep(
-      { sweepId, spec, config: args.config, plan },
+    ({ outcome: result, state: { exports } } = await runSavedSweep(
+      session,
+      { ...resumed, spec, config: args.config, plan },
+      stateFile,
       {
         progress: () => {},
         metrics(m) {
           if (m.series === 'trialEnd') {
-            if (m.outcome) outcomes.set(m.result.index, m.outcome);
             line('trial', trialLine(plan, m.result));
-          } else if (m.series === 'heldOut') {
+          } else if (m.series === 'heldOut' || m.series === 'heldOutGeneration') {
             const { rowNumbers: _, ...report } = m.report;
             line('heldOut', report);
           }
         },
         checkpoint: () => {},
       },
-    );
+      resumed.previous ? (saved?.exports ?? {}) : {},
+    ));
   } finally {
     process.off('SIGINT', stop);
   }
@@ -204,15 +254,19 @@ async function sweep(session: StudioSession, spec: TaskSpec, plan: SweepPlan, li
     split: result.split,
     steps: result.steps,
     seconds: result.seconds,
-    test: result.test ? { rows: result.test.rows, accuracy: result.test.accuracy, macroF1: result.test.macroF1, zeroShotAccuracy: result.test.zeroShotAccuracy, majorityAccuracy: result.test.majorityAccuracy } : null,
+    test: result.test
+      ? { rows: result.test.rows, accuracy: result.test.accuracy, macroF1: result.test.macroF1, zeroShotAccuracy: result.test.zeroShotAccuracy, majorityAccuracy: result.test.majorityAccuracy }
+      : result.generationTest
+        ? (({ rowNumbers: _, trialIndex: _t, runId: _r, ...scores }) => scores)(result.generationTest)
+        : null,
+    ...(result.crossValidation ? { crossValidation: result.crossValidation } : {}),
+    ...(result.labelWordConsistency ? { labelWordConsistency: result.labelWordConsistency } : {}),
   };
-  const out = resolve(args.out);
-  await mkdir(out, { recursive: true });
-  await writeFile(join(out, 'sweep.json'), JSON.stringify({ ...summary, plan, trials: table, heldOutRows: result.test?.rowNumbers ?? [] }, null, 2));
-  const winner = result.winner === null ? undefined : outcomes.get(result.winner);
-  const files: string[] = ['sweep.json'];
+  await writeFile(join(out, 'sweep.json'), JSON.stringify({ ...summary, plan, trials: table, heldOutRows: (result.test ?? result.generationTest)?.rowNumbers ?? [] }, null, 2));
+  const winner = result.winner === null ? undefined : exports[result.winner];
+  const files: string[] = ['sweep.json', SWEEP_STATE_FILE];
   if (winner && result.status === 'completed') {
-    const metrics = { ...(winner.task === 'classification' ? { accuracy: winner.tuned?.accuracy ?? null, macroF1: winner.tuned?.macroF1 ?? null } : {}), ...runSummary(winner), sweep: { ...summary, trials: table } };
+    const metrics = { ...winner.summary, sweep: { ...summary, trials: table } };
     const exported = session.exportPrompt({ prompt: winner.prompt, meta: winner.meta, metrics });
     for (const { path, bytes } of exported.files) {
       await mkdir(dirname(join(out, path)), { recursive: true });
@@ -235,6 +289,8 @@ function trialLine(plan: SweepPlan, t: SweepTrialResult) {
     valMacroF1: t.valMacroF1,
     valLoss: t.valLoss,
     zeroShotAccuracy: t.zeroShotAccuracy,
+    ...(t.valTokenF1 !== undefined ? { valExactMatch: t.valExactMatch, valTokenF1: t.valTokenF1 } : {}),
+    ...(t.folds ? { valAccuracyStd: t.valAccuracyStd, folds: t.folds } : {}),
     steps: t.steps,
     seconds: t.seconds,
   };

@@ -7,8 +7,11 @@
  * row, and generation appends each new token at the same column for the whole batch. The model
  * numbers positions from the attention mask, so either side gives the same outputs.
  *
- * Selections are one-hot matmuls, not gathers, on anything the gradient flows through: the
- * gradient of gather needs UnsortedSegmentSum, which the wasm backend lacks.
+ * Selections (splicing soft rows in, reading the loss positions out) are real gathers where the
+ * backend differentiates gather natively (webgpu, webgl, cpu), and one-hot matmuls on wasm, where
+ * gather's gradient (UnsortedSegmentSum) is only the host-side loop of wasmKernels.ts, which reads
+ * the gradient back and stalls the step. `selectionFor` is the one place that chooses; both give
+ * the same values and gradients (batch.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FrozenLM, LmKind } from '../model/types';
@@ -16,6 +19,14 @@ import type { SoftPrompt } from './softPrompt';
 import type { EncodedExample } from './template';
 
 export type PadSide = 'left' | 'right';
+
+/** How a batch picks rows: `tf.gather`, or a product with a one-hot matrix (see the file comment). */
+export type Selection = 'gather' | 'one-hot';
+
+/** The selection for a tfjs backend (the active one by default). */
+export function selectionFor(backend: string = tf.getBackend()): Selection {
+  return backend === 'wasm' ? 'one-hot' : 'gather';
+}
 
 export function padSideFor(lmKind: LmKind): PadSide {
   return lmKind === 'causal-lm' ? 'left' : 'right';
@@ -35,12 +46,23 @@ export interface TokenBatch {
   ids: tf.Tensor2D; // [B, T] int32
   attentionMask: tf.Tensor2D; // [B, T] int32
   tokenTypeIds: tf.Tensor2D; // [B, T] int32
-  /** [B, T, N] one-hot: prompt row n sits at (b, t). Null without soft positions. */
+  /** How the tensors below select rows; each field says in which mode it is set (null otherwise). */
+  selection: Selection;
+  /** K: reads per example (the longest list; shorter ones are padded with weight-0 reads). */
+  readsPerExample: number;
+  /** one-hot: [B, T, N], prompt row n sits at (b, t). Null without soft positions. */
   softSelect: tf.Tensor3D | null;
-  /** [B, T, 1] 1 at ordinary tokens, 0 at soft positions. Null without soft positions. */
+  /** one-hot: [B, T, 1] 1 at ordinary tokens, 0 at soft positions. Null without soft positions. */
   tokenKeep: tf.Tensor3D | null;
-  /** [B, K, T] one-hot over the positions the loss reads (K per example, padded with zero rows). */
-  readSelect: tf.Tensor3D;
+  /**
+   * gather: [B * T] int32, the row of [word embeddings [B * T, H]; prompt [N, H]] each position
+   * takes: b * T + t at ordinary tokens, B * T + n at prompt row n. Null without soft positions.
+   */
+  spliceIndex: tf.Tensor1D | null;
+  /** one-hot: [B, K, T] over the positions the loss reads (padding reads are zero rows). */
+  readSelect: tf.Tensor3D | null;
+  /** gather: [B * K] int32, the flat row b * T + t of each read (padding reads take b * T, weight 0). */
+  readIndex: tf.Tensor1D | null;
   /** [B, K] 1 for a real read, 0 for padding reads. */
   readWeights: tf.Tensor2D;
   dispose(): void;
@@ -53,6 +75,8 @@ export interface BatchOptions {
   promptLength: number;
   /** Per example, the (unpadded) positions the loss reads; K = the longest list. */
   reads: readonly (readonly number[])[];
+  /** Default: `selectionFor` the active backend. */
+  selection?: Selection;
 }
 
 export function makeBatch(examples: readonly BatchInput[], options: BatchOptions): TokenBatch {
@@ -63,10 +87,14 @@ export function makeBatch(examples: readonly BatchInput[], options: BatchOptions
   const ids = new Int32Array(B * T).fill(options.padId);
   const mask = new Int32Array(B * T);
   const types = new Int32Array(B * T);
+  const selection = options.selection ?? selectionFor();
+  const oneHot = selection === 'one-hot';
   const hasSoft = N > 0 && examples.some((e) => e.softIndex.some((s) => s >= 0));
-  const soft = hasSoft ? new Float32Array(B * T * N) : null;
-  const keep = hasSoft ? new Float32Array(B * T).fill(1) : null;
-  const read = new Float32Array(B * K * T);
+  const soft = hasSoft && oneHot ? new Float32Array(B * T * N) : null;
+  const keep = hasSoft && oneHot ? new Float32Array(B * T).fill(1) : null;
+  const splice = hasSoft && !oneHot ? Int32Array.from({ length: B * T }, (_, i) => i) : null;
+  const read = oneHot ? new Float32Array(B * K * T) : null;
+  const readAt = oneHot ? null : new Int32Array(B * K);
   const readW = new Float32Array(B * K);
   const offsets: number[] = [];
   let realTokens = 0;
@@ -81,15 +109,20 @@ export function makeBatch(examples: readonly BatchInput[], options: BatchOptions
       mask[at] = 1;
       types[at] = e.tokenTypes[i];
       const s = e.softIndex[i];
-      if (s >= 0 && soft && keep) {
+      if (s >= 0 && hasSoft) {
         if (s >= N) throw new RangeError(`soft index ${s} is outside the prompt (length ${N})`);
-        soft[at * N + s] = 1;
-        keep[at] = 0;
+        if (soft && keep) {
+          soft[at * N + s] = 1;
+          keep[at] = 0;
+        }
+        if (splice) splice[at] = B * T + s;
       }
     }
+    if (readAt) readAt.fill(b * T, b * K, (b + 1) * K);
     options.reads[b].forEach((p, k) => {
       if (p < 0 || p >= L) throw new RangeError(`read position ${p} is outside the example (length ${L})`);
-      read[(b * K + k) * T + off + p] = 1;
+      if (read) read[(b * K + k) * T + off + p] = 1;
+      if (readAt) readAt[b * K + k] = b * T + off + p;
       readW[b * K + k] = 1;
     });
   });
@@ -99,7 +132,9 @@ export function makeBatch(examples: readonly BatchInput[], options: BatchOptions
     tokenTypeIds: tf.tensor2d(types, [B, T], 'int32'),
     softSelect: soft ? tf.tensor3d(soft, [B, T, N]) : null,
     tokenKeep: keep ? tf.tensor3d(keep, [B, T, 1]) : null,
-    readSelect: tf.tensor3d(read, [B, K, T]),
+    spliceIndex: splice ? tf.tensor1d(splice, 'int32') : null,
+    readSelect: read ? tf.tensor3d(read, [B, K, T]) : null,
+    readIndex: readAt ? tf.tensor1d(readAt, 'int32') : null,
     readWeights: tf.tensor2d(readW, [B, K]),
   };
   return {
@@ -107,6 +142,8 @@ export function makeBatch(examples: readonly BatchInput[], options: BatchOptions
     length: T,
     realTokens,
     offsets,
+    selection,
+    readsPerExample: K,
     ...tensors,
     dispose() {
       for (const t of Object.values(tensors)) t?.dispose();
@@ -121,9 +158,16 @@ export function makeBatch(examples: readonly BatchInput[], options: BatchOptions
 export function embedInputs(model: FrozenLM, batch: TokenBatch, prompt: tf.Tensor2D | null): tf.Tensor3D {
   return tf.tidy(() => {
     const words = model.embed(batch.ids); // [B, T, H]
-    if (!prompt || !batch.softSelect || !batch.tokenKeep) return words;
-    const [B, T, N] = batch.softSelect.shape;
-    const H = prompt.shape[1];
+    if (!prompt) return words;
+    const B = batch.size;
+    const T = batch.length;
+    const [N, H] = prompt.shape;
+    if (batch.spliceIndex) {
+      // [B*T + N, H] rows, gathered by [B*T] -> [B, T, H]
+      const rows = tf.concat([words.reshape([B * T, H]), prompt], 0);
+      return tf.gather(rows, batch.spliceIndex).reshape([B, T, H]) as tf.Tensor3D;
+    }
+    if (!batch.softSelect || !batch.tokenKeep) return words;
     // [B*T, N] x [N, H] -> [B, T, H]
     const spliced = tf.matMul(batch.softSelect.reshape([B * T, N]) as tf.Tensor2D, prompt).reshape([B, T, H]);
     return tf.add(tf.mul(words, batch.tokenKeep), spliced) as tf.Tensor3D;
@@ -146,7 +190,13 @@ export function forwardWithPrompt(model: FrozenLM, batch: TokenBatch, prompt: So
   });
 }
 
-/** Hidden states at the read positions: [B, K, T] x [B, T, H] -> [B, K, H]. */
+/** Hidden states at the read positions [B, T, H] -> [B, K, H] (padding reads: zeros or row 0, weight 0 either way). */
 export function readHidden(hidden: tf.Tensor3D, batch: TokenBatch): tf.Tensor3D {
-  return tf.matMul(batch.readSelect, hidden);
+  return tf.tidy(() => {
+    if (batch.readSelect) return tf.matMul(batch.readSelect, hidden); // [B, K, T] x [B, T, H]
+    if (!batch.readIndex) throw new Error('internal: a batch without read positions');
+    const [B, T, H] = hidden.shape;
+    // [B*T, H] gathered by [B*K] -> [B, K, H]
+    return tf.gather(hidden.reshape([B * T, H]), batch.readIndex).reshape([B, batch.readsPerExample, H]) as tf.Tensor3D;
+  });
 }

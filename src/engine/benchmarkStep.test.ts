@@ -40,5 +40,29 @@ describe('syntheticStep (what the benchmark times)', () => {
         expect(tf.memory().numTensors).toBeLessThan(before);
       });
     }
+
+    it(`${family}: with layer recomputation the steps give the same losses and prompt, tensor count flat`, async () => {
+      const lm = lms[family];
+      const run = async (recomputeLayers: boolean) => {
+        const s = await syntheticStep(lm.model, { batchSize: 4, sequenceLength: 16, promptLength: 4, learningRate: 0.05, recomputeLayers });
+        const losses: number[] = [];
+        const counts: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const l = s.step();
+          losses.push((await l.data())[0]);
+          l.dispose();
+          counts.push(tf.memory().numTensors);
+        }
+        const prompt = Array.from(await s.prompt.vectors.data());
+        s.dispose();
+        return { losses, prompt, counts };
+      };
+      const plain = await run(false);
+      const recomputed = await run(true);
+      expect(new Set(recomputed.counts).size).toBe(1);
+      recomputed.losses.forEach((l, i) => expect(l).toBeCloseTo(plain.losses[i], 5));
+      recomputed.prompt.forEach((v, i) => expect(v).toBeCloseTo(plain.prompt[i], 5));
+      expect(plain.losses[3]).not.toBeCloseTo(plain.losses[0], 3); // the prompt did move
+    });
   }
 });

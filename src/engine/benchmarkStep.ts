@@ -21,6 +21,8 @@ export interface SyntheticStepOptions {
   mode?: ClassifierMode;
   learningRate?: number;
   seed?: number;
+  /** Gradient checkpointing per layer (StepOptions.recomputeLayers). */
+  recomputeLayers?: boolean;
 }
 
 export interface SyntheticStep {
@@ -65,7 +67,7 @@ export async function syntheticStep(model: FrozenLM, options: SyntheticStepOptio
   const optimizer = tf.train.adam(options.learningRate ?? 0.1);
   const variables = prompt.trainableVariables();
   return {
-    step: () => promptTuningStep(() => classificationLoss(parts, batch), variables, optimizer, { learningRate: options.learningRate ?? 0.1, maxGradNorm: 1 }),
+    step: () => promptTuningStep(() => classificationLoss(parts, batch), variables, optimizer, { learningRate: options.learningRate ?? 0.1, maxGradNorm: 1, recomputeLayers: options.recomputeLayers }),
     scores: () => classScores(parts, batch),
     tokensPerStep: B * T,
     examples,

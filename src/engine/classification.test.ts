@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../node/model';
 import type { ForwardInputs, FrozenLM } from '../model/types';
-import { classifyRows, evaluateClassifier, prepareClassification, trainClassifier, type ClassificationData } from './classification';
+import { classifyRows, ENCODE_PROGRESS_ROWS, evaluateClassifier, prepareClassification, trainClassifier, type ClassificationData } from './classification';
+import type { PhaseProgress } from './phase';
 import type { LanguageModel } from './languageModel';
 import { goodTask, loadFixture } from './testing/fixtures';
 import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from './train';
@@ -194,6 +195,21 @@ describe('prepareClassification errors', () => {
   ];
   it.each(cases)('$name', ({ change, c, message }) => {
     expect(() => prepareClassification(lm, { ...data, ...change }, { ...config, ...c })).toThrow(message);
+  });
+
+  it(`reports the encoding every ${ENCODE_PROGRESS_ROWS} rows, and its start and end (a large file is not silent)`, () => {
+    const rows = goodTask(2 * ENCODE_PROGRESS_ROWS + 100, 5);
+    const heard: PhaseProgress[] = [];
+    const p = prepareClassification(lm, { ...data, rows }, config, (progress) => heard.push(progress));
+    const n = rows.length;
+    expect(heard).toEqual([
+      { stage: 'encoding examples', done: 0, total: n },
+      { stage: 'encoding examples', done: ENCODE_PROGRESS_ROWS, total: n },
+      { stage: 'encoding examples', done: 2 * ENCODE_PROGRESS_ROWS, total: n },
+      { stage: 'encoding examples', done: n, total: n },
+    ]);
+    expect(p.train.length + p.val.length).toBe(n);
+    p.verbalizer?.dispose();
   });
 
   it('counts truncated rows', () => {

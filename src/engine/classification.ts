@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from './languageModel';
 import { DataError, requireColumns, stratifiedSplit, type Row } from './data';
 import { accuracy, confusionMatrix, macroF1, majorityBaseline } from './metrics';
-import { betweenBatches, renamed, unlessStopped, type Phase } from './phase';
+import { betweenBatches, renamed, unlessStopped, type Phase, type PhaseProgress } from './phase';
 import { PERTURBATIONS, perturbText, type Perturbation } from './perturb';
 import { seededRandom } from './random';
 import { createSoftPrompt, tokenFrequencies, type SoftPrompt } from './softPrompt';
@@ -32,6 +32,11 @@ export interface ClassificationData {
   template: string;
   /** Class -> label words. Required in verbalizer mode; in head mode used for the zero-shot baseline and the 'labels' init. */
   labelWords?: LabelWords;
+  /**
+   * Validation rows given by the caller (a k-fold sweep's fold): `rows` are then the training rows
+   * and no split is drawn (`valFraction` and `seed` do not split them).
+   */
+  validationRows?: Row[];
 }
 
 /** Evaluation batches are this big (no gradients, so larger than training batches is fine). */
@@ -81,8 +86,29 @@ export function scoringReserve(setup: ClassifierSetup, mode: ClassifierMode): nu
 
 export interface PreparedClassification extends PreparedTask<LabeledExample>, ClassifierSetup {}
 
-/** Compiles the template and verbalizer, checks the labels, splits and encodes. */
-export function prepareClassification(lm: LanguageModel, data: ClassificationData, config: TrainingConfig): PreparedClassification {
+/** Encoding (tokenizing) reports its progress every this many rows: a 200k-row file takes a while and says so. */
+export const ENCODE_PROGRESS_ROWS = 2000;
+
+/**
+ * `rows` encoded one by one, reporting `{stage, done, total}` at the start, every
+ * ENCODE_PROGRESS_ROWS rows and at the end. Synchronous: the reports are what a listener (the CLI,
+ * the page through its worker) hears while it runs.
+ */
+function encodeRows<T>(rows: readonly Row[], encode: (row: Row) => T, stage: string, onProgress?: (progress: PhaseProgress) => void): T[] {
+  const total = rows.length;
+  onProgress?.({ stage, done: 0, total });
+  return rows.map((row, i) => {
+    const encoded = encode(row);
+    if (onProgress && (i + 1 === total || (i + 1) % ENCODE_PROGRESS_ROWS === 0)) onProgress({ stage, done: i + 1, total });
+    return encoded;
+  });
+}
+
+/**
+ * Compiles the template and verbalizer, checks the labels, splits and encodes (`onProgress`
+ * hears the encoding, as the phase "encoding examples").
+ */
+export function prepareClassification(lm: LanguageModel, data: ClassificationData, config: TrainingConfig, onProgress?: (progress: PhaseProgress) => void): PreparedClassification {
   const { model, tokenizer } = lm;
   const columns = data.rows.length ? Object.keys(data.rows[0]) : [];
   requireColumns(columns, [data.labelColumn], 'label column');
@@ -95,10 +121,11 @@ export function prepareClassification(lm: LanguageModel, data: ClassificationDat
     // The head reads [CLS]: a head-mode template needs no [MASK].
     maskRequired: config.mode !== 'head',
   });
-  data.rows.forEach((r, i) => {
+  const allRows = data.validationRows ? [...data.rows, ...data.validationRows] : data.rows;
+  allRows.forEach((r, i) => {
     if ((r[data.labelColumn] ?? '').length === 0) throw new DataError(`row ${i + 1} has an empty label (column "${data.labelColumn}")`);
   });
-  const present = [...new Set(data.rows.map((r) => r[data.labelColumn] ?? ''))];
+  const present = [...new Set(allRows.map((r) => r[data.labelColumn] ?? ''))];
   const setup = classifierSetup(lm, template, { mode: config.mode, labelWords: data.labelWords, classes: present.sort() });
   const { classes } = setup;
   const reserve = scoringReserve(setup, config.mode);
@@ -112,10 +139,17 @@ export function prepareClassification(lm: LanguageModel, data: ClassificationDat
     setup.verbalizer?.dispose();
     throw e;
   }
-  const { train: trainRows, val: valRows } = stratifiedSplit(data.rows, (r) => r[data.labelColumn], config.valFraction, config.seed);
-  const encode = (rows: Row[]) => rows.map((r) => ({ encoded: template.encode(r, { reserve }), label: classes.indexOf(r[data.labelColumn]) }));
-  const train = encode(trainRows);
-  const val = encode(valRows);
+  const { train: trainRows, val: valRows } = data.validationRows
+    ? { train: data.rows, val: data.validationRows }
+    : stratifiedSplit(data.rows, (r) => r[data.labelColumn], config.valFraction, config.seed);
+  const encoded = encodeRows(
+    [...trainRows, ...valRows],
+    (r) => ({ encoded: template.encode(r, { reserve }), label: classes.indexOf(r[data.labelColumn]) }),
+    'encoding examples',
+    onProgress,
+  );
+  const train = encoded.slice(0, trainRows.length);
+  const val = encoded.slice(trainRows.length);
   return {
     ...setup,
     trainRows,
@@ -158,10 +192,67 @@ export async function evaluateClassifier(
   phase?: Phase,
 ): Promise<ClassificationReport> {
   const members = Array.isArray(parts) ? (parts as readonly ClassifierParts[]) : [parts as ClassifierParts];
+  return (await scoreClassifier(members, examples, classes, batchSize, phase, false)).report;
+}
+
+/**
+ * An ensemble's report and each member's own, from one pass in which every member scores each
+ * batch once (its log-softmax gives its own report, its softmax joins the ensemble's mean).
+ */
+export async function evaluateEnsemble(
+  members: readonly ClassifierParts[],
+  examples: readonly LabeledExample[],
+  classes: readonly string[],
+  batchSize = EVAL_BATCH_SIZE,
+  phase?: Phase,
+): Promise<{ report: ClassificationReport; members: ClassificationReport[] }> {
+  const scored = await scoreClassifier(members, examples, classes, batchSize, phase, true);
+  return { report: scored.report, members: scored.members };
+}
+
+/** Per-row class probabilities and losses accumulated into a report. */
+class ReportBuilder {
+  private readonly predicted: number[] = [];
+  readonly predictions: ExamplePrediction[] = [];
+  private lossSum = 0;
+  constructor(private readonly classes: readonly string[]) {}
+  /** `values` holds B rows of [C probabilities, nll]. */
+  add(chunk: readonly LabeledExample[], first: number, values: Float32Array, offset: number): void {
+    const C = this.classes.length;
+    chunk.forEach((e, b) => {
+      const at = offset + b * (C + 1);
+      const probs = Array.from(values.subarray(at, at + C));
+      const p = probs.indexOf(Math.max(...probs));
+      this.predicted.push(p);
+      this.lossSum += values[at + C];
+      this.predictions.push({ index: first + b, gold: this.classes[e.label], predicted: this.classes[p], probabilities: probs });
+    });
+  }
+  report(examples: readonly LabeledExample[]): ClassificationReport {
+    const gold = examples.map((e) => e.label);
+    const C = this.classes.length;
+    return {
+      loss: examples.length ? this.lossSum / examples.length : NaN,
+      accuracy: accuracy(this.predicted, gold),
+      macroF1: macroF1(this.predicted, gold, C),
+      confusionMatrix: confusionMatrix(this.predicted, gold, C),
+      predictions: this.predictions,
+    };
+  }
+}
+
+async function scoreClassifier(
+  members: readonly ClassifierParts[],
+  examples: readonly LabeledExample[],
+  classes: readonly string[],
+  batchSize: number,
+  phase: Phase | undefined,
+  withMembers: boolean,
+): Promise<{ report: ClassificationReport; members: ClassificationReport[] }> {
   const first = members[0];
-  const predicted: number[] = [];
-  const predictions: ExamplePrediction[] = [];
-  let lossSum = 0;
+  const ensemble = new ReportBuilder(classes);
+  // Each member's own report, when asked for and there is more than one member (one member's is the ensemble's).
+  const own = withMembers && members.length > 1 ? members.map(() => new ReportBuilder(classes)) : [];
   // Verbalizer mode runs one row per scoring sequence: keep batches about `batchSize` rows.
   const rowsPerExample = first.mode === 'verbalizer' ? (first.verbalizer?.sequences.length ?? 1) : 1;
   const step = Math.max(1, Math.floor(batchSize / rowsPerExample));
@@ -170,36 +261,27 @@ export async function evaluateClassifier(
     const chunk = examples.slice(i, i + step);
     const batch = makeClassificationBatch(chunk, first);
     const out = tf.tidy(() => {
-      // One member: its log-softmax as it is (exactly what training's loss sees); several: the log of
-      // the mean of their probabilities.
-      const logp =
-        members.length === 1
-          ? tf.logSoftmax(classScores(first, batch))
-          : tf.log(tf.div(tf.addN(members.map((m) => tf.softmax(classScores(m, batch)))), members.length));
-      const nll = tf.neg(tf.sum(tf.mul(batch.labels, logp), -1)); // [B]
-      return tf.concat([tf.exp(logp), nll.expandDims(1)], 1); // [B, C + 1]
+      const rowsOf = (logp: tf.Tensor2D) => {
+        const nll = tf.neg(tf.sum(tf.mul(batch.labels, logp), -1)); // [B]
+        return tf.concat([tf.exp(logp), nll.expandDims(1)], 1); // [B, C + 1]
+      };
+      // Each member's scores once [B, C]. One member: its log-softmax as it is (exactly what
+      // training's loss sees); several: the log of the mean of their probabilities.
+      const scores = members.map((m) => classScores(m, batch));
+      if (scores.length === 1) return rowsOf(tf.logSoftmax(scores[0]) as tf.Tensor2D);
+      const mean = tf.log(tf.div(tf.addN(scores.map((x) => tf.softmax(x))), scores.length)) as tf.Tensor2D;
+      return tf.concat([rowsOf(mean), ...(own.length ? scores.map((x) => rowsOf(tf.logSoftmax(x) as tf.Tensor2D)) : [])], 0); // [(1 + K) x B, C + 1]
     });
     batch.dispose();
-    const values = await out.data();
+    const values = (await out.data()) as Float32Array;
     out.dispose();
-    const C = classes.length;
-    chunk.forEach((e, b) => {
-      const probs = Array.from(values.slice(b * (C + 1), b * (C + 1) + C));
-      const p = probs.indexOf(Math.max(...probs));
-      predicted.push(p);
-      lossSum += values[b * (C + 1) + C];
-      predictions.push({ index: i + b, gold: classes[e.label], predicted: classes[p], probabilities: probs });
-    });
+    const block = chunk.length * (classes.length + 1);
+    ensemble.add(chunk, i, values, 0);
+    own.forEach((r, k) => r.add(chunk, i, values, (k + 1) * block));
     await betweenBatches(phase, i + chunk.length, examples.length);
   }
-  const gold = examples.map((e) => e.label);
-  return {
-    loss: examples.length ? lossSum / examples.length : NaN,
-    accuracy: accuracy(predicted, gold),
-    macroF1: macroF1(predicted, gold, classes.length),
-    confusionMatrix: confusionMatrix(predicted, gold, classes.length),
-    predictions,
-  };
+  const report = ensemble.report(examples);
+  return { report, members: own.length ? own.map((r) => r.report(examples)) : [report] };
 }
 
 /** Per-epoch validation: the report without per-example predictions. */
@@ -313,7 +395,9 @@ function partsFor(lm: LanguageModel, prepared: ClassifierSetup, prompt: SoftProm
 export async function zeroShotReport(lm: LanguageModel, prepared: PreparedClassification, rows: readonly Row[], labelColumn: string, phase?: Phase): Promise<ClassificationReport | null> {
   if (!prepared.verbalizer || rows.length === 0) return null;
   const reserve = scoringReserve(prepared, 'verbalizer');
-  const examples = rows.map((r) => ({ encoded: prepared.template.encode(r, { withSoft: false, reserve }), label: prepared.classes.indexOf(r[labelColumn]) }));
+  // Without soft tokens, so encoded again: said as part of the phase, which otherwise starts only once this is done.
+  const encode = (r: Row) => ({ encoded: prepared.template.encode(r, { withSoft: false, reserve }), label: prepared.classes.indexOf(r[labelColumn]) });
+  const examples = encodeRows(rows, encode, `encoding for the ${phase?.stage}`, phase?.onProgress);
   return evaluateClassifier(partsFor(lm, prepared, null, 'verbalizer'), examples, prepared.classes, EVAL_BATCH_SIZE, phase);
 }
 
@@ -352,8 +436,9 @@ export function classificationTask(
   lm: LanguageModel,
   data: ClassificationData,
   config: TrainingConfig,
+  onProgress?: (progress: PhaseProgress) => void,
 ): TuningTask<LabeledExample, EpochClassification, ClassificationReport | null, ClassificationEvaluation> & { prepared: PreparedClassification } {
-  const prepared = prepareClassification(lm, data, config);
+  const prepared = prepareClassification(lm, data, config, onProgress);
   const { classes } = prepared;
   const headClasses = config.mode === 'head' ? classes.length : undefined;
   const init = initPlan(lm, prepared, config.init, data.labelWords);
@@ -374,6 +459,7 @@ export function classificationTask(
         method: config.method,
         encoderHiddenSize: config.encoderHiddenSize,
         prefixProjection: config.prefixProjection,
+        encoderType: config.encoderType,
       }),
     objective(prompts) {
       const parts = prompts.map((p) => partsFor(lm, prepared, p, config.mode));
@@ -396,8 +482,10 @@ export function classificationTask(
     async evaluate(prompts, zeroShot, phase) {
       const parts = prompts.map((p) => partsFor(lm, prepared, p, config.mode));
       // After a stop (during training) only the validation report is made; a further stop ends it too.
-      const validation = prepared.val.length ? await unlessStopped(() => evaluateClassifier(parts, prepared.val, classes, EVAL_BATCH_SIZE, phase)) : null;
-      const ensemble = parts.length > 1 && prepared.val.length ? ensembleReport(await Promise.all(parts.map((m) => evaluateClassifier(m, prepared.val, classes)))) : null;
+      // An ensemble: every member scores the validation rows once, for its own report and the mean.
+      const scored = prepared.val.length ? await unlessStopped(() => evaluateEnsemble(parts, prepared.val, classes, EVAL_BATCH_SIZE, phase)) : null;
+      const validation = scored?.report ?? null;
+      const ensemble = parts.length > 1 && scored ? ensembleReport(scored.members) : null;
       const robustness = phase?.control?.stopped ? null : await unlessStopped(() => robustnessReport(lm, prepared, prompts, data.labelColumn, config.seed, renamed(phase, 'robustness')));
       const majority = majorityBaseline(
         prepared.train.map((e) => e.label),
@@ -422,7 +510,7 @@ export async function trainClassifier(
   hooks: ClassificationHooks = {},
   options: TuneOptions<EpochClassification> = {},
 ): Promise<ClassificationResult> {
-  const task = classificationTask(lm, data, config);
+  const task = classificationTask(lm, data, config, hooks.onPhase);
   const result = await tune(task, lm.model.config, config, hooks, options);
   return { ...result, prepared: task.prepared };
 }

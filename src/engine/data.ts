@@ -41,6 +41,31 @@ export function stratifiedSplit<T>(items: readonly T[], labelOf: (item: T) => st
   return { train: items.filter((_, i) => !isVal[i]), val: items.filter((_, i) => isVal[i] === 1) };
 }
 
+/**
+ * Stratified k-fold assignment: per class (in sorted order), a seeded shuffle deals the class's
+ * items to folds 0..k-1 in turn, the dealing continuing across classes, so every fold gets each
+ * class's share to within one item and the folds' sizes differ by at most one. Returns each item's fold.
+ */
+export function stratifiedFolds<T>(items: readonly T[], labelOf: (item: T) => string, k: number, seed: number): number[] {
+  if (!(Number.isInteger(k) && k >= 2)) throw new DataError(`k-fold cross-validation needs k >= 2 folds, got ${k}`);
+  if (items.length < k) throw new DataError(`${k} folds need at least ${k} rows; there are ${items.length}`);
+  const byClass = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const label = labelOf(item);
+    byClass.set(label, [...(byClass.get(label) ?? []), i]);
+  });
+  const rng = seededRandom(seed, 'folds');
+  const fold = new Array<number>(items.length).fill(-1);
+  let next = 0;
+  for (const label of [...byClass.keys()].sort()) {
+    for (const i of rng.shuffle(byClass.get(label) as number[])) {
+      fold[i] = next;
+      next = (next + 1) % k;
+    }
+  }
+  return fold;
+}
+
 /** Checks that every named column exists, naming the ones that do otherwise. */
 export function requireColumns(columns: readonly string[], needed: readonly string[], what: string): void {
   for (const c of needed) {

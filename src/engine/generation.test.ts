@@ -64,6 +64,25 @@ describe('generation on the tiny random GPT-2', () => {
     batch.dispose();
   });
 
+  it('the batch holds no vocabulary-sized one-hot: targets are B x K indices into the read logits', async () => {
+    const rows = [{ input: 'o the u', target: 'great' }, { input: 'e', target: 'the great a' }];
+    const p = prepareGeneration(gpt, { rows, targetColumn: 'target', template: '{input} a' }, { ...config, promptLength: 0, valFraction: 0 });
+    const batch = makeGenerationBatch(p.train, gpt, 0);
+    const V = gpt.model.config.vocabSize;
+    const K = batch.readsPerExample;
+    expect(K).toBe(Math.max(...p.train.map((e) => e.targetIds.length)));
+    const tensors = Object.values(batch).filter((x): x is tf.Tensor => x instanceof tf.Tensor);
+    expect(tensors.length).toBeGreaterThan(3);
+    // The largest tensor is [B, K, T]-sized (one-hot reads on wasm), far below B x K x V.
+    const largest = Math.max(...tensors.map((t) => t.size));
+    expect(largest).toBeLessThanOrEqual(batch.size * K * batch.length);
+    expect(batch.size * K * batch.length).toBeLessThan(batch.size * K * V);
+    expect(batch.targetIndex.shape).toEqual([batch.size * K]);
+    const index = Array.from(await batch.targetIndex.data());
+    p.train.forEach((e, b) => e.targetIds.forEach((id, j) => expect(index[b * K + j]).toBe((b * K + j) * V + id)));
+    batch.dispose();
+  });
+
   it('tuning makes greedy decoding produce the target; exact match and F1 before and after', async () => {
     const before = tf.memory().numTensors;
     const r = await trainGenerator(gpt, { rows: constantTask(48), targetColumn: 'target', template: '{input} a' }, config);
@@ -92,7 +111,7 @@ describe('generation on the tiny random GPT-2', () => {
   it('errors: an encoder model; a template that shows the target', async () => {
     expect(() => prepareGeneration(gpt, { rows: constantTask(4), targetColumn: 'target', template: '{input} {target}' }, config)).toThrow(/contains the target column \{target\}/);
     const bert = await loadFixture('bert');
-    expect(() => prepareGeneration(bert, { rows: constantTask(4), targetColumn: 'target', template: '{input} [MASK]' }, config)).toThrow(/generation needs a decoder model \(gpt2\); the loaded bert is an encoder/);
+    expect(() => prepareGeneration(bert, { rows: constantTask(4), targetColumn: 'target', template: '{input} [MASK]' }, config)).toThrow(/generation needs a decoder model \(gpt2, llama, mistral, qwen2, qwen3\); the loaded bert is an encoder/);
     bert.model.dispose();
   });
 });

@@ -49,7 +49,7 @@ export const DEFAULT_MAX_NEW_TOKENS = 32;
 
 /** Generation needs a causal LM: the one place that says so (preparation, preview, the playground). */
 export function requireDecoder(config: Pick<TransformerConfig, 'lmKind' | 'modelType'>): void {
-  if (config.lmKind !== 'causal-lm') throw new DataError(`generation needs a decoder model (gpt2); the loaded ${config.modelType} is an encoder`);
+  if (config.lmKind !== 'causal-lm') throw new DataError(`generation needs a decoder model (gpt2, llama, mistral, qwen2, qwen3); the loaded ${config.modelType} is an encoder`);
 }
 
 /** The model must not see the answer: the target column may not be one of the template's. */
@@ -100,8 +100,12 @@ export function prepareGeneration(lm: LanguageModel, data: GenerationData, confi
 }
 
 export interface GenerationBatch extends TokenBatch {
-  /** [B, K, V] one-hot targets at the read positions (zeros at padding reads). */
-  targets: tf.Tensor3D;
+  /**
+   * [B * K] int32: where each read's target token sits in the read logits flattened to
+   * [B * K * V], i.e. (b * K + k) * V + id (padding reads: id 0, weight 0). Scoring gathers these
+   * B * K logits; no [B, K, V] one-hot is built (~100 MB a batch with a 50k vocabulary).
+   */
+  targetIndex: tf.Tensor1D;
 }
 
 /** Template + target as one sequence; reads are the positions that predict each target token. */
@@ -113,13 +117,14 @@ export function makeGenerationBatch(examples: readonly GenerationExample[], lm: 
   }));
   const reads = examples.map((e) => e.targetIds.map((_, j) => e.prompt.ids.length - 1 + j));
   const batch = makeBatch(inputs, { side: padSideFor('causal-lm'), padId: lm.tokenizer.special.pad ?? 0, promptLength, reads });
-  const K = batch.readSelect.shape[1];
+  const K = batch.readsPerExample;
   const V = lm.model.config.vocabSize;
-  const flat = new Int32Array(examples.length * K).fill(-1); // -1: oneHot gives a zero row
-  examples.forEach((e, b) => e.targetIds.forEach((id, j) => (flat[b * K + j] = id)));
-  const targets = tf.tidy(() => tf.oneHot(tf.tensor1d(flat, 'int32'), V).toFloat().reshape([examples.length, K, V]) as tf.Tensor3D);
+  if (examples.length * K * V > 2 ** 31 - 1) throw new RangeError(`generation batch of ${examples.length} x ${K} targets over ${V} tokens overflows int32 indices: use a smaller batch`);
+  const flat = Int32Array.from({ length: examples.length * K }, (_, r) => r * V); // padding reads: token 0
+  examples.forEach((e, b) => e.targetIds.forEach((id, j) => (flat[b * K + j] += id)));
+  const targetIndex = tf.tensor1d(flat, 'int32');
   const dispose = batch.dispose;
-  return { ...batch, targets, dispose: () => (dispose(), targets.dispose()) };
+  return { ...batch, targetIndex, dispose: () => (dispose(), targetIndex.dispose()) };
 }
 
 /** Mean negative log-likelihood of the target tokens (teacher forcing; template tokens carry no loss). */
@@ -127,8 +132,10 @@ export function generationLoss(lm: LanguageModel, prompt: SoftPrompt | null, bat
   return tf.tidy(() => {
     const hidden = forwardWithPrompt(lm.model, batch, prompt);
     const h = readHidden(hidden, batch); // [B, K, H]: only the positions that predict targets
-    const logp = tf.logSoftmax(lm.model.lmLogits(h)); // [B, K, V]
-    const tokenLogp = tf.sum(tf.mul(logp, batch.targets), -1); // [B, K]
+    const logits = lm.model.lmLogits(h.reshape([-1, h.shape[2]])) as tf.Tensor2D; // [B*K, H] -> [B*K, V]
+    // log p(target) = its logit - logsumexp over the vocabulary: [B*K] - [B*K] -> [B, K]
+    const targetLogits = tf.gather(logits.reshape([-1]), batch.targetIndex);
+    const tokenLogp = tf.sub(targetLogits, tf.logSumExp(logits, -1)).reshape([batch.size, batch.readsPerExample]);
     return tf.neg(tf.div(tf.sum(tf.mul(tokenLogp, batch.readWeights)), tf.sum(batch.readWeights))) as tf.Scalar;
   });
 }
@@ -163,7 +170,8 @@ export async function generate(
   if (strategy === 'sample' && !(temperature > 0)) throw new RangeError(`temperature must be > 0, got ${temperature}`);
   const batchSize = options.batchSize ?? 8;
   const rng = seededRandom(options.seed ?? 0, 'sample');
-  const eos = lm.tokenizer.special.eos;
+  // Every id the checkpoint ends a turn with (generation_config.json may list several: Llama-3's <|eot_id|>).
+  const stopIds = new Set(lm.tokenizer.eosIds);
   const reserve = Math.max(0, Math.min(maxNew, template.maxLength - template.fixedLength - 1));
   const out: string[] = [];
   await betweenBatches(phase, 0, rows.length);
@@ -208,7 +216,7 @@ export async function generate(
       logits.dispose();
       active.forEach((s, b) => {
         const id = next[b];
-        if (eos !== null && id === eos) {
+        if (stopIds.has(id)) {
           s.done = true;
           return;
         }
@@ -305,6 +313,7 @@ export function generationTask(
         method: config.method,
         encoderHiddenSize: config.encoderHiddenSize,
         prefixProjection: config.prefixProjection,
+        encoderType: config.encoderType,
       }),
     objective: ([prompt]) => ({
       batch(examples) {

@@ -11,6 +11,7 @@ import { promptFromValues, type PromptValues, type SoftPrompt } from './softProm
 import { compileTemplate } from './template';
 import { promptLayout, type TrainingConfig } from './train';
 import type { LabelWords } from './verbalizer';
+import { generate, generationValidationLoss, prepareGeneration, scoreGenerations } from './generation';
 
 export interface HeldOutData {
   rows: readonly Row[];
@@ -49,7 +50,7 @@ export async function scoreHeldOut(lm: LanguageModel, data: HeldOutData, config:
     });
     const length = config.method === 'prefix' ? config.promptLength : template.softCount;
     for (const values of prompt.members ?? [prompt]) {
-      members.push(promptFromValues(values, { length, hiddenSize: lm.model.config.hiddenSize, numLayers: lm.model.config.numLayers, headClasses: config.mode === 'head' ? classes.length : undefined, seed: config.seed }));
+      members.push(promptFromValues(values, { length, hiddenSize: lm.model.config.hiddenSize, numLayers: lm.model.config.numLayers, numKeyValueHeads: lm.model.config.numKeyValueHeads, headDim: lm.model.config.headDim, headClasses: config.mode === 'head' ? classes.length : undefined, seed: config.seed }));
     }
     if (config.mode === 'head' && !prompt.head) throw new DataError('the prompt has no label head; head mode needs one');
     const tuned = await classifyRows(lm, setup, members.length === 1 ? members[0] : members, data.rows);
@@ -73,5 +74,52 @@ export async function scoreHeldOut(lm: LanguageModel, data: HeldOutData, config:
   } finally {
     members.forEach((p) => p.dispose());
     setup.verbalizer?.dispose();
+  }
+}
+
+export interface GenerationHeldOutData {
+  rows: readonly Row[];
+  targetColumn: string;
+  template: string;
+}
+
+export interface GenerationHeldOutScores {
+  /** Mean negative log-likelihood per target token (teacher forcing), as validation reports it. */
+  loss: number;
+  /** Greedy generations against the targets. */
+  exactMatch: number;
+  tokenF1: number;
+  /** The template alone (no prompt), greedy, on the same rows. */
+  zeroShotExactMatch: number;
+  zeroShotTokenF1: number;
+}
+
+/**
+ * A generation prompt scored on `data.rows`: the target tokens' loss as validation computes it, and
+ * greedy generations (with and without the prompt) against the targets, decoded as a run's
+ * evaluation decodes (up to the longest target plus 2 tokens).
+ */
+export async function scoreGenerationHeldOut(lm: LanguageModel, data: GenerationHeldOutData, config: TrainingConfig, prompt: PromptValues): Promise<GenerationHeldOutScores> {
+  if (data.rows.length === 0) throw new DataError('no held-out rows to score');
+  // Every row is scored: none is split off.
+  const prepared = prepareGeneration(lm, { rows: [...data.rows], targetColumn: data.targetColumn, template: data.template }, { ...config, valFraction: 0 });
+  const soft = promptFromValues(prompt, {
+    length: prepared.promptLength,
+    hiddenSize: lm.model.config.hiddenSize,
+    numLayers: lm.model.config.numLayers,
+    numKeyValueHeads: lm.model.config.numKeyValueHeads,
+    headDim: lm.model.config.headDim,
+    seed: config.seed,
+  });
+  try {
+    const examples = prepared.train;
+    const targets = examples.map((e) => e.target);
+    const decode = { maxNewTokens: Math.max(1, ...examples.map((e) => e.targetIds.length)) + 2 };
+    const loss = await generationValidationLoss(lm, soft, examples);
+    const tuned = scoreGenerations(await generate(lm, prepared.template, soft, prepared.trainRows, decode), targets);
+    const zero = scoreGenerations(await generate(lm, prepared.template, null, prepared.trainRows, decode), targets);
+    return { loss, exactMatch: tuned.exactMatch, tokenF1: tuned.tokenF1, zeroShotExactMatch: zero.exactMatch, zeroShotTokenF1: zero.tokenF1 };
+  } finally {
+    soft.dispose();
   }
 }

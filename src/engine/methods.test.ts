@@ -13,14 +13,15 @@ import type { LanguageModel } from './languageModel';
 import { createSoftPrompt, promptFromValues } from './softPrompt';
 import { goodTask, loadFixture } from './testing/fixtures';
 import { DEFAULT_TRAINING_CONFIG, type TrainingConfig, type TrainingState } from './train';
-import type { PromptMethod } from './types';
+import type { PromptEncoderType, PromptMethod } from './types';
 
 const data: ClassificationData = { rows: goodTask(48, 7), labelColumn: 'label', template: '{text} it was [MASK].', labelWords: { pos: ['great'], neg: ['terrible'] } };
 const base: TrainingConfig = { ...DEFAULT_TRAINING_CONFIG, promptLength: 4, init: 'vocab', epochs: 6, batchSize: 8, learningRate: 0.05, valFraction: 0.25, patience: 0, seed: 3 };
 
-const METHODS: { name: string; method: PromptMethod; prefixProjection?: boolean; encoderHiddenSize?: number }[] = [
+const METHODS: { name: string; method: PromptMethod; prefixProjection?: boolean; encoderHiddenSize?: number; encoderType?: PromptEncoderType }[] = [
   { name: 'prompt tuning', method: 'prompt' },
   { name: 'P-tuning (MLP encoder)', method: 'p-tuning', encoderHiddenSize: 8 },
+  { name: 'P-tuning (LSTM encoder)', method: 'p-tuning', encoderHiddenSize: 4, encoderType: 'lstm' },
   { name: 'prefix tuning', method: 'prefix' },
   { name: 'prefix tuning with projection', method: 'prefix', prefixProjection: true, encoderHiddenSize: 8 },
 ];
@@ -37,8 +38,8 @@ afterAll(() => {
   gpt2.model.dispose();
 });
 
-describe.each(METHODS)('$name', ({ method, prefixProjection, encoderHiddenSize }) => {
-  const config: TrainingConfig = { ...base, method, prefixProjection, encoderHiddenSize };
+describe.each(METHODS)('$name', ({ method, prefixProjection, encoderHiddenSize, encoderType }) => {
+  const config: TrainingConfig = { ...base, method, prefixProjection, encoderHiddenSize, encoderType };
   const H = 16;
   const L = 2;
 
@@ -70,8 +71,9 @@ describe.each(METHODS)('$name', ({ method, prefixProjection, encoderHiddenSize }
     const states: TrainingState[] = [];
     const full = await trainClassifier(bert, data, cfg, { checkpointEverySteps: 1, onCheckpoint: ({ state }) => void states.push(state) });
     const state = states.find((s) => s.step === 7)!;
-    // Embeddings, then each linear layer's weight and bias: P-tuning's MLP has 3 layers, the projection 2.
-    const variables = method === 'p-tuning' ? 7 : prefixProjection ? 5 : 1;
+    // Embeddings, then each linear layer's weight and bias: P-tuning's MLP has 3 layers, the projection 2;
+    // the LSTM encoder 2 bidirectional layers (input weight, recurrent weight, bias per direction) and 2 linear layers.
+    const variables = encoderType === 'lstm' ? 1 + 2 * 2 * 3 + 4 : method === 'p-tuning' ? 7 : prefixProjection ? 5 : 1;
     expect(state.variables).toHaveLength(variables);
     const resumed = await trainClassifier(bert, data, cfg, {}, { resume: structuredClone(state) as TrainingState<never> });
     expect(resumed.trainLosses).toHaveLength(full.trainLosses.length);
@@ -165,6 +167,39 @@ describe('prompt ensembles', () => {
     expect(r.ensemble!.members).toHaveLength(3);
     const values = await r.values();
     expect(values.members).toHaveLength(3);
+    r.dispose();
+  });
+
+  it('the final evaluation scores the validation rows once per member, and each member’s report is its own evaluation', async () => {
+    // A model that counts forward passes, and the stage they happen in.
+    let stage = '';
+    const forwards = new Map<string, number>();
+    const model = Object.assign(Object.create(bert.model) as typeof bert.model, {
+      forward(inputs: Parameters<typeof bert.model.forward>[0]) {
+        forwards.set(stage, (forwards.get(stage) ?? 0) + 1);
+        return bert.model.forward(inputs);
+      },
+    });
+    const counted: LanguageModel = { ...bert, model };
+    const onPhase = ({ stage: s }: { stage: string }) => void (stage = s);
+    const short = { ...cfg, epochs: 1 };
+    const solo = await trainClassifier(counted, data, { ...short, ensembleSize: 1 }, { onPhase });
+    const perMember = forwards.get('final evaluation')!;
+    expect(perMember).toBeGreaterThan(0);
+    forwards.clear();
+    const r = await trainClassifier(counted, data, short, { onPhase });
+    expect(forwards.get('final evaluation')).toBe(3 * perMember);
+    // The same numbers as scoring each member on its own, and the ensemble's as its mean.
+    for (let k = 0; k < 3; k++) {
+      const alone = (await classifyRows(bert, r.prepared, r.members[k], r.prepared.valRows)).map((p) => p.probabilities);
+      const gold = r.prepared.val.map((e) => e.label);
+      const loss = -alone.reduce((sum, probs, i) => sum + Math.log(probs[gold[i]]), 0) / alone.length;
+      expect(r.ensemble!.members[k].loss).toBeCloseTo(loss, 5);
+      expect(r.ensemble!.members[k].accuracy).toBe(alone.filter((probs, i) => probs.indexOf(Math.max(...probs)) === gold[i]).length / alone.length);
+    }
+    const together = await classifyRows(bert, r.prepared, r.members, r.prepared.valRows);
+    r.validation!.predictions.forEach((p, i) => p.probabilities.forEach((q, c) => expect(q).toBeCloseTo(together[i].probabilities[c], 6)));
+    solo.dispose();
     r.dispose();
   });
 

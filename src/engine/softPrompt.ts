@@ -13,11 +13,14 @@
  *   sampled vocabulary for the remaining rows, as in the paper.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { FrozenLM } from '../model/types';
+import { keyValueWidth, keyValueWidthText, prefixWidth, type FrozenLM, type TransformerConfig } from '../model/types';
+import { maxBindingBytes } from '../model/vocabShards';
 import type { TextTokenizer } from '../model/tokenizer';
-import type { LabelHead as ExportedLabelHead, PromptVectors } from './export/schema';
+import type { EncoderValues, LabelHead as ExportedLabelHead, PromptVectors } from './export/schema';
+
+export type { EncoderValues };
 import { seededRandom } from './random';
-import type { PromptInit, PromptMethod } from './types';
+import type { PromptEncoderType, PromptInit, PromptMethod } from './types';
 
 /** How many of the most frequent tokens the vocab init samples from (Lester et al.: 5000). */
 export const VOCAB_INIT_TOP_TOKENS = 5000;
@@ -37,8 +40,8 @@ export interface LabelHead {
 /**
  * Plain-array copy of what the model sees, in the shapes the export files hold: `PromptVectors`
  * ([numTokens, dim] row-major: input vectors, dim H; or prefix keys and values, dim L x 2 x H) plus,
- * in head mode, the head's [H, C] weights and [C] bias. An encoder's weights are not in here (PEFT's
- * export does not keep them either): the vectors are the encoder's output.
+ * in head mode, the head's [H, C] weights and [C] bias. With an encoder the vectors are its output
+ * (what PEFT's export keeps), and `encoder` holds what it was computed from, so training can go on.
  */
 export interface PromptValues extends PromptVectors {
   head?: ExportedLabelHead;
@@ -46,6 +49,8 @@ export interface PromptValues extends PromptVectors {
   method?: PromptMethod;
   /** A prompt ensemble: every member (the first is also the values above); scored by their mean probabilities. */
   members?: PromptValues[];
+  /** The encoder's embeddings and weights (P-tuning, a projected prefix); absent without an encoder. */
+  encoder?: EncoderValues;
 }
 
 /** A trainable variable holding `t`'s values; `t` itself is disposed. */
@@ -62,6 +67,96 @@ function variableFrom<R extends tf.Rank>(t: tf.Tensor<R>): tf.Variable<R> {
 export interface PromptEncoder {
   layers: { weight: tf.Variable<tf.Rank.R2>; bias: tf.Variable<tf.Rank.R1> }[];
   activation: 'relu' | 'tanh';
+  /** P-tuning's LSTM encoder: bidirectional layers run over the N embeddings before the MLP. */
+  lstm?: LstmLayer[];
+}
+
+/**
+ * One direction of an LSTM layer, gates in torch's order (input, forget, cell, output) along the 4E
+ * axis: gates [1, 4E] = x_t [1, in] x inputWeight [in, 4E] + h [1, E] x recurrentWeight [E, 4E] + bias.
+ * torch keeps two biases (bias_ih + bias_hh); only their sum acts, so one is kept here.
+ */
+export interface LstmDirection {
+  inputWeight: tf.Variable<tf.Rank.R2>;
+  recurrentWeight: tf.Variable<tf.Rank.R2>;
+  bias: tf.Variable<tf.Rank.R1>;
+}
+
+/** A bidirectional layer: its output at token t is [forward h_t, backward h_t], [N, 2E]. */
+export interface LstmLayer {
+  forward: LstmDirection;
+  backward: LstmDirection;
+}
+
+/** P-tuning's LSTM encoder (PEFT's num_layers default). */
+export const LSTM_ENCODER_LAYERS = 2;
+
+function encoderVariables(encoder: PromptEncoder): tf.Variable[] {
+  const lstm = (encoder.lstm ?? []).flatMap((l) => [l.forward, l.backward]).flatMap((d) => [d.inputWeight, d.recurrentWeight, d.bias]);
+  return [...lstm, ...encoder.layers.flatMap((l) => [l.weight, l.bias])];
+}
+
+/** The names EncoderValues.tensors uses, in encoderVariables' order. */
+function encoderTensorNames(encoder: PromptEncoder): string[] {
+  const lstm = (encoder.lstm ?? []).flatMap((_, l) =>
+    (['forward', 'backward'] as const).flatMap((d) => ['input_weight', 'recurrent_weight', 'bias'].map((w) => `lstm.${l}.${d}.${w}`)),
+  );
+  return [...lstm, ...encoder.layers.flatMap((_, i) => [`mlp.${i}.weight`, `mlp.${i}.bias`])];
+}
+
+/**
+ * One LSTM direction over the rows of x [N, in] as a sequence (reversed for the backward
+ * direction), from zero state: h_t [N, E] in the rows' order.
+ */
+function lstmDirection(x: tf.Tensor2D, d: LstmDirection, reverse: boolean): tf.Tensor2D {
+  const N = x.shape[0];
+  const E = d.recurrentWeight.shape[0];
+  const pre = tf.add(tf.matMul(x, d.inputWeight), d.bias) as tf.Tensor2D; // [N, in] x [in, 4E] -> [N, 4E]
+  let h: tf.Tensor2D = tf.zeros([1, E]);
+  let c: tf.Tensor2D = tf.zeros([1, E]);
+  const out: tf.Tensor2D[] = new Array(N);
+  for (let s = 0; s < N; s++) {
+    const t = reverse ? N - 1 - s : s;
+    const gates = tf.add(tf.slice(pre, [t, 0], [1, 4 * E]), tf.matMul(h, d.recurrentWeight)); // [1, 4E]
+    const [i, f, g, o] = tf.split(gates, 4, 1);
+    c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
+    h = tf.mul(tf.sigmoid(o), tf.tanh(c));
+    out[t] = h;
+  }
+  return tf.concat(out, 0); // [N, E]
+}
+
+/** The encoder's output for embeddings x [N, in]: the LSTM layers (if any), then the MLP. Call inside tidy. */
+function runEncoder(encoder: PromptEncoder, x: tf.Tensor2D): tf.Tensor2D {
+  for (const layer of encoder.lstm ?? []) {
+    x = tf.concat([lstmDirection(x, layer.forward, false), lstmDirection(x, layer.backward, true)], 1); // [N, 2E]
+  }
+  encoder.layers.forEach((l, i) => {
+    x = tf.add(tf.matMul(x, l.weight), l.bias) as tf.Tensor2D; // [N, in] x [in, out] -> [N, out]
+    if (i < encoder.layers.length - 1) x = (encoder.activation === 'relu' ? tf.relu(x) : tf.tanh(x)) as tf.Tensor2D;
+  });
+  return x;
+}
+
+/**
+ * P-tuning's LSTM encoder (PEFT's encoder_reparameterization_type LSTM): LSTM_ENCODER_LAYERS
+ * bidirectional layers of width E per direction over the N embeddings [N, H], then 2E -> 2E -> H
+ * with ReLU between. Seeded; torch's default inits (uniform in +-1/sqrt(E) for the LSTM, +-1/sqrt(fan_in) for the MLP).
+ */
+export function createLstmPromptEncoder(H: number, E: number, seed: number): PromptEncoder {
+  const rng = seededRandom(seed, 'init-encoder-lstm');
+  const bound = 1 / Math.sqrt(E);
+  const uniform = (n: number) => Float32Array.from({ length: n }, () => (2 * rng.uniform() - 1) * bound);
+  const direction = (inp: number): LstmDirection => ({
+    inputWeight: variableFrom(tf.tensor2d(uniform(inp * 4 * E), [inp, 4 * E])),
+    recurrentWeight: variableFrom(tf.tensor2d(uniform(E * 4 * E), [E, 4 * E])),
+    bias: variableFrom(tf.tensor1d(uniform(4 * E))),
+  });
+  const lstm = Array.from({ length: LSTM_ENCODER_LAYERS }, (_, l) => {
+    const inp = l === 0 ? H : 2 * E;
+    return { forward: direction(inp), backward: direction(inp) };
+  });
+  return { ...createPromptEncoder([2 * E, 2 * E, H], 'relu', seed), lstm };
 }
 
 /** A seeded encoder with torch nn.Linear's default init (uniform in +-1/sqrt(fan_in)). */
@@ -100,23 +195,16 @@ export class SoftPrompt {
     return layers?.length ? layers[layers.length - 1].weight.shape[1] : this.vectors.shape[1];
   }
 
-  /** The variables the optimiser updates, in a fixed order: embeddings, encoder, head. */
+  /** The variables the optimiser updates, in a fixed order: embeddings, encoder (LSTM, then MLP), head. */
   trainableVariables(): tf.Variable[] {
-    const encoder = this.encoder?.layers.flatMap((l) => [l.weight, l.bias]) ?? [];
+    const encoder = this.encoder ? encoderVariables(this.encoder) : [];
     return [this.vectors, ...encoder, ...(this.head ? [this.head.weight, this.head.bias] : [])];
   }
 
   /** What the model sees, [N, width]: the embeddings, through the encoder when there is one. Caller disposes (or tidies). */
   output(): tf.Tensor2D {
     if (!this.encoder) return this.vectors;
-    return tf.tidy(() => {
-      let x: tf.Tensor2D = this.vectors;
-      this.encoder!.layers.forEach((l, i) => {
-        x = tf.add(tf.matMul(x, l.weight), l.bias) as tf.Tensor2D; // [N, in] x [in, out] -> [N, out]
-        if (i < this.encoder!.layers.length - 1) x = (this.encoder!.activation === 'relu' ? tf.relu(x) : tf.tanh(x)) as tf.Tensor2D;
-      });
-      return x;
-    });
+    return tf.tidy(() => runEncoder(this.encoder!, this.vectors));
   }
 
   /** The vectors spliced into the input [N, H], or null for a prefix. */
@@ -138,6 +226,17 @@ export class SoftPrompt {
     if (this.head) {
       values.head = { weights: (await this.head.weight.data()) as Float32Array, bias: (await this.head.bias.data()) as Float32Array };
     }
+    if (this.encoder) {
+      const names = encoderTensorNames(this.encoder);
+      const variables = encoderVariables(this.encoder);
+      values.encoder = {
+        type: this.encoder.lstm ? 'lstm' : 'mlp',
+        activation: this.encoder.activation,
+        embeddings: (await this.vectors.data()) as Float32Array,
+        inputDim: this.vectors.shape[1],
+        tensors: await Promise.all(variables.map(async (v, i) => ({ name: names[i], shape: [...v.shape], values: (await v.data()) as Float32Array }))),
+      };
+    }
     return values;
   }
 
@@ -145,11 +244,17 @@ export class SoftPrompt {
     for (const v of this.trainableVariables()) v.dispose();
   }
 
-  /** A prompt (and head) holding the given values (an import, a saved run): no encoder, the vectors are trained directly. */
+  /**
+   * A prompt (and head) holding the given values (an import, a saved run). With `values.encoder` the
+   * encoder is rebuilt and trained on; without it the vectors are trained directly.
+   */
   static fromValues(values: PromptValues): SoftPrompt {
     const { numTokens: N, dim: D } = values;
     if (values.vectors.length !== N * D) throw new PromptError(`prompt values: ${values.vectors.length} numbers for [${N}, ${D}]`);
-    const vectors = variableFrom(tf.tensor2d(values.vectors, [N, D]));
+    const encoder = values.encoder ? encoderFromValues(values.encoder, N, D) : null;
+    const vectors = encoder
+      ? variableFrom(tf.tensor2d(values.encoder!.embeddings, [N, values.encoder!.inputDim]))
+      : variableFrom(tf.tensor2d(values.vectors, [N, D]));
     let head: LabelHead | null = null;
     if (values.head) {
       const C = values.head.bias.length;
@@ -160,7 +265,59 @@ export class SoftPrompt {
         bias: variableFrom(tf.tensor1d(values.head.bias)),
       };
     }
-    return new SoftPrompt(vectors, head, { method: values.method === 'prefix' ? 'prefix' : 'prompt' });
+    const method = values.method === 'prefix' ? 'prefix' : encoder ? 'p-tuning' : 'prompt';
+    return new SoftPrompt(vectors, head, { method, encoder });
+  }
+}
+
+/** The encoder held in `values`, every tensor checked by name and shape against an N-token prompt of width D. */
+function encoderFromValues(values: EncoderValues, N: number, D: number): PromptEncoder {
+  const fail = (m: string): never => {
+    throw new PromptError(`prompt encoder: ${m}`);
+  };
+  if (values.embeddings.length !== N * values.inputDim) fail(`${values.embeddings.length} embedding values for [${N}, ${values.inputDim}]`);
+  const byName = new Map(values.tensors.map((t) => [t.name, t]));
+  const take = (name: string, shape: number[]) => {
+    const t = byName.get(name) ?? fail(`tensor "${name}" is missing (it holds ${values.tensors.map((x) => x.name).join(', ') || 'none'})`);
+    if (t.shape.join(',') !== shape.join(',')) fail(`tensor "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    if (t.values.length !== shape.reduce((a, b) => a * b, 1)) fail(`tensor "${name}" has ${t.values.length} values for [${shape.join(', ')}]`);
+    byName.delete(name);
+    return t.values;
+  };
+  const created: tf.Variable[] = [];
+  const variable = <R extends tf.Rank>(t: tf.Tensor<R>) => {
+    const v = variableFrom(t);
+    created.push(v);
+    return v;
+  };
+  try {
+    let width = values.inputDim;
+    const lstm: LstmLayer[] | undefined = values.type === 'lstm' ? [] : undefined;
+    if (lstm) {
+      const E = (byName.get('lstm.0.forward.recurrent_weight') ?? fail('tensor "lstm.0.forward.recurrent_weight" is missing')).shape[0];
+      for (let l = 0; byName.has(`lstm.${l}.forward.input_weight`); l++) {
+        const direction = (d: 'forward' | 'backward'): LstmDirection => ({
+          inputWeight: variable(tf.tensor2d(take(`lstm.${l}.${d}.input_weight`, [width, 4 * E]), [width, 4 * E])),
+          recurrentWeight: variable(tf.tensor2d(take(`lstm.${l}.${d}.recurrent_weight`, [E, 4 * E]), [E, 4 * E])),
+          bias: variable(tf.tensor1d(take(`lstm.${l}.${d}.bias`, [4 * E]))),
+        });
+        lstm.push({ forward: direction('forward'), backward: direction('backward') });
+        width = 2 * E;
+      }
+    }
+    const layers: PromptEncoder['layers'] = [];
+    for (let i = 0; byName.has(`mlp.${i}.weight`); i++) {
+      const out = byName.get(`mlp.${i}.weight`)!.shape[1];
+      layers.push({ weight: variable(tf.tensor2d(take(`mlp.${i}.weight`, [width, out]), [width, out])), bias: variable(tf.tensor1d(take(`mlp.${i}.bias`, [out]))) });
+      width = out;
+    }
+    if (layers.length === 0) fail('it has no MLP layers (mlp.0.weight)');
+    if (width !== D) fail(`its output is ${width} wide but the prompt vectors are ${D}`);
+    if (byName.size) fail(`unexpected tensors ${[...byName.keys()].join(', ')}`);
+    return { layers, activation: values.activation, ...(lstm ? { lstm } : {}) };
+  } catch (e) {
+    created.forEach((v) => v.dispose());
+    throw e;
   }
 }
 
@@ -183,6 +340,8 @@ export interface PromptInitOptions {
   encoderHiddenSize?: number;
   /** Prefix tuning: train [N, H] embeddings through an MLP (PEFT's prefix_projection) instead of the keys and values directly. */
   prefixProjection?: boolean;
+  /** P-tuning's encoder (default 'mlp'). */
+  encoderType?: PromptEncoderType;
 }
 
 /** Ids that are never prompt material: special tokens. */
@@ -220,7 +379,7 @@ export function initTokenIds(model: FrozenLM, options: PromptInitOptions): numbe
     case 'text': {
       const text = options.text?.trim() ?? '';
       if (!options.tokenizer || text.length === 0) throw new PromptError("the 'text' init needs a non-empty init text");
-      const ids = options.tokenizer.encode(text);
+      const ids = options.tokenizer.encodeStart(text);
       if (ids.length === 0) throw new PromptError(`the init text "${text}" gives no tokens`);
       return Array.from({ length: N }, (_, i) => ids[i % ids.length]);
     }
@@ -238,9 +397,24 @@ export function initTokenIds(model: FrozenLM, options: PromptInitOptions): numbe
   }
 }
 
-/** Standard deviation of all entries of the word-embedding table (one small readback). */
+/**
+ * Standard deviation of all entries of the word-embedding table (one small readback). A table over
+ * one GPU binding (vocabShards.ts) cannot be a kernel's operand: its host-side values are summed instead.
+ */
 export async function embeddingStd(model: FrozenLM): Promise<number> {
-  const std = tf.tidy(() => tf.sqrt(tf.moments(model.wordEmbeddings).variance));
+  const table = model.wordEmbeddings;
+  if (table.size * 4 > maxBindingBytes()) {
+    const values = await table.data();
+    let sum = 0;
+    let squares = 0;
+    for (let i = 0; i < values.length; i++) {
+      sum += values[i];
+      squares += values[i] * values[i];
+    }
+    const mean = sum / values.length;
+    return Math.sqrt(Math.max(0, squares / values.length - mean * mean));
+  }
+  const std = tf.tidy(() => tf.sqrt(tf.moments(table).variance));
   const [s] = await std.data();
   std.dispose();
   return s;
@@ -258,17 +432,18 @@ async function initialEmbeddings(model: FrozenLM, options: PromptInitOptions): P
     return tf.tensor2d(data, [N, H]);
   }
   const ids = initTokenIds(model, options);
-  return tf.tidy(() => tf.gather(model.wordEmbeddings, tf.tensor1d(ids, 'int32')) as tf.Tensor2D); // [N] -> [N, H]
+  // Through the model's lookup, which reads a table split into binding-sized shards as one.
+  return tf.tidy(() => model.embed(tf.tensor2d([ids], [1, ids.length], 'int32')).reshape([ids.length, H]) as tf.Tensor2D); // [1, N] -> [N, H]
 }
 
 /**
- * [N, L x 2 x H] prefix keys and values for `options.init`: what every layer computes for the init's
+ * [N, L x 2 x W] prefix keys and values (W = keyValueWidth: H, or the key/value heads' width with grouped-query attention) for `options.init`: what every layer computes for the init's
  * tokens as a sequence (Li & Liang found prefixes started from real words' activations train best),
  * or, for 'random', N(0, s^2) with the std of those activations for the most frequent tokens.
  */
 async function initialPrefix(model: FrozenLM, options: PromptInitOptions): Promise<tf.Tensor2D> {
   const N = options.length;
-  const width = model.config.numLayers * 2 * model.config.hiddenSize;
+  const width = prefixWidth(model.config);
   const activations = (ids: number[]) =>
     tf.tidy(() => {
       const idsT = tf.tensor2d([ids], [1, ids.length], 'int32');
@@ -297,12 +472,13 @@ export async function createSoftPrompt(model: FrozenLM, options: PromptInitOptio
   }
   const vectors = variableFrom(await initialEmbeddings(model, options));
   if (method === 'p-tuning') {
-    // PEFT's MLP prompt encoder: H -> E -> E -> H with ReLU between.
-    return new SoftPrompt(vectors, head, { method, encoder: createPromptEncoder([H, E, E, H], 'relu', options.seed) });
+    // PEFT's prompt encoders: MLP H -> E -> E -> H with ReLU between, or a bidirectional LSTM then 2E -> 2E -> H.
+    const encoder = options.encoderType === 'lstm' ? createLstmPromptEncoder(H, E, options.seed) : createPromptEncoder([H, E, E, H], 'relu', options.seed);
+    return new SoftPrompt(vectors, head, { method, encoder });
   }
   if (method === 'prefix') {
-    // PEFT's prefix_projection: H -> E -> L x 2 x H with tanh between.
-    return new SoftPrompt(vectors, head, { method, encoder: createPromptEncoder([H, E, L * 2 * H], 'tanh', options.seed) });
+    // PEFT's prefix_projection: H -> E -> L x 2 x W with tanh between (W: keyValueWidth, as PEFT sizes token_dim for GQA).
+    return new SoftPrompt(vectors, head, { method, encoder: createPromptEncoder([H, E, L * 2 * keyValueWidth(model.config)], 'tanh', options.seed) });
   }
   return new SoftPrompt(vectors, head);
 }
@@ -313,14 +489,14 @@ export async function createSoftPrompt(model: FrozenLM, options: PromptInitOptio
  */
 export function promptFromValues(
   values: PromptValues,
-  needs: { length: number; hiddenSize: number; numLayers: number; headClasses?: number; seed: number },
+  needs: Pick<TransformerConfig, 'hiddenSize' | 'numLayers' | 'numKeyValueHeads' | 'headDim'> & { length: number; headClasses?: number; seed: number },
 ): SoftPrompt {
   const prefix = values.method === 'prefix';
-  const width = prefix ? needs.numLayers * 2 * needs.hiddenSize : needs.hiddenSize;
+  const width = prefix ? prefixWidth(needs) : needs.hiddenSize;
   if (values.dim !== width) {
     throw new PromptError(
       prefix
-        ? `the prefix has ${values.dim} values per virtual token but this model needs ${width} (layers ${needs.numLayers} x 2 x hidden ${needs.hiddenSize})`
+        ? `the prefix has ${values.dim} values per virtual token but this model needs ${width} (layers ${needs.numLayers} x 2 x ${keyValueWidthText(needs)})`
         : `the prompt vectors have size ${values.dim} but the model's hidden size is ${needs.hiddenSize}`,
     );
   }
@@ -330,8 +506,8 @@ export function promptFromValues(
   const C = needs.headClasses;
   const head = C && values.head && values.head.bias.length === C ? values.head : undefined;
   if (C && values.head && !head) throw new PromptError(`the prompt's label head has ${values.head.bias.length} classes; this data has ${C}`);
-  const prompt = SoftPrompt.fromValues({ vectors: values.vectors, numTokens: values.numTokens, dim: values.dim, head, method: values.method });
-  if (C && !head) return new SoftPrompt(prompt.vectors, createLabelHead(needs.hiddenSize, C, needs.seed), { method: prompt.method });
+  const prompt = SoftPrompt.fromValues({ vectors: values.vectors, numTokens: values.numTokens, dim: values.dim, head, method: values.method, encoder: values.encoder });
+  if (C && !head) return new SoftPrompt(prompt.vectors, createLabelHead(needs.hiddenSize, C, needs.seed), { method: prompt.method, encoder: prompt.encoder });
   return prompt;
 }
 

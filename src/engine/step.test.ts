@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../node/model';
-import { embedInputs, forwardWithPrompt, makeBatch, padSideFor } from './batch';
+import { embedInputs, forwardWithPrompt, makeBatch, padSideFor, readHidden } from './batch';
 import type { LanguageModel } from './languageModel';
 import { createSoftPrompt, SoftPrompt } from './softPrompt';
 import { classificationLoss, classScores, makeClassificationBatch, promptTuningStep, readPosition, type ClassifierParts } from './step';
@@ -103,7 +103,7 @@ for (const family of ['bert', 'gpt2'] as const) {
       const gEmbeds = tf.grad((e: tf.Tensor) => {
         const h = lm.model.forward({ inputsEmbeds: e as tf.Tensor3D, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds });
         // One row per example here (GPT-2's " great" is Ġ great: one sequence, read twice).
-        const hm = tf.matMul(batch.readSelect, h).reshape([-1, lm.model.config.hiddenSize]);
+        const hm = readHidden(h, batch).reshape([-1, lm.model.config.hiddenSize]);
         const scores = parts.verbalizer!.classScores(tf.logSoftmax(lm.model.lmLogits(hm) as tf.Tensor2D));
         return tf.neg(tf.mean(tf.sum(tf.mul(batch.labels, tf.logSoftmax(scores)), -1)));
       })(embeds);

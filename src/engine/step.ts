@@ -7,6 +7,7 @@
  * add reads: one per scored piece, see verbalizer.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { withLayerRecomputation } from '../model/checkpointing';
 import type { FrozenLM, LmKind } from '../model/types';
 import { forwardWithPrompt, makeBatch, padSideFor, readHidden, type BatchInput, type TokenBatch } from './batch';
 import type { SoftPrompt } from './softPrompt';
@@ -25,6 +26,12 @@ export interface StepOptions {
    * loss's, so its norm is compared with maxGradNorm / G. Omitted: one group of every variable.
    */
   groups?: readonly number[];
+  /**
+   * Gradient checkpointing (src/model/checkpointing.ts): keep only each layer's inputs on the tape
+   * and recompute the layer in the backward pass. Less memory (BERT-base at batch 8 fits the wasm
+   * heap), about one more forward pass of compute. Default off.
+   */
+  recomputeLayers?: boolean;
 }
 
 /**
@@ -51,7 +58,7 @@ export function promptTuningStep(
   options: StepOptions,
 ): tf.Scalar {
   setLearningRate(optimizer, options.learningRate);
-  const { value, grads } = tf.variableGrads(loss, variables);
+  const { value, grads } = withLayerRecomputation(options.recomputeLayers ?? false, () => tf.variableGrads(loss, variables));
   const before = variables.map((v) => v.clone());
   const groups = options.groups ?? [variables.length];
   if (groups.reduce((a, b) => a + b, 0) !== variables.length) throw new Error(`internal: variable groups ${groups.join('+')} do not cover ${variables.length} variables`);

@@ -6,8 +6,8 @@
  *   "Review: {review} Sentiment:"                  decoder (GPT-2): the label is the next token
  *
  * Layout of an encoded example: encoders `[CLS] pieces... [SEP]`, decoders `BOS pieces...` (BOS
- * when the tokenizer has one; GPT-2's <|endoftext|> is its document separator, so text after it is
- * in-distribution). With no soft slot in the template, `promptLength` soft tokens go right after
+ * when the checkpoint's tokenizer adds one, `TextTokenizer.addBos`: Llama-2/3, Mistral, and GPT-2,
+ * whose <|endoftext|> is its document separator, so text after it is in-distribution; Qwen none). With no soft slot in the template, `promptLength` soft tokens go right after
  * [CLS]/BOS, as in Lester et al.
  *
  * Spaces and byte-level BPE (GPT-2, RoBERTa): "great" and " great" are different tokens there, so
@@ -16,7 +16,9 @@
  * next: a column's value is encoded as " value", a [MASK] means the label word is preceded by a
  * space (the verbalizer then uses " great"), a soft slot swallows them. A decoder template without
  * [MASK] predicts a space-prefixed word after its last text ("Sentiment:" -> " positive") unless
- * that text ends in a newline. WordPiece ignores all of this, as it should.
+ * that text ends in a newline. WordPiece ignores all of this, as it should. SentencePiece
+ * (Llama-2, Mistral) follows the same rule: the first piece is encoded as the start of an input
+ * (with its word-start "▁"), later ones as continuing text (`TextTokenizer.encode`).
  */
 import type { TextTokenizer } from '../model/tokenizer';
 import type { LmKind, TransformerConfig } from '../model/types';
@@ -85,7 +87,7 @@ export function parseTemplate(source: string): TemplatePiece[] {
 /** One template compiled against a tokenizer: what is fixed is tokenised once. */
 type Segment =
   | { kind: 'tokens'; ids: number[] }
-  | { kind: 'column'; column: string; spaceBefore: boolean }
+  | { kind: 'column'; column: string; spaceBefore: boolean; atStart: boolean }
   | { kind: 'soft'; first: number; count: number }
   | { kind: 'mask' }
   | { kind: 'sep' };
@@ -216,11 +218,11 @@ export class Template {
     if (defaultSlot) pieces.unshift({ kind: 'soft', count: options.promptLength });
 
     const spaceSensitive = isSpaceSensitive(tokenizer);
-    const encodeText = (t: string) => (t.length === 0 ? [] : tokenizer.encode(t));
+    const encodeText = (t: string, first: boolean) => (t.length === 0 ? [] : first ? tokenizer.encodeStart(t) : tokenizer.encode(t));
     const segments: Segment[] = [];
     const special = tokenizer.special;
     if (lmKind === 'masked-lm') segments.push({ kind: 'tokens', ids: [special.cls as number] });
-    else if (special.bos !== null) segments.push({ kind: 'tokens', ids: [special.bos] });
+    else if (tokenizer.addBos && special.bos !== null) segments.push({ kind: 'tokens', ids: [special.bos] });
     let pendingSpace = false; // trailing spaces of the previous text piece, owed to the next piece
     let atStart = true; // no text emitted yet
     let lastText = ''; // the latest text emitted, for the decoder's implicit prediction point
@@ -233,14 +235,14 @@ export class Template {
           const t = raw.replace(/[ \t]+$/, '');
           pendingSpace = t.length < raw.length;
           if (t.length > 0) {
-            segments.push({ kind: 'tokens', ids: encodeText(t) });
+            segments.push({ kind: 'tokens', ids: encodeText(t, atStart) });
             atStart = false;
             lastText = t;
           }
           break;
         }
         case 'column':
-          segments.push({ kind: 'column', column: p.column, spaceBefore: spaceSensitive && pendingSpace });
+          segments.push({ kind: 'column', column: p.column, spaceBefore: spaceSensitive && pendingSpace, atStart });
           pendingSpace = false;
           atStart = false;
           lastText = 'x';
@@ -296,7 +298,8 @@ export class Template {
     this.segments.forEach((s, i) => {
       if (s.kind !== 'column') return;
       const value = (row[s.column] ?? '').trim();
-      columnIds.set(i, value.length === 0 ? [] : this.tokenizer.encode((s.spaceBefore ? ' ' : '') + value));
+      const text = (s.spaceBefore ? ' ' : '') + value;
+      columnIds.set(i, value.length === 0 ? [] : s.atStart ? this.tokenizer.encodeStart(text) : this.tokenizer.encode(text));
     });
     let excess = this.fixedLength + [...columnIds.values()].reduce((n, ids) => n + ids.length, 0) - budget;
     const truncated = excess > 0;

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { StoppedError, type Phase, type PhaseProgress } from './phase';
 import { randomFromState, seededRandom } from './random';
 import { promptTuningStep } from './step';
-import { PROMPT_METHODS, type ClassifierMode, type PromptInit, type PromptMethod } from './types';
+import { PROMPT_ENCODER_TYPES, PROMPT_METHODS, type ClassifierMode, type PromptEncoderType, type PromptInit, type PromptMethod } from './types';
 
 export interface TrainingConfig {
   mode: ClassifierMode;
@@ -33,12 +33,16 @@ export interface TrainingConfig {
   seed: number;
   /** Cap on sequence length (the model's maximum positions when omitted). */
   maxLength?: number;
+  /** Gradient checkpointing per layer: less memory, about a third more compute (StepOptions.recomputeLayers). Absent: off. */
+  recomputeLayers?: boolean;
   /** What is trained: input vectors, P-tuning's encoder over them, or per-layer prefixes. Absent: 'prompt'. */
   method?: PromptMethod;
   /** P-tuning's MLP encoder and prefix tuning's projection: hidden width (default: the model's hidden size). */
   encoderHiddenSize?: number;
   /** Prefix tuning: train [N, H] embeddings through an MLP to the keys and values (PEFT's prefix_projection). */
   prefixProjection?: boolean;
+  /** P-tuning's prompt encoder: 'mlp' or 'lstm' (bidirectional LSTM + MLP; see PromptEncoderType). Absent: 'mlp'. Other methods ignore it (a sweep over methods keeps it). */
+  encoderType?: PromptEncoderType;
   /**
    * Prompt ensemble (Lester et al.): train this many prompts in one run, member k initialised with
    * seed + k x ENSEMBLE_SEED_STEP (the same batches for all), and score by averaging their class
@@ -152,6 +156,7 @@ export function checkTrainingConfig(c: TrainingConfig): void {
   if (c.ensembleSize !== undefined && !(Number.isInteger(c.ensembleSize) && c.ensembleSize >= 1 && c.ensembleSize <= MAX_ENSEMBLE_SIZE)) {
     bad(`ensemble size must be a whole number from 1 to ${MAX_ENSEMBLE_SIZE}, got ${c.ensembleSize}`);
   }
+  if (c.encoderType !== undefined && !(PROMPT_ENCODER_TYPES as readonly string[]).includes(c.encoderType)) bad(`encoder type must be one of ${PROMPT_ENCODER_TYPES.join(', ')}, got ${c.encoderType}`);
   if (c.encoderHiddenSize !== undefined && !(Number.isInteger(c.encoderHiddenSize) && c.encoderHiddenSize >= 1)) {
     bad(`the encoder's hidden size must be a positive integer, got ${c.encoderHiddenSize}`);
   }
@@ -577,7 +582,7 @@ export async function runTraining<E, V extends EpochValidation>(
         lr = learningRateAt(step, totalSteps, config.learningRate, warmupSteps);
         const b = objective.batch(examples);
         try {
-          pending.push(promptTuningStep(b.loss, variables, optimizer, { learningRate: lr, maxGradNorm: config.maxGradNorm, groups: objective.groups }));
+          pending.push(promptTuningStep(b.loss, variables, optimizer, { learningRate: lr, maxGradNorm: config.maxGradNorm, groups: objective.groups, recomputeLayers: config.recomputeLayers }));
         } finally {
           b.dispose();
         }

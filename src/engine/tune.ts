@@ -4,9 +4,12 @@
  * evaluate the kept prompt. Classification and generation implement `TuningTask`; nothing else
  * differs between them here.
  */
+import * as tf from '@tensorflow/tfjs';
+import { keptActivationBytes } from '../model/memory';
 import { DataError, type Row } from './data';
 import { startPhase, stopsSoFar, type Phase } from './phase';
 import { promptFromValues, type PromptValues, type SoftPrompt } from './softPrompt';
+import type { TransformerConfig } from '../model/types';
 import type { Template } from './template';
 import {
   runTraining,
@@ -102,16 +105,36 @@ export type TuneResult<E, V extends EpochValidation, Outcome extends object> = L
     dispose(): void;
   };
 
+/**
+ * Activations kept for the backward pass above which layers are recomputed when the run does not
+ * say (TrainingConfig.recomputeLayers absent): wasm's heap is at most 4 GiB and BERT-base at batch 8
+ * aborts there with every activation on the tape; a GPU has more room and recomputation costs about a
+ * third more compute, so it is turned on only for far larger runs there.
+ */
+export const AUTO_RECOMPUTE_ABOVE_BYTES: Readonly<Record<'webgpu' | 'other', number>> = { webgpu: 4 * 2 ** 30, other: 512 * 2 ** 20 };
+
+/** Whether a run recomputes layers: as configured, else by the activation estimate for its batch and longest example. */
+export function recomputeLayersFor(
+  model: Pick<TransformerConfig, 'hiddenSize' | 'hiddenAct' | 'intermediateSize' | 'numHeads' | 'numLayers'>,
+  config: Pick<TrainingConfig, 'recomputeLayers' | 'batchSize'>,
+  sequenceLength: number,
+  backend: string,
+): boolean {
+  if (config.recomputeLayers !== undefined) return config.recomputeLayers;
+  const limit = AUTO_RECOMPUTE_ABOVE_BYTES[backend === 'webgpu' ? 'webgpu' : 'other'];
+  return keptActivationBytes(model, config.batchSize, sequenceLength) > limit;
+}
+
 /** Trains (or only evaluates) a prompt for `task`; the task is disposed with the result. */
 export async function tune<E, V extends EpochValidation, Baseline, Outcome extends object>(
   task: TuningTask<E, V, Baseline, Outcome>,
-  model: { hiddenSize: number; numLayers: number },
+  model: Pick<TransformerConfig, 'hiddenSize' | 'numLayers' | 'numKeyValueHeads' | 'headDim' | 'hiddenAct' | 'intermediateSize' | 'numHeads'>,
   config: TrainingConfig,
   hooks: TuneHooks<V, Baseline> = {},
   options: TuneOptions<V> = {},
 ): Promise<TuneResult<E, V, Outcome>> {
   const { prepared } = task;
-  const { hiddenSize, numLayers } = model;
+  const { hiddenSize, numLayers, numKeyValueHeads, headDim } = model;
   const K = config.ensembleSize ?? 1;
   const members: SoftPrompt[] = [];
   try {
@@ -123,7 +146,7 @@ export async function tune<E, V extends EpochValidation, Baseline, Outcome exten
     // A stop during the baseline ends the run there: no training, no evaluation.
     const stoppedAtBaseline = stopsSoFar(hooks.control) > 0;
     if (!stoppedAtBaseline) hooks.onBaseline?.(baseline);
-    const needs = { length: prepared.promptLength, hiddenSize, numLayers, headClasses: task.headClasses, seed: config.seed };
+    const needs = { length: prepared.promptLength, hiddenSize, numLayers, numKeyValueHeads, headDim, headClasses: task.headClasses, seed: config.seed };
     if (options.initial && !options.resume) {
       // Given values: one prompt, or an ensemble's members as they were exported.
       for (const values of options.initial.members ?? [options.initial]) members.push(promptFromValues(values, needs));
@@ -150,7 +173,7 @@ export async function tune<E, V extends EpochValidation, Baseline, Outcome exten
               ...task.objective(members),
             },
             prepared.train,
-            config,
+            { ...config, recomputeLayers: recomputeLayersFor(model, config, prepared.template.maxLength, tf.getBackend()) },
             {
               ...loopHooks,
               onCheckpoint: onCheckpoint ? async (state) => onCheckpoint({ state, prompt: await valuesOf() }) : undefined,

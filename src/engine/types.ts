@@ -30,9 +30,18 @@ export type PromptPlacement = (typeof PROMPT_PLACEMENTS)[number];
  * What is trained (Liu et al.'s P-tuning v2 paper compares them):
  * - 'prompt': prompt tuning (Lester et al.): N vectors in the input embeddings.
  * - 'p-tuning': P-tuning (Liu et al.): the N input vectors come from a small trainable encoder (an
- *   MLP, PEFT's P_TUNING with encoder_reparameterization_type MLP) over N trainable embeddings.
+ *   MLP or LSTM + MLP, PEFT's P_TUNING; see PromptEncoderType) over N trainable embeddings.
  * - 'prefix': prefix tuning / P-tuning v2 (Li & Liang; PEFT's PREFIX_TUNING): N trainable keys and
  *   values at every layer's attention; nothing is added to the input.
  */
 export const PROMPT_METHODS = ['prompt', 'p-tuning', 'prefix'] as const;
 export type PromptMethod = (typeof PROMPT_METHODS)[number];
+
+/**
+ * P-tuning's prompt encoder (PEFT's encoder_reparameterization_type):
+ * - 'mlp': H -> E -> E -> H with ReLU between;
+ * - 'lstm': a bidirectional LSTM (2 layers, E per direction) over the N embeddings as a sequence,
+ *   then an MLP 2E -> 2E -> H with ReLU between (Liu et al.'s original encoder).
+ */
+export const PROMPT_ENCODER_TYPES = ['mlp', 'lstm'] as const;
+export type PromptEncoderType = (typeof PROMPT_ENCODER_TYPES)[number];

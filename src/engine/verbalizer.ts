@@ -37,7 +37,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { LmKind } from '../model/types';
-import type { BatchInput } from './batch';
+import { selectionFor, type BatchInput, type Selection } from './batch';
 import type { EncodedExample } from './template';
 
 export class VerbalizerError extends Error {
@@ -152,8 +152,10 @@ export class Verbalizer {
   private readonly readsPerSequence: number;
   /** Distinct scored token ids, in first-seen order. */
   private readonly scoredIds: number[];
-  /** [V, U]: one-hot columns picking the scored ids (built on first use). */
+  /** [V, U]: one-hot columns picking the scored ids (built on first use, one-hot selection only). */
   private selection: tf.Tensor2D | null = null;
+  /** [U] int32: the scored ids (built on first use, gather selection only). */
+  private scoredIdTensor: tf.Tensor1D | null = null;
   /** [S * K * U, C]: 1/|words of c| at each (sequence, read, id) of a piece of class c's words. */
   private combination: tf.Tensor2D | null = null;
 
@@ -240,15 +242,29 @@ export class Verbalizer {
     return { inputs, reads: this.sequences.map((s) => s.reads.map((o) => at + o)) };
   }
 
-  private matrices(): { selection: tf.Tensor2D; combination: tf.Tensor2D } {
-    if (!this.selection || !this.combination) {
+  /** [V, U] one-hot columns picking the scored ids. */
+  private selectionMatrix(): tf.Tensor2D {
+    if (!this.selection) {
       const V = this.vocabSize;
+      const U = this.scoredIds.length;
+      const sel = new Float32Array(V * U);
+      this.scoredIds.forEach((id, u) => (sel[id * U + u] = 1));
+      this.selection = tf.keep(tf.tensor2d(sel, [V, U])); // kept: the first call is usually inside a caller's tidy
+    }
+    return this.selection;
+  }
+
+  private scoredIdIndex(): tf.Tensor1D {
+    this.scoredIdTensor ??= tf.keep(tf.tensor1d(this.scoredIds, 'int32'));
+    return this.scoredIdTensor;
+  }
+
+  private combinationMatrix(): tf.Tensor2D {
+    if (!this.combination) {
       const U = this.scoredIds.length;
       const K = this.readsPerSequence;
       const C = this.numClasses;
       const column = new Map(this.scoredIds.map((id, u) => [id, u]));
-      const sel = new Float32Array(V * U);
-      this.scoredIds.forEach((id, u) => (sel[id * U + u] = 1));
       const comb = new Float32Array(this.sequences.length * K * U * C);
       this.pieceReads.forEach((ws, c) =>
         ws.forEach((pieces) => {
@@ -256,33 +272,36 @@ export class Verbalizer {
         }),
       );
       // Kept: the first call usually happens inside a caller's tf.tidy.
-      this.selection = tf.keep(tf.tensor2d(sel, [V, U]));
       this.combination = tf.keep(tf.tensor2d(comb, [this.sequences.length * K * U, C]));
     }
-    return { selection: this.selection, combination: this.combination };
+    return this.combination;
   }
 
   /**
    * Log-probabilities at every read of a batch built from `scoringInputs` ([B * S * K, V], rows in
    * example, sequence, read order) -> class scores [B, C]: the mean over each class's words of the
-   * sum of their pieces' log-probabilities. Matmuls rather than gathers: gather's gradient needs
-   * UnsortedSegmentSum, which the wasm backend lacks.
+   * sum of their pieces' log-probabilities. The scored ids are picked as batch.ts picks rows
+   * (`selection`): a gather, or on wasm a product with a [V, U] one-hot matrix.
    */
-  classScores(logProbs: tf.Tensor2D): tf.Tensor2D {
-    const { selection, combination } = this.matrices();
-    const perExample = combination.shape[0] / selection.shape[1]; // S * K reads
+  classScores(logProbs: tf.Tensor2D, selection: Selection = selectionFor()): tf.Tensor2D {
+    const combination = this.combinationMatrix();
+    const perExample = combination.shape[0] / this.scoredIds.length; // S * K reads
     const rows = logProbs.shape[0];
     if (rows % perExample !== 0) throw new Error(`${rows} rows of log-probabilities do not split into examples of ${perExample} reads`);
     return tf.tidy(() => {
-      const picked = tf.matMul(logProbs, selection); // [B*S*K, V] x [V, U] -> [B*S*K, U]
+      const picked =
+        selection === 'gather'
+          ? tf.gather(logProbs, this.scoredIdIndex(), 1) // [B*S*K, V] -> [B*S*K, U]
+          : tf.matMul(logProbs, this.selectionMatrix()); // [B*S*K, V] x [V, U] -> [B*S*K, U]
       return tf.matMul(picked.reshape([rows / perExample, combination.shape[0]]), combination) as tf.Tensor2D; // [B, S*K*U] x [S*K*U, C] -> [B, C]
     });
   }
 
   dispose(): void {
-    tf.dispose([this.selection, this.combination].filter((t): t is tf.Tensor2D => t !== null));
+    tf.dispose([this.selection, this.combination, this.scoredIdTensor].filter((t) => t !== null) as tf.Tensor[]);
     this.selection = null;
     this.combination = null;
+    this.scoredIdTensor = null;
   }
 }
 

@@ -3,8 +3,10 @@
  * same post-LayerNorm transformer; they differ in tensor names, token types and position ids.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attentionBias, joinKeyValues, layerNorm, linear, multiHeadAttention, positionIdsFromMask, splitPrefix, tiedProjection } from './layers';
+import { activation, attentionBias, joinKeyValues, layerNorm, linear, multiHeadAttention, positionIdsFromMask, splitPrefix } from './layers';
 import type { LayerNormWeights, LayerPrefix, Linear } from './layers';
+import { checkpointed } from './checkpointing';
+import { VocabTable } from './vocabShards';
 import { take, type WeightSpec } from './weights';
 import type { ForwardInputs, FrozenLM, TransformerConfig } from './types';
 
@@ -81,8 +83,9 @@ const NAMES: Record<'bert' | 'roberta' | 'distilbert', EncoderNames> = {
 };
 
 function encoderNames(cfg: TransformerConfig): EncoderNames {
-  if (cfg.modelType === 'gpt2') throw new Error('internal: gpt2 is not an encoder');
-  return NAMES[cfg.modelType];
+  const type = cfg.modelType;
+  if (type !== 'bert' && type !== 'distilbert' && type !== 'roberta') throw new Error(`internal: ${type} is not an encoder`);
+  return NAMES[type];
 }
 
 export function encoderPrefix(cfg: TransformerConfig): string {
@@ -143,8 +146,8 @@ interface EncoderLayer {
 interface MlmHead {
   dense: Linear;
   ln: LayerNormWeights;
-  /** [V, H] decoder: the word-embedding table itself when tied. */
-  decoder: tf.Tensor2D;
+  /** [V, H] decoder (the word-embedding table itself when tied), in binding-sized shards. */
+  decoder: VocabTable;
   bias: tf.Tensor1D;
 }
 
@@ -164,9 +167,9 @@ function encoderLayer(
   const v = linear(x, p.v) as tf.Tensor3D;
   seen?.({ keys: k, values: v });
   const attn = multiHeadAttention(linear(x, p.q), k, v, bias, cfg.numHeads, prefix);
-  const h = layerNorm(tf.add(x, linear(attn, p.o)), p.ln1, cfg.layerNormEps);
+  const h = layerNorm(linear(attn, p.o), p.ln1, cfg.layerNormEps, x); // LN(x + attn), one kernel on WebGPU
   const ffn = linear(activation(linear(h, p.ffnIn), cfg.hiddenAct), p.ffnOut); // [B,T,H] -> [B,T,I] -> [B,T,H]
-  return layerNorm(tf.add(h, ffn), p.ln2, cfg.layerNormEps) as tf.Tensor3D;
+  return layerNorm(ffn, p.ln2, cfg.layerNormEps, h) as tf.Tensor3D; // LN(h + ffn)
 }
 
 // ---- Model ----
@@ -174,6 +177,8 @@ function encoderLayer(
 export class BertEncoder implements FrozenLM {
   readonly wordEmbeddings: tf.Tensor2D;
   readonly hasLmHead: boolean;
+  /** The word embeddings in shards that each fit one GPU binding (vocabShards.ts). */
+  private readonly wordTable: VocabTable;
   private readonly positionEmbeddings: tf.Tensor2D;
   private readonly tokenTypeEmbeddings: tf.Tensor2D | null;
   private readonly embLn: LayerNormWeights;
@@ -195,6 +200,7 @@ export class BertEncoder implements FrozenLM {
     const ln = (name: string): LayerNormWeights => ({ gamma: take(tensors, `${name}.weight`), beta: take(tensors, `${name}.bias`) });
     this.owned = [...tensors.values()];
     this.wordEmbeddings = take(tensors, `${n.word}.weight`);
+    this.wordTable = VocabTable.split(this.wordEmbeddings, `${n.word}.weight`);
     this.positionEmbeddings = take(tensors, `${n.position}.weight`);
     this.tokenTypeEmbeddings =
       n.tokenType && config.typeVocabSize > 0 ? take<tf.Tensor2D>(tensors, `${n.tokenType}.weight`) : null;
@@ -210,7 +216,7 @@ export class BertEncoder implements FrozenLM {
     this.hasLmHead = missingHead.length === 0;
     if (this.hasLmHead) {
       // Tied (the default): the word embeddings, as transformers' tie_weights makes it even when the file has a copy.
-      const decoder = config.tieWordEmbeddings === false ? take<tf.Tensor2D>(tensors, `${n.head.decoder}.weight`) : this.wordEmbeddings;
+      const decoder = config.tieWordEmbeddings === false ? VocabTable.split(take<tf.Tensor2D>(tensors, `${n.head.decoder}.weight`), `${n.head.decoder}.weight`) : this.wordTable;
       this.head = { dense: lin(n.head.dense), ln: ln(n.head.ln), decoder, bias: take(tensors, n.head.bias) };
     } else {
       this.head = null;
@@ -218,7 +224,7 @@ export class BertEncoder implements FrozenLM {
   }
 
   embed(ids: tf.Tensor2D): tf.Tensor3D {
-    return tf.gather(this.wordEmbeddings, ids) as tf.Tensor as tf.Tensor3D; // [B, T] -> [B, T, H]
+    return this.wordTable.gather(ids) as tf.Tensor3D; // [B, T] -> [B, T, H]
   }
 
   forward(inputs: ForwardInputs): tf.Tensor3D {
@@ -246,7 +252,16 @@ export class BertEncoder implements FrozenLM {
     }
     let h = layerNorm(x, this.embLn, cfg.layerNormEps) as tf.Tensor3D;
     const bias = attentionBias(attentionMask, false, P); // [B, 1, 1, P + T]
-    this.layers.forEach((layer, i) => (h = encoderLayer(h, layer, bias, cfg, prefixes?.[i], seen)));
+    this.layers.forEach((layer, i) => {
+      const prefix = prefixes?.[i];
+      if (seen) {
+        h = encoderLayer(h, layer, bias, cfg, prefix, seen); // keyValues: k and v must outlive the layer
+        return;
+      }
+      // Checkpointed: with recomputation on (training), the tape keeps only the layer's inputs.
+      const block = checkpointed((x, b, keys, values) => encoderLayer(x as tf.Tensor3D, layer, b as tf.Tensor4D, cfg, keys && values ? { keys: keys as tf.Tensor2D, values: values as tf.Tensor2D } : undefined));
+      h = block(h, bias, ...(prefix ? [prefix.keys, prefix.values] : []));
+    });
     return h;
   }
 
@@ -262,11 +277,13 @@ export class BertEncoder implements FrozenLM {
       // RoBERTa's lm_head hard-codes GELU; BERT and DistilBERT heads use the config's activation.
       const act = this.config.modelType === 'roberta' ? 'gelu' : this.config.hiddenAct;
       const t = layerNorm(activation(linear(hidden, head.dense), act), head.ln, this.config.layerNormEps);
-      return tf.add(tiedProjection(t, head.decoder), head.bias);
+      return tf.add(head.decoder.project(t), head.bias); // [..., H] -> [..., V]
     });
   }
 
   dispose(): void {
     for (const t of this.owned) t.dispose();
+    this.wordTable.dispose();
+    if (this.head && this.head.decoder !== this.wordTable) this.head.decoder.dispose();
   }
 }

@@ -1,4 +1,4 @@
-import { SUPPORTED_MODEL_TYPES, type ModelType, type TransformerConfig } from './types';
+import { SUPPORTED_MODEL_TYPES, type ModelType, type RopeScaling, type TransformerConfig } from './types';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -111,11 +111,97 @@ export function parseConfig(json: unknown, file = 'config.json'): TransformerCon
       };
       break;
     }
+    case 'llama':
+    case 'mistral':
+    case 'qwen2':
+    case 'qwen3': {
+      const hidden = int('hidden_size', 1);
+      const heads = int('num_attention_heads', 1);
+      // num_key_value_heads absent: plain multi-head attention (as transformers defaults it).
+      const kvHeads = int('num_key_value_heads', 1, heads);
+      if (heads % kvHeads !== 0) {
+        throw new ConfigError(`${file}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads} (model_type ${modelType})`);
+      }
+      if (c.head_dim === undefined || c.head_dim === null) {
+        if (hidden % heads !== 0) throw new ConfigError(`${file}: hidden_size ${hidden} is not divisible by ${heads} heads and there is no "head_dim"`);
+      }
+      const headDim = c.head_dim === undefined || c.head_dim === null ? hidden / heads : int('head_dim', 2);
+      if (headDim % 2 !== 0) throw new ConfigError(`${file}: head_dim ${headDim} is odd; rotary embeddings rotate pairs of dimensions`);
+      const act = c.hidden_act ?? 'silu';
+      if (act !== 'silu') throw new ConfigError(`${file}: field "hidden_act" is ${JSON.stringify(act)}; the ${modelType} MLP here is SwiGLU with "silu" only`);
+      if (c.mlp_bias === true) throw new ConfigError(`${file}: field "mlp_bias": true is not supported`);
+      // Newer transformers write rope_theta and the scaling together as "rope_parameters".
+      const rope = isObject(c.rope_parameters) ? c.rope_parameters : null;
+      const ropeTheta = rope && rope.rope_theta !== undefined ? ropeNumber(rope, 'rope_theta', file, 'rope_parameters') : positive('rope_theta', 10000);
+      const qwen = type === 'qwen2' || type === 'qwen3';
+      cfg = {
+        modelType: type,
+        lmKind: 'causal-lm',
+        vocabSize: int('vocab_size', 1),
+        hiddenSize: hidden,
+        numLayers: int('num_hidden_layers', 1),
+        numHeads: heads,
+        intermediateSize: int('intermediate_size', 1),
+        maxPositions: int('max_position_embeddings', 1),
+        typeVocabSize: 0,
+        layerNormEps: positive('rms_norm_eps', 1e-6),
+        hiddenAct: 'silu',
+        padTokenId: tokenId('pad_token_id', null),
+        positionOffset: 0,
+        tieWordEmbeddings: c.tie_word_embeddings === true,
+        numKeyValueHeads: kvHeads,
+        headDim,
+        ropeTheta,
+        ropeScaling: parseRopeScaling(rope ?? c.rope_scaling, file, rope ? 'rope_parameters' : 'rope_scaling'),
+        // qwen2 always has q/k/v biases; llama and qwen3 put biases on q/k/v/o when attention_bias is true.
+        attentionBias: type === 'qwen2' ? 'qkv' : type !== 'mistral' && c.attention_bias === true ? 'qkvo' : 'none',
+        qkNorm: type === 'qwen3',
+        // Qwen applies its window only with use_sliding_window; mistral whenever sliding_window is set.
+        slidingWindow: (qwen ? c.use_sliding_window === true : type === 'mistral') && c.sliding_window != null ? int('sliding_window', 1) : null,
+      };
+      break;
+    }
   }
-  if (cfg.hiddenSize % cfg.numHeads !== 0) {
+  if (cfg.headDim === undefined && cfg.hiddenSize % cfg.numHeads !== 0) {
     throw new ConfigError(`${file}: hidden size ${cfg.hiddenSize} is not divisible by ${cfg.numHeads} heads`);
   }
   return cfg;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function ropeNumber(o: Record<string, unknown>, key: string, file: string, field: string): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new ConfigError(`${file}: ${field}.${key} must be a number greater than 0, not ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/**
+ * rope_scaling (or rope_parameters): null, type "default", "linear" or "llama3"; any other type
+ * (dynamic, yarn, longrope, ...) would compute different positions, so it is refused by name.
+ */
+function parseRopeScaling(raw: unknown, file: string, field: string): RopeScaling | null {
+  if (raw === undefined || raw === null) return null;
+  if (!isObject(raw)) throw new ConfigError(`${file}: field "${field}" must be an object or null`);
+  const type = raw.rope_type ?? raw.type ?? 'default';
+  switch (type) {
+    case 'default':
+      return null;
+    case 'linear':
+      return { type: 'linear', factor: ropeNumber(raw, 'factor', file, field) };
+    case 'llama3': {
+      const lowFreqFactor = ropeNumber(raw, 'low_freq_factor', file, field);
+      const highFreqFactor = ropeNumber(raw, 'high_freq_factor', file, field);
+      if (!(highFreqFactor > lowFreqFactor)) {
+        throw new ConfigError(`${file}: ${field}.high_freq_factor (${highFreqFactor}) must be greater than low_freq_factor (${lowFreqFactor})`);
+      }
+      return { type: 'llama3', factor: ropeNumber(raw, 'factor', file, field), lowFreqFactor, highFreqFactor, originalMaxPositions: ropeNumber(raw, 'original_max_position_embeddings', file, field) };
+    }
+    default:
+      throw new ConfigError(`${file}: ${field} type ${JSON.stringify(type)} is not supported (supported: default, linear, llama3)`);
+  }
 }
 
 /** Encoders: `tieWordEmbeddings: false` only when config.json unties the decoder (true is the default). */
@@ -160,6 +246,36 @@ export function toHfConfig(cfg: TransformerConfig): Record<string, unknown> {
         sinusoidal_pos_embds: false,
         ...(cfg.tieWordEmbeddings === false ? { tie_word_embeddings: false } : {}),
       };
+    case 'llama':
+    case 'mistral':
+    case 'qwen2':
+    case 'qwen3': {
+      const s = cfg.ropeScaling;
+      return {
+        architectures: [{ llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM' }[cfg.modelType]],
+        model_type: cfg.modelType,
+        vocab_size: cfg.vocabSize,
+        hidden_size: cfg.hiddenSize,
+        num_hidden_layers: cfg.numLayers,
+        num_attention_heads: cfg.numHeads,
+        num_key_value_heads: cfg.numKeyValueHeads,
+        head_dim: cfg.headDim,
+        intermediate_size: cfg.intermediateSize,
+        max_position_embeddings: cfg.maxPositions,
+        rms_norm_eps: cfg.layerNormEps,
+        hidden_act: 'silu',
+        rope_theta: cfg.ropeTheta,
+        rope_scaling: !s
+          ? null
+          : s.type === 'linear'
+            ? { rope_type: 'linear', factor: s.factor }
+            : { rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor, original_max_position_embeddings: s.originalMaxPositions },
+        tie_word_embeddings: cfg.tieWordEmbeddings === true,
+        ...(cfg.modelType === 'qwen2' ? {} : { attention_bias: cfg.attentionBias === 'qkvo' }),
+        ...(cfg.slidingWindow ? { sliding_window: cfg.slidingWindow, ...(cfg.modelType.startsWith('qwen') ? { use_sliding_window: true } : {}) } : {}),
+        pad_token_id: cfg.padTokenId,
+      };
+    }
     case 'gpt2':
       return {
         architectures: ['GPT2LMHeadModel'],

@@ -2,8 +2,10 @@
  * GPT-2 causal LM: pre-LayerNorm decoder blocks, learned positions, lm_head tied to wte.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attentionBias, joinKeyValues, layerNorm, linear, multiHeadAttention, positionIdsFromMask, splitPrefix, tiedProjection } from './layers';
+import { activation, attentionBias, joinKeyValues, layerNorm, linear, multiHeadAttention, positionIdsFromMask, splitPrefix } from './layers';
 import type { LayerNormWeights, LayerPrefix, Linear } from './layers';
+import { checkpointed } from './checkpointing';
+import { VocabTable } from './vocabShards';
 import { take, type WeightSpec } from './weights';
 import type { ForwardInputs, FrozenLM, TransformerConfig } from './types';
 
@@ -72,6 +74,8 @@ export class Gpt2Model implements FrozenLM {
   readonly wordEmbeddings: tf.Tensor2D;
   /** The LM head is wte itself, so every GPT-2 checkpoint has one. */
   readonly hasLmHead = true;
+  /** wte in shards that each fit one GPU binding (vocabShards.ts): the lookup and the tied LM head. */
+  private readonly wordTable: VocabTable;
   private readonly positionEmbeddings: tf.Tensor2D;
   private readonly blocks: Gpt2Block[];
   private readonly lnF: LayerNormWeights;
@@ -82,6 +86,7 @@ export class Gpt2Model implements FrozenLM {
     const lin = (name: string): Linear => ({ w: take(tensors, `${name}.weight`), b: take(tensors, `${name}.bias`) });
     const ln = (name: string): LayerNormWeights => ({ gamma: take(tensors, `${name}.weight`), beta: take(tensors, `${name}.bias`) });
     this.wordEmbeddings = take(tensors, 'wte.weight');
+    this.wordTable = VocabTable.split(this.wordEmbeddings, 'wte.weight');
     this.positionEmbeddings = take(tensors, 'wpe.weight');
     this.blocks = [];
     for (let i = 0; i < config.numLayers; i++) {
@@ -95,7 +100,7 @@ export class Gpt2Model implements FrozenLM {
   }
 
   embed(ids: tf.Tensor2D): tf.Tensor3D {
-    return tf.gather(this.wordEmbeddings, ids) as tf.Tensor as tf.Tensor3D; // [B, T] -> [B, T, H]
+    return this.wordTable.gather(ids) as tf.Tensor3D; // [B, T] -> [B, T, H]
   }
 
   /** Positions count real tokens, so left padding (the usual choice for generation) works. */
@@ -119,15 +124,25 @@ export class Gpt2Model implements FrozenLM {
     const positions = positionIdsFromMask(attentionMask, P);
     let h = tf.add(inputsEmbeds, tf.gather(this.positionEmbeddings, positions)) as tf.Tensor3D;
     const bias = attentionBias(attentionMask, true, P); // [B, 1, T, P + T]
-    this.blocks.forEach((block, i) => (h = gpt2Block(h, block, bias, cfg, prefixes?.[i], seen)));
+    this.blocks.forEach((weights, i) => {
+      const prefix = prefixes?.[i];
+      if (seen) {
+        h = gpt2Block(h, weights, bias, cfg, prefix, seen); // keyValues: k and v must outlive the block
+        return;
+      }
+      // Checkpointed: with recomputation on (training), the tape keeps only the block's inputs.
+      const block = checkpointed((x, b, keys, values) => gpt2Block(x as tf.Tensor3D, weights, b as tf.Tensor4D, cfg, keys && values ? { keys: keys as tf.Tensor2D, values: values as tf.Tensor2D } : undefined));
+      h = block(h, bias, ...(prefix ? [prefix.keys, prefix.values] : []));
+    });
     return layerNorm(h, this.lnF, cfg.layerNormEps) as tf.Tensor3D;
   }
 
   lmLogits(hidden: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => tiedProjection(hidden, this.wordEmbeddings));
+    return tf.tidy(() => this.wordTable.project(hidden)); // [..., H] -> [..., V]
   }
 
   dispose(): void {
     for (const t of this.owned) t.dispose();
+    this.wordTable.dispose();
   }
 }

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseConfig } from './config';
 import { LoadError, type ModelFolder } from './loader';
+import { F32_BYTES, keptActivationBytes } from './memory';
 import { readSafetensorsHeader, type TensorInfo } from './safetensors';
 import type { ModelType, TransformerConfig } from './types';
 import { formatBytes } from '../shared/format';
@@ -14,8 +15,14 @@ import { formatBytes } from '../shared/format';
 export const ESTIMATE_BATCH_SIZE = 16;
 /** Sequence length assumed for the estimate (template + text + soft prompt, typical of classification). */
 export const ESTIMATE_SEQUENCE_LENGTH = 128;
-/** Weights are decoded to float32 whatever their stored dtype. */
-const F32_BYTES = 4;
+/** Weights are decoded to float32 whatever their stored dtype (a BF16/F16 checkpoint doubles on the device). */
+/**
+ * The wasm backend's memory: 32-bit WebAssembly, so at most 65535 pages of 64 KiB
+ * (tfjs-backend-wasm's heap maximum). Weights that do not fit cannot be loaded there at all.
+ */
+export const WASM_MEMORY_MAX_BYTES = 65535 * 65536;
+/** Chromium reports navigator.deviceMemory rounded and capped at 8 GiB: that figure only means "at least". */
+export const DEVICE_MEMORY_CAP_BYTES = 8 * 2 ** 30;
 
 /** What the device allows. WebGPU limits are the tfjs device's (tfjs asks the adapter for its maximum). */
 export interface DeviceLimits {
@@ -48,6 +55,8 @@ export interface ModelInspection {
   parameters: number;
   /** Size of the weight files as stored. */
   weightFileBytes: number;
+  /** The stored dtypes of the weights ("BF16", "F32", ...), each once. */
+  storedDtypes: string[];
   weightFiles: string[];
   memory: TrainingMemory;
   limits: DeviceLimits;
@@ -107,7 +116,8 @@ export async function inspectCheckpoint(folder: ModelFolder, limits: DeviceLimit
   }
   const parameters = tensors.reduce((n, t) => n + t.shape.reduce((a, d) => a * d, 1), 0);
   const memory = trainingMemory(config, tensors);
-  return { source, modelType: config.modelType, parameters, weightFileBytes, weightFiles: files, memory, limits, ...judge(memory, limits) };
+  const storedDtypes = [...new Set(tensors.map((t) => t.dtype))].sort();
+  return { source, modelType: config.modelType, parameters, weightFileBytes, storedDtypes, weightFiles: files, memory, limits, ...judge(memory, limits) };
 }
 
 function listing(folder: ModelFolder): string {
@@ -119,15 +129,15 @@ function listing(folder: ModelFolder): string {
  * A coarse estimate of what one training step holds at once: weights, the activations the
  * backward pass to the prompt keeps for every layer, and the logits. Per token and layer that is
  * about 8H floats (q, k, v, context, attention output, two layer norms, residual), 2I for the MLP
- * (before and after the activation) and 2·heads·T for attention scores and probabilities.
+ * (before and after the activation; 3I for SwiGLU: gate, up and their product) and 2·heads·T for
+ * attention scores and probabilities.
  * Masked LMs score one position per example; causal LMs may score every position (generation).
  */
 export function trainingMemory(config: TransformerConfig, tensors: readonly TensorInfo[], batchSize = ESTIMATE_BATCH_SIZE): TrainingMemory {
   const T = Math.min(ESTIMATE_SEQUENCE_LENGTH, config.maxPositions);
   const B = batchSize;
   const H = config.hiddenSize;
-  const perTokenLayer = 8 * H + 2 * config.intermediateSize + 2 * config.numHeads * T;
-  const activationBytes = F32_BYTES * B * T * config.numLayers * perTokenLayer;
+  const activationBytes = keptActivationBytes(config, B, T);
   const scored = config.lmKind === 'causal-lm' ? B * T : B;
   const logitBytes = 2 * F32_BYTES * scored * config.vocabSize;
   let largest = { name: 'logits', bytes: F32_BYTES * scored * config.vocabSize };
@@ -135,7 +145,10 @@ export function trainingMemory(config: TransformerConfig, tensors: readonly Tens
   for (const t of tensors) {
     const bytes = F32_BYTES * t.shape.reduce((a, d) => a * d, 1);
     weightBytes += bytes;
-    if (bytes > largest.bytes) largest = { name: t.name, bytes };
+    // Vocabulary tables ([V, H]: word embeddings, an untied LM head) are split by rows into shards
+    // that each fit one binding (vocabShards.ts), so they are never one GPU operand.
+    const vocabTable = t.shape.length === 2 && t.shape[0] === config.vocabSize && t.shape[1] === H;
+    if (!vocabTable && bytes > largest.bytes) largest = { name: t.name, bytes };
   }
   const attention = { name: 'attention probabilities', bytes: F32_BYTES * B * config.numHeads * T * T };
   if (attention.bytes > largest.bytes) largest = attention;
@@ -159,7 +172,26 @@ export function judge(memory: TrainingMemory, limits: DeviceLimits): { warnings:
       if (big.name !== 'logits' && big.name !== 'attention probabilities') blocker = text;
     }
   }
-  if (limits.deviceMemoryBytes !== undefined && memory.totalBytes > limits.deviceMemoryBytes) {
+  // The weights cannot shrink (a smaller batch shrinks only activations and logits): when they alone
+  // exceed a hard limit the load stops before the download.
+  const weights = `the weights need ${formatBytes(memory.weightBytes)} as float32 on the device`;
+  const memoryLimit =
+    limits.backend === 'wasm'
+      ? { bytes: WASM_MEMORY_MAX_BYTES, what: `the wasm backend's ${formatBytes(WASM_MEMORY_MAX_BYTES)} memory limit` }
+      : limits.deviceMemoryBytes !== undefined && limits.deviceMemoryBytes < DEVICE_MEMORY_CAP_BYTES
+        ? { bytes: limits.deviceMemoryBytes, what: `the ${formatBytes(limits.deviceMemoryBytes)} of memory this device reports` }
+        : null;
+  if (memoryLimit && memory.weightBytes > memoryLimit.bytes) {
+    const text = `This model will not fit: ${weights}, more than ${memoryLimit.what} (training needs about ${formatBytes(memory.totalBytes)} in all). Use a smaller model${limits.backend === 'wasm' ? ' or WebGPU' : ''}.`;
+    warnings.push(text);
+    blocker ??= text;
+  } else if (limits.backend === 'wasm' && memory.totalBytes > WASM_MEMORY_MAX_BYTES) {
+    warnings.push(
+      `Training needs about ${formatBytes(memory.totalBytes)} (batch ${memory.batchSize}, ${memory.sequenceLength} tokens), more than the wasm backend's ` +
+        `${formatBytes(WASM_MEMORY_MAX_BYTES)} memory limit (${weights}): use a smaller batch or WebGPU.`,
+    );
+  }
+  if (limits.deviceMemoryBytes !== undefined && memory.totalBytes > limits.deviceMemoryBytes && !(memoryLimit && memory.weightBytes > memoryLimit.bytes)) {
     warnings.push(
       `Training needs about ${formatBytes(memory.totalBytes)} (batch ${memory.batchSize}, ${memory.sequenceLength} tokens), ` +
         `more than this device reports (${formatBytes(limits.deviceMemoryBytes)}): use a smaller batch or model.`,

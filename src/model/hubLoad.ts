@@ -20,7 +20,9 @@ import type { ModelSource, Progress } from '../shared/protocol';
 export const PROGRESS_INTERVAL_MS = 100;
 
 /** Files the loader may read besides config and weights (see readTokenizerFiles in loader.ts). */
-export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'vocab.json', 'merges.txt'] as const;
+export const TOKENIZER_FILES = [
+  'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'generation_config.json', 'chat_template.jinja',
+] as const;
 
 export interface FileProgress {
   name: string;

@@ -4,6 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TransformerConfig } from './types';
+import { fusedAttention, useFusedAttention } from './fusedAttention';
+import { fusableWeights, fusedGelu, fusedLayerNorm, fusedLinear, useFusedLayers } from './fusedLayers';
 
 /** A linear map stored as [in, out] (torch nn.Linear weights are transposed into this on load). */
 export interface Linear {
@@ -21,7 +23,8 @@ export function linear(x: tf.Tensor, p: Linear): tf.Tensor {
   const shape = x.shape;
   const inDim = shape[shape.length - 1];
   const flat = x.reshape([-1, inDim]) as tf.Tensor2D;
-  const y = tf.add(tf.matMul(flat, p.w), p.b);
+  // WebGPU: the bias inside the matmul kernel, backward one matmul (fusedLayers.ts).
+  const y = useFusedLayers(x) && fusableWeights(p.w, p.b) ? fusedLinear(flat, p.w, p.b) : tf.add(tf.matMul(flat, p.w), p.b);
   return y.reshape([...shape.slice(0, -1), p.w.shape[1]]);
 }
 
@@ -32,8 +35,13 @@ export function tiedProjection(x: tf.Tensor, table: tf.Tensor2D): tf.Tensor {
   return tf.matMul(flat, table, false, true).reshape([...shape.slice(0, -1), table.shape[0]]); // [N, H] x [V, H]^T
 }
 
-/** Normalises over the last axis (biased variance, as torch.nn.LayerNorm). */
-export function layerNorm(x: tf.Tensor, p: LayerNormWeights, eps: number): tf.Tensor {
+/**
+ * Normalises over the last axis (biased variance, as torch.nn.LayerNorm); with `residual`, of
+ * x + residual (post-LN blocks), which WebGPU does in the same kernel (fusedLayers.ts).
+ */
+export function layerNorm(x: tf.Tensor, p: LayerNormWeights, eps: number, residual?: tf.Tensor): tf.Tensor {
+  if (useFusedLayers(x) && fusableWeights(p.gamma, p.beta)) return fusedLayerNorm(x, p.gamma, p.beta, eps, residual);
+  if (residual) x = tf.add(x, residual);
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), p.gamma), p.beta);
 }
@@ -41,6 +49,7 @@ export function layerNorm(x: tf.Tensor, p: LayerNormWeights, eps: number): tf.Te
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 export function activation(x: tf.Tensor, kind: TransformerConfig['hiddenAct']): tf.Tensor {
+  if ((kind === 'gelu' || kind === 'gelu_new') && useFusedLayers(x)) return fusedGelu(x, kind); // one WGSL kernel each way
   switch (kind) {
     case 'gelu': // exact: 0.5 x (1 + erf(x / sqrt 2))
       return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
@@ -51,6 +60,8 @@ export function activation(x: tf.Tensor, kind: TransformerConfig['hiddenAct']): 
       );
     case 'relu':
       return tf.relu(x);
+    case 'silu': // x sigmoid(x) (Llama family's SwiGLU gate)
+      return tf.mul(x, tf.sigmoid(x));
   }
 }
 
@@ -109,6 +120,17 @@ export function multiHeadAttention(
 ): tf.Tensor3D {
   const [b, t, h] = q.shape;
   const hd = h / numHeads;
+  if (useFusedAttention(q, numHeads)) {
+    // One WGSL kernel on [B, T, H] as projected (fusedAttention.ts); a prefix joins the keys in that layout.
+    let kk = k as tf.Tensor3D;
+    let vv = v as tf.Tensor3D;
+    if (prefix) {
+      const p = prefix.keys.shape[0];
+      kk = tf.concat([tf.broadcastTo(prefix.keys.reshape([1, p, h]), [b, p, h]), kk], 1); // [B, P + T, H]
+      vv = tf.concat([tf.broadcastTo(prefix.values.reshape([1, p, h]), [b, p, h]), vv], 1);
+    }
+    return fusedAttention(q as tf.Tensor3D, kk, vv, bias, numHeads);
+  }
   const qh = splitHeads(q, numHeads);
   let kh = splitHeads(k, numHeads);
   let vh = splitHeads(v, numHeads);

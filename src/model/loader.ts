@@ -7,10 +7,11 @@
 import { parseConfig } from './config';
 import { BertEncoder, encoderPrefix, encoderWeightSpecs } from './bert';
 import { GPT2_PREFIX, Gpt2Model, gpt2WeightSpecs } from './gpt2';
+import { LLAMA_PREFIX, LlamaModel, llamaWeightSpecs } from './llama';
 import { blobSource, bytesSource, readSafetensorsHeader, readTensorData, type ByteSource, type TensorInfo } from './safetensors';
 import { loadTokenizer, type TextTokenizer, type TokenizerFiles } from './tokenizer';
 import { resolveWeights, type TensorStore } from './weights';
-import type { FrozenLM, TransformerConfig } from './types';
+import { isLlamaFamily, type FrozenLM, type TransformerConfig } from './types';
 
 export class LoadError extends Error {
   constructor(message: string) {
@@ -176,11 +177,16 @@ async function openWeights(folder: ModelFolder): Promise<{ store: TensorStore; h
 }
 
 /** Reads the tokenizer files the folder has, asking only for what is needed (each miss is a request). */
-async function readTokenizerFiles(folder: ModelFolder): Promise<TokenizerFiles> {
+async function readTokenizerFiles(folder: ModelFolder, config: TransformerConfig): Promise<TokenizerFiles> {
   const files: TokenizerFiles = {
     tokenizerJson: (await readJson<unknown>(folder, 'tokenizer.json')) ?? undefined,
     tokenizerConfig: (await readJson<Record<string, unknown>>(folder, 'tokenizer_config.json')) ?? undefined,
   };
+  // The Llama family's EOS list (generation_config.json) and a chat template kept in its own file.
+  if (config.lmKind === 'causal-lm' && config.modelType !== 'gpt2') {
+    files.generationConfig = (await readJson<Record<string, unknown>>(folder, 'generation_config.json')) ?? undefined;
+    if (typeof files.tokenizerConfig?.chat_template !== 'string') files.chatTemplateJinja = (await readText(folder, 'chat_template.jinja')) ?? undefined;
+  }
   // Older checkpoints name their special tokens only in special_tokens_map.json.
   if (!files.tokenizerConfig || !Object.keys(files.tokenizerConfig).some((k) => k.endsWith('_token'))) {
     files.specialTokensMap = (await readJson<Record<string, unknown>>(folder, 'special_tokens_map.json')) ?? undefined;
@@ -200,7 +206,7 @@ export async function loadPretrained(folder: ModelFolder, options: LoadOptions =
   if (rawConfig === null) throw new LoadError(`${folder.label}: config.json not found`);
   const config = parseConfig(rawConfig, `${folder.label}/config.json`);
   progress('tokenizer');
-  const tokenizer = loadTokenizer(await readTokenizerFiles(folder), config.modelType, folder.label);
+  const tokenizer = loadTokenizer(await readTokenizerFiles(folder, config), config.modelType, folder.label);
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new LoadError(
       `${folder.label}: the tokenizer has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`,
@@ -208,10 +214,12 @@ export async function loadPretrained(folder: ModelFolder, options: LoadOptions =
   }
   progress('weights');
   const { store, hash, bytes } = await openWeights(folder);
-  const isGpt2 = config.modelType === 'gpt2';
-  const specs = isGpt2 ? gpt2WeightSpecs(config) : encoderWeightSpecs(config);
-  const { tensors, missingHead } = await resolveWeights(specs, store, isGpt2 ? GPT2_PREFIX : encoderPrefix(config));
+  const family = config.modelType === 'gpt2' ? 'gpt2' : isLlamaFamily(config.modelType) ? 'llama' : 'encoder';
+  const specs = family === 'gpt2' ? gpt2WeightSpecs(config) : family === 'llama' ? llamaWeightSpecs(config) : encoderWeightSpecs(config);
+  const prefix = family === 'gpt2' ? GPT2_PREFIX : family === 'llama' ? LLAMA_PREFIX : encoderPrefix(config);
+  const { tensors, missingHead } = await resolveWeights(specs, store, prefix);
   const parameters = [...tensors.values()].reduce((n, t) => n + t.size, 0);
-  const model = isGpt2 ? new Gpt2Model(config, tensors) : new BertEncoder(config, tensors, missingHead);
+  const model =
+    family === 'gpt2' ? new Gpt2Model(config, tensors) : family === 'llama' ? new LlamaModel(config, tensors, missingHead) : new BertEncoder(config, tensors, missingHead);
   return { model, tokenizer, config, checkpointHash: hash, weightBytes: bytes, parameters };
 }

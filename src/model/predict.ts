@@ -19,10 +19,10 @@ export interface TopTokens {
 
 /** Model input ids for a text: [CLS] text [SEP] for encoders, BOS text for decoders. */
 export function inputIds({ tokenizer, config }: LoadedModel, text: string): number[] {
-  const ids = tokenizer.encode(text);
+  const ids = tokenizer.encodeStart(text);
   const { cls, sep, bos } = tokenizer.special;
   if (config.lmKind === 'masked-lm') return [...(cls === null ? [] : [cls]), ...ids, ...(sep === null ? [] : [sep])];
-  return [...(bos === null ? [] : [bos]), ...ids];
+  return [...(bos === null || !tokenizer.addBos ? [] : [bos]), ...ids];
 }
 
 export async function topTokens(loaded: LoadedModel, text: string, k: number): Promise<TopTokens> {

@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { writeSafetensors } from '../model/safetensors';
 import { hfCheckpointFiles, hfConfig, randomHfWeights, type HfTensors } from '../model/testing/hfCheckpoint';
+import { bf16Safetensors, LLAMA_CASES, llamaCheckpointFiles, randomLlamaWeights } from '../model/testing/llamaCheckpoint';
 
 /** A file too large to hold: its bytes are made on demand (a safetensors header, then zeros). */
 export interface VirtualFile {
@@ -308,6 +309,24 @@ export function shardCheckpoint(files: Map<string, Uint8Array>, tensors: HfTenso
   return out;
 }
 
+/** The tiny-llama fixture: config and tokenizer files as written, weights as two BF16 shards with their index. */
+function tinyLlama(): Map<string, Uint8Array> {
+  const c = { ...LLAMA_CASES.llamaGqa, positions: 512 }; // byte-level tokens: a sample review is ~100 of them
+  const tensors = randomLlamaWeights(c, 14);
+  const files = new Map([...llamaCheckpointFiles(c, { tensors })].filter(([name]) => name !== 'model.safetensors'));
+  const names = Object.keys(tensors);
+  const weightMap: Record<string, string> = {};
+  [names.slice(0, names.length / 2), names.slice(names.length / 2)].forEach((part, s) => {
+    const file = `model-0000${s + 1}-of-00002.safetensors`;
+    files.set(file, bf16Safetensors(Object.fromEntries(part.map((n) => [n, tensors[n]]))).file);
+    for (const n of part) weightMap[n] = file;
+  });
+  const total = names.reduce((n, name) => n + 2 * tensors[name].data.length, 0);
+  files.set('model.safetensors.index.json', new TextEncoder().encode(JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)));
+  files.set('generation_config.json', new TextEncoder().encode(JSON.stringify({ bos_token_id: 1, eos_token_id: 2 })));
+  return files;
+}
+
 /** The access token of the gated fixture repo. */
 export const FIXTURE_TOKEN = 'hf_studioFixtureToken';
 
@@ -319,7 +338,10 @@ export const FIXTURE_TOKEN = 'hf_studioFixtureToken';
  * - studio-test/t5-like: model_type "t5"
  * - studio-test/broken: model.safetensors always cut mid-body; studio-test/flaky: cut once, halfway
  * - studio-test/mirror-only: no api/ routes
- * - studio-test/huge: a 4 GiB word-embedding table (virtual), trickled
+ * - studio-test/huge: a 2 GiB word-embedding table (virtual), trickled
+ * - studio-test/wide-mlp: a 4 GiB MLP weight (virtual, one GPU operand: vocabulary tables are split, this is not)
+ * - studio-test/tiny-llama: a Llama with grouped-query attention and a byte-level BPE tokenizer.json,
+ *   its weights in BF16 over two shards (as most published Llama/Qwen checkpoints are)
  */
 export function fixtureRepos(): Record<string, FixtureRepo> {
   const enc = new TextEncoder();
@@ -327,11 +349,13 @@ export function fixtureRepos(): Record<string, FixtureRepo> {
   const bertWeights = bert.get('model.safetensors')!;
   const gpt2 = hfCheckpointFiles('gpt2', { seed: 12 });
   const t5Config = enc.encode(JSON.stringify({ model_type: 't5', architectures: ['T5ForConditionalGeneration'], d_model: 16, vocab_size: 40 }));
-  const hugeConfig = { ...hfConfig('bert'), vocab_size: 262144, hidden_size: 4096, num_hidden_layers: 1, num_attention_heads: 32, intermediate_size: 16384, max_position_embeddings: 512 };
+  const hugeConfig = { ...hfConfig('bert'), vocab_size: 131072, hidden_size: 4096, num_hidden_layers: 1, num_attention_heads: 32, intermediate_size: 16384, max_position_embeddings: 512 };
+  const wideConfig = { ...hugeConfig, vocab_size: 1024, intermediate_size: 262144 };
   const half = Math.floor(bertWeights.byteLength / 2);
   return {
     'studio-test/tiny-bert': { files: bert, revisions: ['main', 'v1'] },
     'studio-test/tiny-gpt2': { files: shardCheckpoint(gpt2, randomHfWeights('gpt2', 12), 2) },
+    'studio-test/tiny-llama': { files: tinyLlama() },
     'studio-test/gated-roberta': { files: hfCheckpointFiles('roberta', { seed: 13 }), token: FIXTURE_TOKEN },
     'studio-test/pytorch-only': {
       files: new Map([
@@ -349,7 +373,15 @@ export function fixtureRepos(): Record<string, FixtureRepo> {
       files: new Map<string, Uint8Array | VirtualFile>([
         ['config.json', enc.encode(JSON.stringify(hugeConfig))],
         ['vocab.txt', bert.get('vocab.txt')!],
-        ['model.safetensors', virtualSafetensors({ 'bert.embeddings.word_embeddings.weight': [262144, 4096] })],
+        ['model.safetensors', virtualSafetensors({ 'bert.embeddings.word_embeddings.weight': [131072, 4096] })],
+      ]),
+      trickle: { file: 'model.safetensors', bytesPerTick: 64 * 1024, tickMs: 50 },
+    },
+    'studio-test/wide-mlp': {
+      files: new Map<string, Uint8Array | VirtualFile>([
+        ['config.json', enc.encode(JSON.stringify(wideConfig))],
+        ['vocab.txt', bert.get('vocab.txt')!],
+        ['model.safetensors', virtualSafetensors({ 'bert.encoder.layer.0.intermediate.dense.weight': [262144, 4096] })],
       ]),
       trickle: { file: 'model.safetensors', bytesPerTick: 64 * 1024, tickMs: 50 },
     },

@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { bytesSource } from '../model/safetensors';
 import { patchWasmBackend } from '../model/wasmKernels';
+import { FUSED_ATTENTION_FLAG } from '../model/fusedAttention';
+import { FUSED_LAYERS_FLAG } from '../model/fusedLayers';
 import { activateBackend, chooseBackend, type BackendChoice } from '../model/backendChoice';
 import { describeAdapter, NoWebGpuAdapterError, registerWebGpuBackend, type GpuAdapterSummary } from '../model/webgpu';
 import type { ModelFolder } from '../model/loader';
@@ -39,7 +41,14 @@ export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 /** The adapter Node's webgpu backend runs on, once it has been chosen. */
 export let nodeWebGpuAdapter: GpuAdapterSummary | null = null;
 
-/** Sets the tfjs backend (or throws one line saying why not) and returns its name. */
+/**
+ * Sets the tfjs backend (or throws one line saying why not) and returns its name.
+ *
+ * Node's wasm is single-threaded: tfjs-backend-wasm 4.22 reports no thread support under Node
+ * (WASM_HAS_MULTITHREAD_SUPPORT is false there, tfjs issue 3830), and forcing the flag fails, since
+ * the threaded build starts its threads from a blob: URL that Node's worker_threads refuse
+ * (ERR_WORKER_PATH, tried here). setThreadsCount would therefore change nothing, and is not called.
+ */
 export async function useNodeBackend(name: NodeBackendName = 'wasm'): Promise<string> {
   if (name === 'wasm') patchWasmBackend();
   if (name === 'webgpu') nodeWebGpuAdapter = await registerNodeWebGpu();
@@ -49,6 +58,10 @@ export async function useNodeBackend(name: NodeBackendName = 'wasm'): Promise<st
     throw new Error(`tfjs backend ${name} could not be initialised: ${(e as Error).message}`);
   }
   await tf.ready();
+  // STUDIO_FUSED_ATTENTION=0: attention as plain tfjs ops on WebGPU too (to compare; see fusedAttention.ts).
+  if (process.env[FUSED_ATTENTION_FLAG] === '0') tf.env().set(FUSED_ATTENTION_FLAG, false);
+  // STUDIO_FUSED_LAYERS=0: LayerNorm, GELU and linear's bias as plain tfjs ops (fusedLayers.ts).
+  if (process.env[FUSED_LAYERS_FLAG] === '0') tf.env().set(FUSED_LAYERS_FLAG, false);
   return tf.getBackend();
 }
 

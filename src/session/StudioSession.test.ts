@@ -191,10 +191,21 @@ describe('studio tasks through the handler', () => {
     expect(outcome.prompt).toMatchObject({ numTokens: 2, dim: 16 });
 
     const series = events.flatMap((e) => (e.type === 'metrics' ? [e.metrics.series] : []));
-    // The phases besides the steps report their progress by name, the zero-shot baseline first.
+    // The phases besides the steps report their progress by name: the encoding, then the zero-shot baseline first.
     expect(series.filter((s) => s !== 'phase')[0]).toBe('zeroShot');
-    const stages = events.flatMap((e) => (e.type === 'metrics' && e.metrics.series === 'phase' ? [e.metrics.stage] : []));
-    expect([...new Set(stages)].slice(0, 4)).toEqual(['zero-shot baseline', 'validation after epoch 1', 'validation after epoch 2', 'final evaluation']);
+    const phases = events.flatMap((e) => (e.type === 'metrics' && e.metrics.series === 'phase' ? [e.metrics] : []));
+    const stages = phases.map((p) => p.stage);
+    expect([...new Set(stages)].slice(0, 6)).toEqual([
+      'encoding examples',
+      'encoding for the zero-shot baseline',
+      'zero-shot baseline',
+      'validation after epoch 1',
+      'validation after epoch 2',
+      'final evaluation',
+    ]);
+    // The encoding says its start and its end: all 22 rows (16 train + 6 validation), then the 6 validation rows again.
+    expect(phases.filter((p) => p.stage === 'encoding examples').map((p) => [p.done, p.total])).toEqual([[0, 22], [22, 22]]);
+    expect(phases.filter((p) => p.stage === 'encoding for the zero-shot baseline').map((p) => [p.done, p.total])).toEqual([[0, 6], [6, 6]]);
     expect(series.filter((s) => s === 'epoch')).toHaveLength(2);
     const epochEvent = events.find((e) => e.type === 'metrics' && e.metrics.series === 'epoch');
     expect(epochEvent?.type === 'metrics' && epochEvent.metrics).toMatchObject({ series: 'epoch', step: 4, epoch: 1, valLoss: expect.any(Number), valAccuracy: expect.any(Number) });
@@ -335,6 +346,32 @@ describe('studio tasks through the handler', () => {
     const predicted = await call('predict', { spec: spec as Extract<TaskSpec, { task: 'classification' }>, mode: 'verbalizer', classes: ['neg', 'pos'], prompt: imported.prompt, inputs: { text: row.text } });
     predicted.tuned!.forEach((p, i) => expect(p).toBeCloseTo(row.probabilities[i], 5));
   });
+  it("P-tuning's LSTM encoder: the export keeps it (encoder.safetensors) and an import trains on through it", async () => {
+    const call = await studio(bert, 'fixture-bert');
+    await call('loadDataset', { source: { kind: 'text', name: 'sentiment.csv', text: SENTIMENT_CSV } });
+    const cfg = { ...config, epochs: 1, method: 'p-tuning' as const, encoderType: 'lstm' as const, encoderHiddenSize: 3 };
+    const outcome = (await call('train', { runId: 'lstm', spec, config: cfg })) as ClassificationOutcome;
+    expect(outcome.prompt.encoder?.type).toBe('lstm');
+    expect(outcome.meta.encoderType).toBe('lstm');
+    const exported = await call('exportPrompt', { prompt: outcome.prompt, meta: outcome.meta });
+    const peft = JSON.parse(new TextDecoder().decode(exported.files.find((f) => f.path === 'peft/adapter_config.json')!.bytes));
+    expect(peft).toMatchObject({ peft_type: 'P_TUNING', encoder_reparameterization_type: 'LSTM', encoder_hidden_size: 3, encoder_num_layers: 2 });
+    expect(exported.files.map((f) => f.path)).toContain('encoder.safetensors');
+
+    const imported = await call('importPrompt', { fileName: 'lstm.zip', bytes: exported.zip });
+    const enc = imported.prompt.encoder!;
+    expect(enc.tensors.map((t) => t.name)).toEqual(outcome.prompt.encoder!.tensors.map((t) => t.name));
+    enc.tensors.forEach((t, k) => expect(Array.from(t.values)).toEqual(Array.from(outcome.prompt.encoder!.tensors[k].values)));
+    expect(Array.from(enc.embeddings)).toEqual(Array.from(outcome.prompt.encoder!.embeddings));
+    const evaluated = (await call('evaluatePrompt', { spec, config: cfg, prompt: imported.prompt })) as ClassificationOutcome;
+    expect(evaluated.tuned!.loss).toBeCloseTo(outcome.tuned!.loss, 5);
+
+    // Training on from the import moves the encoder's weights, not only the vectors it hands out.
+    const onward = (await call('train', { runId: 'lstm-2', spec, config: cfg, initial: imported.prompt })) as ClassificationOutcome;
+    const moved = onward.prompt.encoder!.tensors.map((t, k) => Math.max(...Array.from(t.values, (v, i) => Math.abs(v - enc.tensors[k].values[i]))));
+    expect(moved.every((d) => d > 0)).toBe(true);
+  });
+
   it('an ensemble: the outcome carries every member, the export writes each one, the playground averages them', async () => {
     const call = await studio(bert, 'fixture-bert');
     await call('loadDataset', { source: { kind: 'text', name: 'sentiment.csv', text: SENTIMENT_CSV } });
@@ -351,5 +388,30 @@ describe('studio tasks through the handler', () => {
     const row = outcome.predictions[0];
     const predicted = await call('predict', { spec: spec as Extract<TaskSpec, { task: 'classification' }>, mode: 'verbalizer', classes: ['neg', 'pos'], prompt: outcome.prompt, inputs: { text: row.text } });
     predicted.tuned!.forEach((p, i) => expect(p).toBeCloseTo(row.probabilities[i], 5));
+  });
+  it('an ensemble export zip imports as every member and evaluates as the run did', async () => {
+    const call = await studio(bert, 'fixture-bert');
+    await call('loadDataset', { source: { kind: 'text', name: 'sentiment.csv', text: SENTIMENT_CSV } });
+    const ensembleConfig = { ...config, ensembleSize: 3 };
+    const outcome = (await call('train', { runId: 'ens3', spec, config: ensembleConfig })) as ClassificationOutcome;
+    const exported = await call('exportPrompt', { prompt: outcome.prompt, meta: outcome.meta });
+    const imported = await call('importPrompt', { fileName: 'ensemble.zip', bytes: exported.zip });
+    expect(imported.format).toBe('zip');
+    expect(imported.prompt.members).toHaveLength(3);
+    outcome.prompt.members!.forEach((member, k) => {
+      expect(Array.from(imported.prompt.members![k].vectors)).toEqual(Array.from(member.vectors));
+      expect(imported.prompt.members![k]).toMatchObject({ numTokens: member.numTokens, dim: member.dim });
+    });
+    // The members differ (seeds), so reading one member three times would fail the loop above.
+    expect(Array.from(imported.prompt.members![1].vectors)).not.toEqual(Array.from(imported.prompt.members![0].vectors));
+    expect(Array.from(imported.prompt.vectors)).toEqual(Array.from(outcome.prompt.members![0].vectors));
+
+    const evaluated = (await call('evaluatePrompt', { spec, config: ensembleConfig, prompt: imported.prompt })) as ClassificationOutcome;
+    expect(evaluated.steps).toBe(0);
+    expect(evaluated.ensemble?.members).toHaveLength(3);
+    expect(evaluated.tuned!.accuracy).toBe(outcome.tuned!.accuracy);
+    expect(evaluated.tuned!.loss).toBeCloseTo(outcome.tuned!.loss, 6);
+    evaluated.ensemble!.members.forEach((m, k) => expect(m.loss).toBeCloseTo(outcome.ensemble!.members[k].loss, 6));
+    evaluated.predictions.forEach((p, i) => p.probabilities.forEach((q, c) => expect(q).toBeCloseTo(outcome.predictions[i].probabilities[c], 6)));
   });
 });

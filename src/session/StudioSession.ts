@@ -5,7 +5,7 @@
  */
 import type { Row } from '../engine/data';
 import { DataError, stratifiedSplit } from '../engine/data';
-import { classificationTask, classifierSetup, classifyRows, initPlan, trainClassifier, type ClassificationResult } from '../engine/classification';
+import { classificationTask, classifierSetup, classifyRows, initPlan, prepareClassification, trainClassifier, type ClassificationResult } from '../engine/classification';
 import { generate, generationTask, requireDecoder, trainGenerator, type GenerationResult } from '../engine/generation';
 import type { LanguageModel } from '../engine/languageModel';
 import {
@@ -16,17 +16,22 @@ import {
   generationExport,
   importPrompt,
   peftExportNotes,
+  projectFiles,
   zipFiles,
+  type ImportedMember,
 } from '../engine/export';
+import { zipSync } from 'fflate';
 import { promptFromValues, type PromptValues } from '../engine/softPrompt';
 import { checkTrainingConfig, DEFAULT_LEARNING_RATES, DEFAULT_TRAINING_CONFIG, ENSEMBLE_SEED_STEP, METRICS_INTERVAL_MS, TrainingController, type EpochReport, type TrainingConfig, type TrainingState } from '../engine/train';
 import type { TuneCheckpoint, TuneHooks } from '../engine/tune';
 import { PROMPT_INITS, PROMPT_METHODS } from '../engine/types';
 import { suggestLabelWords } from '../engine/labelWordSuggestions';
 import type { LoadedModel } from '../model/loader';
+import { prefixWidth as prefixWidthOf } from '../model/types';
 import { topTokens } from '../model/predict';
 import { REQUEST_KINDS } from '../shared/protocol';
 import type { ModelSource, ModelSummary, RequestEvents, RequestKind, StudioApi } from '../shared/protocol';
+import { chatTemplateOption } from './chatTemplate';
 import { MAX_PREDICTION_ROWS } from '../shared/tasks';
 import type { CheckTrainingPayload, ClassificationOutcome, EpochMetrics, GenerationOutcome, TaskSpec, TrainControlResult, TrainingCheck, TrainOutcome } from '../shared/tasks';
 import { decodeCsvBytes, parseCsvText } from './csv';
@@ -317,10 +322,10 @@ export class StudioSession implements SessionApi {
         lm,
         rows: this.taskRows(payload.spec),
         rowNumberOf: (r: Row) => ds.rowNumberOf(r),
-        runTrial: async (spec: TaskSpec, config: TrainingConfig, rows: Row[], trialEvents: RequestEvents, o: { runId: string; controller: TrainingController; resume?: TrainingState; checkpointEverySteps?: number }) => {
+        runTrial: async (spec: TaskSpec, config: TrainingConfig, rows: Row[], trialEvents: RequestEvents, o: { runId: string; controller: TrainingController; resume?: TrainingState; checkpointEverySteps?: number; validationRows?: Row[] }) => {
           this.training = { runId: o.runId, controller: o.controller };
           try {
-            return await this.run(spec, config, trialEvents, { rows, controller: o.controller, resume: o.resume, checkpointEverySteps: o.checkpointEverySteps });
+            return await this.run(spec, config, trialEvents, { rows, validationRows: o.validationRows, controller: o.controller, resume: o.resume, checkpointEverySteps: o.checkpointEverySteps });
           } finally {
             this.training = null;
           }
@@ -355,7 +360,7 @@ export class StudioSession implements SessionApi {
     spec: TaskSpec,
     config: TrainingConfig,
     events: RequestEvents | null,
-    options: { initial?: PromptValues; resume?: Parameters<SessionApi['train']>[0]['resume']; evaluateOnly?: boolean; controller?: TrainingController; checkpointEverySteps?: number; /** Instead of the task's rows (a sweep's rows less its held-out test). */ rows?: Row[] },
+    options: { initial?: PromptValues; resume?: Parameters<SessionApi['train']>[0]['resume']; evaluateOnly?: boolean; controller?: TrainingController; checkpointEverySteps?: number; /** Instead of the task's rows (a sweep's rows less its held-out test). */ rows?: Row[]; /** A k-fold sweep's fold: validation rows given, `rows` then only train. */ validationRows?: Row[] },
   ): Promise<TrainOutcome> {
     const m = this.requireModel();
     const ds = this.requireDataset();
@@ -380,7 +385,7 @@ export class StudioSession implements SessionApi {
     // its epochs carry this task's validation fields.
     const tuneOptions = { initial: options.initial, resume: options.resume as TrainingState<never> | undefined, train: !options.evaluateOnly };
     if (spec.task === 'classification') {
-      const data = { rows, labelColumn: spec.labelColumn, template: spec.template, labelWords: spec.labelWords };
+      const data = { rows, labelColumn: spec.labelColumn, template: spec.template, labelWords: spec.labelWords, ...(options.validationRows ? { validationRows: options.validationRows } : {}) };
       const result = await trainClassifier(
         m,
         data,
@@ -423,7 +428,7 @@ export class StudioSession implements SessionApi {
     // An ensemble scores with every member (their mean probabilities).
     const soft = prompt
       ? (prompt.members ?? [prompt]).map((values) =>
-          promptFromValues(values, { length: values.numTokens, hiddenSize: m.config.hiddenSize, numLayers: m.config.numLayers, headClasses: mode === 'head' ? setup.classes.length : undefined, seed: 0 }),
+          promptFromValues(values, { length: values.numTokens, hiddenSize: m.config.hiddenSize, numLayers: m.config.numLayers, numKeyValueHeads: m.config.numKeyValueHeads, headDim: m.config.headDim, headClasses: mode === 'head' ? setup.classes.length : undefined, seed: 0 }),
         )
       : null;
     try {
@@ -445,7 +450,7 @@ export class StudioSession implements SessionApi {
     requireDecoder(m.config);
     const row: Row = Object.fromEntries(columns.map((c) => [c, inputs[c] ?? '']));
     const options = { strategy, topK, temperature, maxNewTokens, seed };
-    const soft = prompt ? promptFromValues(prompt, { length: prompt.numTokens, hiddenSize: m.config.hiddenSize, numLayers: m.config.numLayers, seed: 0 }) : null;
+    const soft = prompt ? promptFromValues(prompt, { length: prompt.numTokens, hiddenSize: m.config.hiddenSize, numLayers: m.config.numLayers, numKeyValueHeads: m.config.numKeyValueHeads, headDim: m.config.headDim, seed: 0 }) : null;
     try {
       const tuned = soft ? (await generate(m, template, soft, [row], options))[0] : null;
       const zeroShot = (await generate(m, template, null, [row], options))[0];
@@ -463,12 +468,74 @@ export class StudioSession implements SessionApi {
     // An ensemble: every member's files too (members/<k>/), the first member's where one prompt's go.
     const files = prompt.members?.length
       ? ensembleFiles(prompt.members, meta, ENSEMBLE_SEED_STEP, { metrics })
-      : exportFiles(vectors, meta, { metrics });
+      : exportFiles(vectors, meta, { metrics, encoder: prompt.encoder });
     return {
       files: Object.entries(files).map(([path, bytes]) => ({ path, bytes })),
       zip: zipFiles(files, meta),
       notes: prompt.members?.length ? [...peftExportNotes(meta), `An ensemble of ${prompt.members.length} prompts: each member's files are in members/<k>/; the ensemble averages their class probabilities.`] : peftExportNotes(meta),
     };
+  }
+
+  /**
+   * "Train at scale": the run's own preparation on the loaded data and model (template, classes,
+   * the split as training makes it, the init's fallback), written as a transformers + PEFT +
+   * Accelerate project (src/engine/export/project.ts).
+   */
+  exportProject({ spec, config, prompt }: Parameters<SessionApi['exportProject']>[0]) {
+    if (spec.task !== 'classification') throw new DataError('a "Train at scale" project is made for classification runs; generation is not exported as a project yet');
+    const m = this.requireModel();
+    const ds = this.requireDataset();
+    checkTrainingConfig(config);
+    const rows = this.taskRows(spec);
+    if (rows.length === 0) throw new DataError('no rows to export: every row has an empty label or text (see the Data panel)');
+    const data = { rows, labelColumn: spec.labelColumn, template: spec.template, labelWords: spec.labelWords };
+    const prepared = prepareClassification(m, data, config);
+    try {
+      const width = config.method === 'prefix' ? m.config.numLayers * 2 * m.config.hiddenSize : m.config.hiddenSize;
+      if (prompt && (prompt.numTokens !== prepared.promptLength || prompt.dim !== width)) {
+        throw new DataError(
+          `the current prompt is [${prompt.numTokens}, ${prompt.dim}] but these settings train [${prepared.promptLength}, ${width}]: export without it, or with its own settings`,
+        );
+      }
+      const headless = prompt && config.mode === 'head' && !prompt.head;
+      const initial = prompt && !headless ? (config.mode === 'head' ? prompt : withoutHead(prompt)) : null;
+      const plan = initPlan(m, prepared, config.init, spec.labelWords);
+      const createdAt = new Date().toISOString();
+      const files = projectFiles({
+        template: spec.template,
+        columns: [...ds.columns],
+        labelColumn: spec.labelColumn,
+        textColumns: spec.textColumns,
+        classes: prepared.classes,
+        labelWords: spec.labelWords ?? {},
+        train: prepared.trainRows,
+        validation: prepared.valRows,
+        config,
+        model: {
+          id: m.id,
+          checkpointHash: m.checkpointHash,
+          config: m.config,
+          special: m.tokenizer.special,
+          addBos: m.tokenizer.addBos,
+          tokenizerVocabSize: m.tokenizer.vocabSize,
+          hasLmHead: m.model.hasLmHead,
+        },
+        placement: prepared.template.placement,
+        promptLength: prepared.promptLength,
+        init: { kind: plan.init, ...(plan.init === 'text' ? { text: config.initText } : {}), ...(plan.labelWordIds ? { labelWordIds: plan.labelWordIds } : {}) },
+        initialPrompt: initial,
+        createdAt,
+      });
+      const notes = [
+        `${prepared.trainRows.length} training and ${prepared.valRows.length} validation rows, split as the studio splits them (seed ${config.seed}).`,
+        initial ? 'It starts from the current prompt (initial_prompt/prompt.json).' : `It starts from the '${plan.init}' init, drawn as the studio draws it.`,
+        ...(plan.note ? [plan.note] : []),
+        'Run it: pip install -r requirements.txt, then accelerate launch --config_file accelerate/ddp.yaml train.py; import output/ (zipped) here afterwards.',
+      ];
+      return { files: Object.entries(files).map(([path, bytes]) => ({ path, bytes })), zip: zipSync(files, { mtime: new Date(createdAt) }), notes };
+    } finally {
+      prepared.verbalizer?.dispose();
+    }
   }
 
   async importPrompt({ fileName, bytes }: Parameters<SessionApi['importPrompt']>[0]) {
@@ -477,11 +544,19 @@ export class StudioSession implements SessionApi {
     const compatibility = m
       ? checkPromptAgainstModel(imported, m)
       : null;
-    const prompt: PromptValues = { vectors: imported.vectors, numTokens: imported.numTokens, dim: imported.dim };
-    if (imported.metadata?.head) prompt.head = imported.metadata.head;
     // A prefix says so in its metadata; a bare PEFT file is one when it is as wide as the model's keys and values.
-    const prefixWidth = m ? m.config.numLayers * 2 * m.config.hiddenSize : -1;
-    if (imported.metadata?.method === 'prefix' || (!imported.metadata && imported.dim === prefixWidth)) prompt.method = 'prefix';
+    const prefixWidth = m ? prefixWidthOf(m.config) : -1;
+    const valuesOf = (v: ImportedMember): PromptValues => {
+      const values: PromptValues = { vectors: v.vectors, numTokens: v.numTokens, dim: v.dim };
+      if (v.metadata?.head) values.head = v.metadata.head;
+      if (v.metadata?.method === 'prefix' || (!v.metadata && v.dim === prefixWidth)) values.method = 'prefix';
+      // The studio's encoder.safetensors: training goes on through the encoder (P-tuning, a projected prefix).
+      if (v.encoder) values.encoder = v.encoder;
+      return values;
+    };
+    // An ensemble export: every member (members/<k>/), the first also where one prompt's values go.
+    const members = imported.members?.map(valuesOf);
+    const prompt: PromptValues = members ? { ...members[0], members } : valuesOf(imported);
     return {
       fileName: imported.fileName,
       format: imported.format,
@@ -490,6 +565,7 @@ export class StudioSession implements SessionApi {
       modelId: imported.modelId,
       compatibility,
       warnings: imported.warnings,
+      ...(imported.projectMetrics ? { projectMetrics: imported.projectMetrics } : {}),
     };
   }
 }
@@ -520,6 +596,7 @@ function summarize({ id, config, tokenizer, model, checkpointHash, weightBytes, 
     hasLmHead: model.hasLmHead,
     checkpointHash,
     maskToken: tokenizer.maskToken,
+    chatTemplate: chatTemplateOption(tokenizer),
   };
 }
 
@@ -586,4 +663,10 @@ function common(result: ClassificationResult | GenerationResult, meta: OutcomeMe
     prompt,
     meta,
   };
+}
+
+/** A prompt's values without a label head (a verbalizer-mode project starts from the vectors alone). */
+function withoutHead(prompt: PromptValues): PromptValues {
+  const { head: _, members, ...rest } = prompt;
+  return { ...rest, ...(members ? { members: members.map(withoutHead) } : {}) };
 }

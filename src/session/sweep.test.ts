@@ -245,7 +245,7 @@ describe('a sweep through the handler', () => {
     expect(resumed.outcome.test?.accuracy).toBeCloseTo(full.outcome.test!.accuracy, 5);
   }, 240_000);
 
-  it('refuses a sweep while one runs, a generation sweep, and a plan that does not match the earlier trials', async () => {
+  it('refuses a sweep while one runs, a generation sweep on an encoder, and a plan that does not match the earlier trials', async () => {
     const call = await studio();
     const running = call('sweep', { sweepId: 'first', spec, config, plan });
     await expect(call('sweep', { sweepId: 'second', spec, config, plan })).rejects.toThrow('sweep "first" is still running: stop it first');
@@ -253,7 +253,7 @@ describe('a sweep through the handler', () => {
     expect(await call('stopSweep', { sweepId: 'first' })).toEqual({ sweepId: 'first', state: 'stopping' });
     expect((await running).status).toBe('stopped');
     await expect(call('sweep', { sweepId: 'g', spec: { task: 'generation', template: '{text}', targetColumn: 'label', textColumns: ['text'] }, config, plan })).rejects.toThrow(
-      'sweeps compare classification runs',
+      'generation needs a decoder model',
     );
     await expect(call('sweep', { sweepId: 'v', spec, config: { ...config, valFraction: 0 }, plan })).rejects.toThrow('set the validation fraction above 0');
     const wrong: SweepTrialResult = { ...full.outcome.trials[0], settings: { learningRate: 5, promptLength: 1 } };

@@ -7,11 +7,13 @@
 export const CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = {
   'default-src': ["'self'"],
   // The page's and the worker's modules come from this origin. 'wasm-unsafe-eval' lets tfjs's wasm
-  // backend compile its WebAssembly, and nothing else: no eval, no inline scripts.
-  'script-src': ["'self'", "'wasm-unsafe-eval'"],
-  // The studio's worker is a module of this origin. (tfjs's wasm threads would start from blob:,
-  // but they need cross-origin isolation, which the studio does not ask for.)
-  'worker-src': ["'self'"],
+  // backend compile its WebAssembly, and nothing else: no eval, no inline scripts. blob: is the
+  // threaded wasm build's: it starts its threads from a blob: worker that loads the build's own
+  // script from another blob: URL (both made by tfjs-backend-wasm, which ships them as strings).
+  'script-src': ["'self'", "'wasm-unsafe-eval'", 'blob:'],
+  // The studio's worker is a module of this origin; the threaded wasm build's threads are blob: workers
+  // (the page is cross-origin isolated for them: vite.config.ts sends COOP and COEP).
+  'worker-src': ["'self'", 'blob:'],
   // Model files come from this origin (embedded models, samples) or from the Hub endpoint the
   // user types in, which may be any https origin (huggingface.co, its CDN, a mirror) or a mirror
   // on this machine. Which of these a run contacts is checked by e2e/security.spec.ts.

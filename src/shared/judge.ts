@@ -283,6 +283,10 @@ const BIGGER_MODEL: Record<TrainOutcome['meta']['model']['modelType'], string> =
   distilbert: 'distilbert-base-uncased',
   roberta: 'roberta-base',
   gpt2: 'gpt2',
+  llama: 'HuggingFaceTB/SmolLM2-360M',
+  mistral: 'HuggingFaceTB/SmolLM2-360M',
+  qwen2: 'Qwen/Qwen2.5-0.5B',
+  qwen3: 'Qwen/Qwen3-0.6B',
 };
 
 function biggerModel(outcome: TrainOutcome): Suggestion | null {

@@ -50,6 +50,7 @@ describe('protocol values', () => {
       'datasetStats',
       'engineInfo',
       'evaluatePrompt',
+      'exportProject',
       'exportPrompt',
       'generate',
       'importPrompt',

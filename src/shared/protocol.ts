@@ -24,6 +24,8 @@ import type {
   EvaluatePromptPayload,
   ExportPromptPayload,
   ExportPromptResult,
+  ExportProjectPayload,
+  ExportProjectResult,
   GeneratePayload,
   GenerateResult,
   ImportPromptPayload,
@@ -72,6 +74,10 @@ export interface InitResult {
    * tried first and runs: that adapter, e.g. "google / swiftshader (…), software". `?backend=webgpu` forces WebGPU.
    */
   skippedSoftwareGpu?: string;
+  /** On wasm: the threads its kernels run on (tfjs's threaded SIMD build; 1 when single-threaded). */
+  wasmThreads?: number;
+  /** On wasm, when it runs single-threaded: why, e.g. "the page is not cross-origin isolated (no COOP/COEP headers)". */
+  wasmSingleThreaded?: string;
 }
 
 export type EmptyPayload = Record<string, never>;
@@ -119,7 +125,19 @@ export interface ModelSummary {
   checkpointHash: string;
   /** "[MASK]" / "<mask>" for encoders, null for decoders. */
   maskToken: string | null;
+  /** Instruct checkpoints: their chat template rendered around one user message; absent or null when the checkpoint has none. */
+  chatTemplate?: ChatTemplateOption | null;
 }
+
+/**
+ * A checkpoint's chat template (tokenizer_config.json `chat_template`, Jinja) rendered by the session
+ * for one user turn and the assistant's reply to come: the studio template goes between `before`
+ * and `after` as the user's message, and the label (or generated text) is what follows `after`.
+ */
+export type ChatTemplateOption =
+  | { ok: true; before: string; after: string }
+  /** The template could not be rendered, or its text would be read as studio template syntax. */
+  | { ok: false; error: string };
 
 export interface TopTokensPayload {
   /** Encoders: a text with one mask token. Decoders: the text to continue. */
@@ -162,6 +180,8 @@ export interface RequestMap {
   generate: { payload: GeneratePayload; result: GenerateResult };
   exportPrompt: { payload: ExportPromptPayload; result: ExportPromptResult };
   importPrompt: { payload: ImportPromptPayload; result: ImportPromptResult };
+  /** "Train at scale": the run as a transformers + PEFT + Accelerate project (src/engine/export/project.ts), on the loaded data and model. */
+  exportProject: { payload: ExportProjectPayload; result: ExportProjectResult };
   /**
    * Trials one after another (src/shared/sweep.ts), each an ordinary run: per trial a `trialStart`
    * metrics event, the run's own metrics and checkpoint events, a `trialEnd`; then the winner's
@@ -198,6 +218,7 @@ export const REQUEST_KINDS: { readonly [K in RequestKind]: true } = {
   generate: true,
   exportPrompt: true,
   importPrompt: true,
+  exportProject: true,
   sweep: true,
   stopSweep: true,
 };
@@ -278,7 +299,22 @@ export interface FatalEvent {
   reason: string;
 }
 
-export type WorkerEvent = ResultEvent | ErrorEvent | ProgressEvent | MetricsEvent | CheckpointEvent | FatalEvent;
+/**
+ * Test only: the page's `panel` throws while rendering, as a bug would, so the page's error
+ * boundary can be tested. Sent only by the worker's fault hook (src/worker/faults.ts), which page
+ * scripts cannot reach. Belongs to no request.
+ */
+export interface TestFaultEvent {
+  type: 'testFault';
+  /** Always -1: no request's. */
+  id: RequestId;
+  panel: FaultPanel;
+}
+
+/** The panels a test fault can break (each calls useInjectedFault). */
+export type FaultPanel = 'results';
+
+export type WorkerEvent = ResultEvent | ErrorEvent | ProgressEvent | MetricsEvent | CheckpointEvent | FatalEvent | TestFaultEvent;
 
 /** What a request may send besides its result: the events of its own id. */
 export interface RequestEvents {

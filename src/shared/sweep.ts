@@ -10,7 +10,7 @@
  * Trials are compared on validation; only the winner is scored on the test split, so the number
  * reported for it is not the best of several noisy validation scores (Cawley & Talbot 2010).
  */
-import type { PromptInit, PromptMethod, PromptValues, TaskSpec, TrainingConfig, TrainingState, TrainOutcome } from './tasks';
+import type { PromptInit, PromptMethod, PromptValues, TaskKind, TaskSpec, TrainingConfig, TrainingState, TrainOutcome } from './tasks';
 import { PROMPT_INITS, PROMPT_METHODS } from '../engine/types';
 
 /** The settings a sweep can vary, in the order a grid nests them (the last varies fastest). */
@@ -50,9 +50,18 @@ export interface SweepPlan {
   /** Seeds the random search and the held-out split (the base config's seed by default). */
   seed: number;
   budget: SweepBudget;
-  /** Share of each class held out as the test split, before any trial's train/validation split. */
+  /** Share of each class held out as the test split, before any trial's train/validation split (0: none, only with `folds`). */
   testFraction: number;
+  /**
+   * k-fold cross-validation (small datasets): each trial trains k times, each time validating on one
+   * of k stratified folds of the rows not held out, and is scored by the mean over the folds (with
+   * its spread), so every row validates exactly once. Classification only. A stopped trial runs again from fold 1.
+   */
+  folds?: number;
 }
+
+/** The most folds a sweep may ask for (each fold is a whole training run). */
+export const MAX_SWEEP_FOLDS = 10;
 
 /** One trial's settings: only the swept ones; `labelWords` indexes `axes.labelWords`. */
 export interface TrialSettings {
@@ -228,7 +237,12 @@ export function checkSweepPlan(plan: SweepPlan): void {
   }
   const n = trialCount(plan);
   if (n > MAX_SWEEP_TRIALS) throw new SweepError(`${n} trials (${grid} combinations) is more than ${MAX_SWEEP_TRIALS}: use fewer values or a random search`);
-  if (!(plan.testFraction > 0 && plan.testFraction < 0.5)) throw new SweepError(`the held-out test share must be above 0 and below 0.5, not ${plan.testFraction}`);
+  if (plan.folds !== undefined && !(Number.isInteger(plan.folds) && plan.folds >= 2 && plan.folds <= MAX_SWEEP_FOLDS)) {
+    throw new SweepError(`cross-validation needs a whole number of folds from 2 to ${MAX_SWEEP_FOLDS}, not ${plan.folds}`);
+  }
+  if (!((plan.testFraction > 0 || (plan.folds !== undefined && plan.testFraction === 0)) && plan.testFraction < 0.5)) {
+    throw new SweepError(`the held-out test share must be above 0 and below 0.5 (0 only with cross-validation), not ${plan.testFraction}`);
+  }
   if (!Number.isFinite(plan.seed)) throw new SweepError(`the sweep's seed must be a number, not ${plan.seed}`);
   const { steps, minutes } = plan.budget;
   if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1)) throw new SweepError(`a step budget must be a whole number >= 1, not ${steps}`);
@@ -321,6 +335,16 @@ export interface SweepTrialResult {
   valMacroF1: number | null;
   valLoss: number | null;
   zeroShotAccuracy: number | null;
+  /** Cross-validation: each fold's validation scores (the val* fields are their means); absent without folds. */
+  folds?: FoldScore[];
+  /** Cross-validation: the sample standard deviation of the folds' accuracies. */
+  valAccuracyStd?: number;
+  /** Generation: the kept prompt's greedy generations on the validation split (absent for classification). */
+  valExactMatch?: number | null;
+  valTokenF1?: number | null;
+  /** Classification without folds: each class's validation recall, tuned and zero-shot (FoldScore says how). */
+  valRecall?: (number | null)[];
+  zeroShotRecall?: (number | null)[] | null;
   steps: number;
   plannedSteps: number;
   seconds: number;
@@ -329,14 +353,53 @@ export interface SweepTrialResult {
   classes?: string[];
 }
 
+/** One fold of a cross-validated trial: its validation rows' scores. */
+export interface FoldScore {
+  fold: number;
+  rows: number;
+  accuracy: number;
+  macroF1: number;
+  loss: number;
+  zeroShotAccuracy: number | null;
+  /** Each class's recall on the fold's validation rows (class order as the trial's `classes`; null: no row of that class). */
+  recall?: (number | null)[];
+  /** The same for the template and label words without a prompt (null without a zero-shot baseline). */
+  zeroShotRecall?: (number | null)[] | null;
+}
+
+/** Mean and sample standard deviation (n - 1; 0 for a single value). */
+export function meanAndSpread(values: readonly number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const std = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
+  return { mean, std };
+}
+
 /** How the winner is picked, in words (the table and the CLI say it). */
 export const SELECTION_RULE = 'highest validation accuracy; ties: higher validation macro-F1, then lower validation loss, then the earlier trial';
+/** Generation: the target tokens' validation loss decides (greedy decoding is too coarse on a small split to rank by). */
+export const GENERATION_SELECTION_RULE = 'lowest validation loss (per target token); ties: higher validation token F1, then the earlier trial';
 
-/** The compared trial with the best validation score (SELECTION_RULE), or null when none completed. */
-export function pickWinner(results: readonly SweepTrialResult[]): SweepTrialResult | null {
+export const selectionRule = (task: TaskKind) => (task === 'generation' ? GENERATION_SELECTION_RULE : SELECTION_RULE);
+
+/** A trial that takes part in the comparison: it completed with a validation score. */
+export function isCompared(r: SweepTrialResult, task: TaskKind = 'classification'): boolean {
+  return r.status === 'completed' && (task === 'generation' ? r.valLoss !== null && Number.isFinite(r.valLoss) : r.valAccuracy !== null);
+}
+
+/** The compared trial with the best validation score (selectionRule(task)), or null when none completed. */
+export function pickWinner(results: readonly SweepTrialResult[], task: TaskKind = 'classification'): SweepTrialResult | null {
+  if (task === 'generation') {
+    let best: SweepTrialResult | null = null;
+    for (const r of results) {
+      if (!isCompared(r, task)) continue;
+      const b = best;
+      if (!b || r.valLoss! < b.valLoss! || (r.valLoss === b.valLoss && ((r.valTokenF1 ?? -1) > (b.valTokenF1 ?? -1) || ((r.valTokenF1 ?? -1) === (b.valTokenF1 ?? -1) && r.index < b.index)))) best = r;
+    }
+    return best;
+  }
   let best: SweepTrialResult | null = null;
   for (const r of results) {
-    if (r.status !== 'completed' || r.valAccuracy === null) continue;
+    if (!isCompared(r, task) || r.valAccuracy === null) continue;
     if (!best) {
       best = r;
       continue;
@@ -374,6 +437,20 @@ export interface HeldOutReport {
   majorityAccuracy: number;
 }
 
+/** A generation winner on the held-out rows: its loss and greedy generations, beside the template alone's. */
+export interface GenerationHeldOutReport {
+  trialIndex: number;
+  runId: string;
+  rows: number;
+  rowNumbers: number[];
+  /** Mean negative log-likelihood per target token. */
+  loss: number;
+  exactMatch: number;
+  tokenF1: number;
+  zeroShotExactMatch: number;
+  zeroShotTokenF1: number;
+}
+
 export interface SweepPayload {
   /** The UI's id for the sweep; stopSweep names it, and each trial's run id starts with it. */
   sweepId: string;
@@ -409,6 +486,12 @@ export interface SweepOutcome {
   selection: string;
   /** The winner on the held-out rows; null for a stopped sweep or when no trial completed. */
   test: HeldOutReport | null;
+  /** Cross-validation: k, the rows the folds were cut from, and the winner's mean and spread over its folds. */
+  crossValidation?: { folds: number; rows: number; winner: { accuracy: number; std: number; perFold: FoldScore[] } | null };
+  /** A generation sweep's winner on the held-out rows (absent for classification). */
+  generationTest?: GenerationHeldOutReport | null;
+  /** Label-word sets swept: whether each class's best set is the same in every fold / trial group (labelWordConsistency). */
+  labelWordConsistency?: LabelWordConsistency | null;
   /** Rows: held out for the test, and the rest that each trial splits into train and validation. */
   split: { test: number; pool: number };
   /** Steps and busy seconds over all trials, for the budget. */
@@ -434,7 +517,174 @@ export interface StopSweepResult {
 export type SweepEvent =
   | { series: 'trialStart'; index: number; runId: string; settings: TrialSettings; spec: TaskSpec; config: TrainingConfig; plannedSteps: number; resumed: boolean }
   | { series: 'trialEnd'; result: SweepTrialResult; outcome: TrainOutcome | null }
-  | { series: 'heldOut'; report: HeldOutReport };
+  | { series: 'heldOut'; report: HeldOutReport }
+  | { series: 'heldOutGeneration'; report: GenerationHeldOutReport };
 
 /** A trial's run id: the sweep's id and the trial's index. */
 export const trialRunId = (sweepId: string, index: number) => `${sweepId}/trial-${index}`;
+
+// ---------------------------------------------------------------------------------------------
+// Label-word consistency: is a class's best word set the same everywhere, or did it win by luck?
+
+/** Each class's recall (the diagonal over the row sums of counts[gold][predicted]); null for a class with no rows. */
+export function classRecall(confusion: readonly (readonly number[])[]): (number | null)[] {
+  return confusion.map((row, c) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return total > 0 ? row[c] / total : null;
+  });
+}
+
+/** One candidate set for one class: how often it was that class's best, and its mean recall. */
+export interface LabelWordSetConsistency {
+  /** The set's name (axes.labelWords order). */
+  name: string;
+  /** Comparisons in which this set alone had the highest recall for the class, tuned and zero-shot. */
+  tunedWins: number;
+  zeroShotWins: number;
+  /** Mean recall for the class over the set's folds / trials (null: never measured). */
+  tunedRecall: number | null;
+  zeroShotRecall: number | null;
+}
+
+export type ConsistencyVerdict = 'stable' | 'lucky' | 'undecided';
+
+export interface ClassConsistency {
+  label: string;
+  /** Comparisons (a fold, or a group of trials differing only in label words) with two or more sets measured for this class. */
+  comparisons: number;
+  /** Comparisons whose best tuned recall was shared by two or more sets (no winner). */
+  tunedTies: number;
+  sets: LabelWordSetConsistency[];
+  /** stable: one set wins every comparison (tuned); lucky: different sets win; undecided: ties, or too few comparisons. */
+  verdict: ConsistencyVerdict;
+  /** The verdict in words: "stable: good wins in 3 of 3 folds". */
+  summary: string;
+}
+
+export interface LabelWordConsistency {
+  /** What a comparison is: a fold; a group of trials sharing their other settings; or a fold of such a group. */
+  over: 'folds' | 'trial groups' | 'folds × trial groups';
+  /** Comparisons with two or more sets measured (for any class). */
+  comparisons: number;
+  classes: ClassConsistency[];
+}
+
+/**
+ * For each class, which label-word set gives it the highest validation recall, tuned and zero-shot,
+ * in each comparison: with folds, each fold of each group of trials that differ only in their label
+ * words (every set validates on the same rows there); without, each such group. A set "wins" a
+ * comparison when its recall is strictly the highest; a shared best is a tie. Only completed trials
+ * count; null when fewer than two label-word sets are swept or none completed.
+ */
+export function labelWordConsistency(plan: SweepPlan, trials: readonly SweepTrialResult[]): LabelWordConsistency | null {
+  const sets = plan.axes.labelWords ?? [];
+  if (sets.length < 2) return null;
+  const done = trials.filter((t) => t.status === 'completed' && t.classes && t.settings.labelWords !== undefined);
+  if (done.length === 0) return null;
+  const classes = done[0].classes!;
+  const groups = new Map<string, SweepTrialResult[]>();
+  for (const t of done) {
+    const { labelWords: _, ...others } = t.settings;
+    const key = JSON.stringify(others);
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  // comparisons[i][set] = { tuned, zeroShot } recall per class (in `classes` order), or absent.
+  type Point = { tuned: (number | null)[]; zeroShot: (number | null)[] | null };
+  const comparisons: Map<number, Point>[] = [];
+  const recallIn = (t: SweepTrialResult, c: string, recall: (number | null)[] | null | undefined) => {
+    const i = t.classes!.indexOf(c);
+    return i < 0 || !recall ? null : (recall[i] ?? null);
+  };
+  const aligned = (t: SweepTrialResult, recall: (number | null)[] | null | undefined) => (recall ? classes.map((c) => recallIn(t, c, recall)) : null);
+  for (const group of groups.values()) {
+    if (plan.folds !== undefined) {
+      for (let f = 0; f < plan.folds; f++) {
+        const point = new Map<number, Point>();
+        for (const t of group) {
+          const fold = t.folds?.find((s) => s.fold === f);
+          if (fold?.recall) point.set(t.settings.labelWords!, { tuned: aligned(t, fold.recall)!, zeroShot: aligned(t, fold.zeroShotRecall) });
+        }
+        comparisons.push(point);
+      }
+    } else {
+      const point = new Map<number, Point>();
+      for (const t of group) if (t.valRecall) point.set(t.settings.labelWords!, { tuned: aligned(t, t.valRecall)!, zeroShot: aligned(t, t.zeroShotRecall) });
+      comparisons.push(point);
+    }
+  }
+  const over: LabelWordConsistency['over'] = plan.folds === undefined ? 'trial groups' : groups.size > 1 ? 'folds × trial groups' : 'folds';
+  const unit = over === 'folds' ? 'folds' : over === 'trial groups' ? 'trial groups' : 'fold comparisons';
+  /** The set with the strictly highest recall among `scores` (set index -> recall), 'tie' when shared, null with fewer than two. */
+  const best = (scores: [number, number][]): number | 'tie' | null => {
+    if (scores.length < 2) return null;
+    const top = Math.max(...scores.map(([, r]) => r));
+    const at = scores.filter(([, r]) => r === top);
+    return at.length === 1 ? at[0][0] : 'tie';
+  };
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  let anyComparisons = 0;
+  const perClass = classes.map((label, c): ClassConsistency => {
+    const tunedWins = sets.map(() => 0);
+    const zeroShotWins = sets.map(() => 0);
+    const tunedAll: number[][] = sets.map(() => []);
+    const zeroShotAll: number[][] = sets.map(() => []);
+    let count = 0;
+    let ties = 0;
+    for (const point of comparisons) {
+      const tuned: [number, number][] = [];
+      const zeroShot: [number, number][] = [];
+      for (const [s, p] of point) {
+        const r = p.tuned[c];
+        if (r !== null) {
+          tuned.push([s, r]);
+          tunedAll[s].push(r);
+        }
+        const z = p.zeroShot?.[c] ?? null;
+        if (z !== null) {
+          zeroShot.push([s, z]);
+          zeroShotAll[s].push(z);
+        }
+      }
+      const t = best(tuned);
+      if (t === null) continue;
+      count++;
+      if (t === 'tie') ties++;
+      else tunedWins[t]++;
+      const z = best(zeroShot);
+      if (typeof z === 'number') zeroShotWins[z]++;
+    }
+    anyComparisons = Math.max(anyComparisons, count);
+    const winners = sets.map((_, s) => s).filter((s) => tunedWins[s] > 0);
+    const name = (s: number) => sets[s].name;
+    let verdict: ConsistencyVerdict;
+    let summary: string;
+    if (count < 2) {
+      verdict = 'undecided';
+      summary = `undecided: ${count === 0 ? 'no comparison' : `one comparison only (${oneComparison(winners, tunedWins, name, ties)})`}; sweep with folds to tell stable from lucky`;
+    } else if (winners.length >= 2) {
+      verdict = 'lucky';
+      summary = `lucky: winners differ (${winners.map((s) => `${name(s)} ${tunedWins[s]}`).join(', ')}${ties ? `, ${ties} tied` : ''} of ${count} ${unit})`;
+    } else if (winners.length === 1 && tunedWins[winners[0]] === count) {
+      verdict = 'stable';
+      summary = `stable: ${name(winners[0])} wins in ${count} of ${count} ${unit}`;
+    } else {
+      verdict = 'undecided';
+      summary =
+        winners.length === 1 ? `undecided: ${name(winners[0])} wins in ${tunedWins[winners[0]]} of ${count} ${unit}, ${ties} tied` : `undecided: tied in all ${count} ${unit}`;
+    }
+    return {
+      label,
+      comparisons: count,
+      tunedTies: ties,
+      sets: sets.map((set, s) => ({ name: set.name, tunedWins: tunedWins[s], zeroShotWins: zeroShotWins[s], tunedRecall: mean(tunedAll[s]), zeroShotRecall: mean(zeroShotAll[s]) })),
+      verdict,
+      summary,
+    };
+  });
+  return { over, comparisons: anyComparisons, classes: perClass };
+}
+
+/** One comparison's outcome in words: "good / bad wins" or "tied". */
+function oneComparison(winners: number[], wins: number[], name: (s: number) => string, ties: number): string {
+  return ties > 0 ? 'tied' : winners.length === 1 && wins[winners[0]] > 0 ? `${name(winners[0])} wins` : 'no winner';
+}

@@ -3,19 +3,19 @@
  * evaluation, playground, export and import). Data only: the engine types used here are imported
  * with `import type`, so nothing from the engine runs on the UI side.
  */
-import type { ImportedFormat, PromptCompatibility, PromptExportMetadata, PromptVectors } from '../engine/export';
+import type { ImportedFormat, ProjectMetrics, PromptCompatibility, PromptExportMetadata, PromptVectors } from '../engine/export';
 import type { GenerationScores } from '../engine/generation';
 import type { EnsembleReport } from '../engine/classification';
 import type { PromptValues } from '../engine/softPrompt';
 import type { EpochValidation, LoopResult, StopReason, TrainingConfig, TrainingMetrics, TrainingState } from '../engine/train';
 import type { Perturbation } from '../engine/perturb';
-import type { ClassifierMode, PromptInit, PromptMethod, PromptPlacement, TaskKind } from '../engine/types';
+import type { ClassifierMode, PromptEncoderType, PromptInit, PromptMethod, PromptPlacement, TaskKind } from '../engine/types';
 import type { PhaseProgress } from '../engine/phase';
 import type { LmKind } from '../model/types';
 import type { SweepEvent } from './sweep';
 
 export type { TrainingMetrics, TrainingState };
-export type { PromptCompatibility, PromptExportMetadata, PromptInit, PromptMethod, PromptValues, PromptVectors, StopReason, TaskKind, TrainingConfig, Perturbation };
+export type { PromptCompatibility, PromptEncoderType, PromptExportMetadata, PromptInit, PromptMethod, PromptValues, PromptVectors, StopReason, TaskKind, TrainingConfig, Perturbation };
 
 // ---------------------------------------------------------------------------------------------
 // Datasets
@@ -449,6 +449,22 @@ export interface ExportPromptResult {
   notes: string[];
 }
 
+/** "Train at scale": the run's settings as a transformers + PEFT + Accelerate project, on the loaded data and model. */
+export interface ExportProjectPayload {
+  spec: TaskSpec;
+  config: TrainingConfig;
+  /** The current prompt, which the project starts from (initial_prompt/); absent: the settings' init. */
+  prompt?: PromptValues | null;
+}
+
+export interface ExportProjectResult {
+  /** The project's files by path (train.py, studio_config.json, data/*.csv, accelerate/*.yaml, ...). */
+  files: ExportedFile[];
+  zip: Uint8Array;
+  /** What the project holds, in words (rows, where the soft tokens go, the starting prompt). */
+  notes: string[];
+}
+
 export interface ImportPromptPayload {
   fileName: string;
   bytes: Uint8Array;
@@ -463,6 +479,8 @@ export interface ImportPromptResult {
   /** Null when no model is loaded to check against. */
   compatibility: PromptCompatibility | null;
   warnings: string[];
+  /** A "Train at scale" project's output: its metrics.json (train.py's own validation), when the zip holds one. */
+  projectMetrics?: ProjectMetrics | null;
 }
 
 export interface EngineInfo {

@@ -3,6 +3,7 @@ import { BackendBadge, backendLabel } from './BackendBadge';
 import { useStudio } from './useStudio';
 import type { StudioState } from './useStudio';
 import { Studio } from './Studio';
+import { StudioErrorBoundary } from './ErrorBoundary';
 
 export function App() {
   const studio = useStudio();
@@ -44,7 +45,11 @@ export function App() {
           Tune a soft prompt on a frozen transformer. Everything runs in this tab: the model, your data and the training
           loop stay on your machine.
         </p>
-        {studio.phase === 'ready' && <StudioWhenReady studio={studio} />}
+        {studio.phase === 'ready' && (
+          <StudioErrorBoundary>
+            <StudioWhenReady studio={studio} />
+          </StudioErrorBoundary>
+        )}
       </main>
 
       <footer className={`status status-${studio.phase}`} data-testid="app.status" role="status">

@@ -23,7 +23,7 @@ export function BackendBadge({ init }: { init: InitResult | null }) {
     ? `Fell back: ${init.fallbackReason}`
     : init.skippedSoftwareGpu
       ? `WebGPU here is a software renderer (${init.skippedSoftwareGpu}), slower than ${BACKEND_LABELS[init.backend]}; add ?backend=webgpu to the address to use it anyway`
-      : `tfjs ${init.tfjsVersion} on ${BACKEND_LABELS[init.backend]}${init.gpu ? ` (${init.gpu})` : ''}`;
+      : `tfjs ${init.tfjsVersion} on ${BACKEND_LABELS[init.backend]}${init.gpu ? ` (${init.gpu})` : ''}${wasmThreadsTitle(init)}`;
   return (
     <span
       className={`badge badge-${init.backend}${init.fallbackReason ? ' badge-fallback' : ''}`}
@@ -33,9 +33,22 @@ export function BackendBadge({ init }: { init: InitResult | null }) {
       title={title}
     >
       {BACKEND_LABELS[init.backend]}
+      {init.wasmThreads !== undefined && (
+        <span className="badge-threads" data-testid="backend.badge.threads" data-threads={init.wasmThreads}>
+          {init.wasmSingleThreaded ? ' · single-threaded' : ` · ${init.wasmThreads} thread${init.wasmThreads === 1 ? '' : 's'}`}
+        </span>
+      )}
       {init.skippedSoftwareGpu && <span className="badge-why" data-testid="backend.badge.why"> · WebGPU here is software</span>}
     </span>
   );
+}
+
+/** ", threaded SIMD build on 4 threads" or ", single-threaded: <why>" on wasm; empty elsewhere. */
+function wasmThreadsTitle(init: InitResult): string {
+  if (init.wasmThreads === undefined) return '';
+  return init.wasmSingleThreaded
+    ? `, single-threaded: ${init.wasmSingleThreaded}`
+    : `, threaded SIMD build on ${init.wasmThreads} thread${init.wasmThreads === 1 ? '' : 's'} (tfjs runs one per two logical cores, at most 8)`;
 }
 
 export function backendLabel(name: BackendName): string {

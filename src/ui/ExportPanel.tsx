@@ -1,8 +1,9 @@
 import { useId, useState } from 'react';
-import type { ExportPromptResult, ImportPromptResult, TrainOutcome } from '../shared/tasks';
+import type { ExportProjectResult, ExportPromptResult, ImportPromptResult, TrainOutcome } from '../shared/tasks';
 import type { StudioClient } from './StudioClient';
 import type { RunRecord } from './runStore';
 import { downloadBytes } from './download';
+import { zipOutputFolder } from './outputFolder';
 import { errorText } from './format';
 
 /** The export files, by their path in the bundle, with the button and file name for each. */
@@ -33,6 +34,8 @@ export function metricsSummary(outcome: TrainOutcome): Record<string, unknown> {
   return { ...common, before: outcome.before, after: outcome.after };
 }
 
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
 const slug = (name: string) => name.replace(/[^\p{L}\p{N}._-]+/gu, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'prompt';
 
 export interface ImportActions {
@@ -55,7 +58,25 @@ export function ExportPanel({ client, run, actions }: { client: StudioClient; ru
   const [importError, setImportError] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [acting, setActing] = useState(false);
+  const [project, setProject] = useState<{ runId: string; result: ExportProjectResult } | null>(null);
+  const [projectError, setProjectError] = useState<string | null>(null);
+  const [projectBusy, setProjectBusy] = useState(false);
   const outcome = run?.outcome ?? null;
+
+  const downloadProject = async () => {
+    if (!run || !outcome) return;
+    setProjectError(null);
+    setProjectBusy(true);
+    try {
+      const result = await client.call('exportProject', { spec: run.spec, config: run.config, prompt: outcome.prompt });
+      setProject({ runId: run.id, result });
+      downloadBytes(result.zip, `${slug(run.name)}-project.zip`, 'application/zip');
+    } catch (e) {
+      setProjectError(errorText(e));
+    } finally {
+      setProjectBusy(false);
+    }
+  };
 
   const files = async (): Promise<ExportPromptResult | null> => {
     if (!run || !outcome) return null;
@@ -75,17 +96,28 @@ export function ExportPanel({ client, run, actions }: { client: StudioClient; ru
       setError(errorText(e));
     }
   };
-  const importFile = async (file: File | undefined) => {
-    if (!file) return;
+  const importBytes = async (read: () => Promise<{ name: string; bytes: Uint8Array }>) => {
     setImportError(null);
     setActionError(null);
     setImported(null);
     try {
-      setImported(await client.call('importPrompt', { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()) }));
+      const { name, bytes } = await read();
+      setImported(await client.call('importPrompt', { fileName: name, bytes }));
     } catch (e) {
       setImportError(errorText(e));
     }
   };
+  const importFile = async (file: File | undefined) => {
+    if (!file) return;
+    await importBytes(async () => ({ name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) }));
+  };
+  const importFolder = async (files: File[]) => {
+    if (files.length === 0) return;
+    await importBytes(() => zipOutputFolder(files));
+  };
+  const pm = imported?.projectMetrics ?? null;
+  // The studio's own evaluation of this import, once it has run (the selected run made from it).
+  const studioEval = imported && run?.importedFrom === imported.fileName && run.outcome?.task === 'classification' ? (run.outcome.tuned?.accuracy ?? null) : null;
   const act = async (action: (i: ImportPromptResult) => Promise<void>) => {
     if (!imported) return;
     setActing(true);
@@ -117,7 +149,33 @@ export function ExportPanel({ client, run, actions }: { client: StudioClient; ru
             <button type="button" data-testid="export.zip" title="every file above, metrics.json, and a README.md saying what each is and how to load the adapter with PEFT" onClick={() => void download('zip')}>
               All as .zip
             </button>
+            <button
+              type="button"
+              className="secondary"
+              data-testid="export.project"
+              disabled={projectBusy || outcome.task !== 'classification'}
+              title={
+                outcome.task === 'classification'
+                  ? "train.py (transformers + PEFT + Accelerate, the studio's objective), the data as the studio split it (the data loaded now), the settings, accelerate configs (DDP, several machines, FSDP), requirements.txt and a README: for GPUs and clusters"
+                  : 'A project is made for classification runs; generation is not exported as a project yet'
+              }
+              onClick={() => void downloadProject()}
+            >
+              Train at scale (PEFT + Accelerate project)
+            </button>
           </div>
+          {projectError && (
+            <p className="note note-error" role="alert" data-testid="export.project.error">
+              {projectError}
+            </p>
+          )}
+          {project?.runId === run!.id && (
+            <ul className="muted notes" data-testid="export.project.notes">
+              {project.result.notes.map((n) => (
+                <li key={n}>{n}</li>
+              ))}
+            </ul>
+          )}
           {error && (
             <p className="note note-error" role="alert" data-testid="export.error">
               {error}
@@ -135,6 +193,14 @@ export function ExportPanel({ client, run, actions }: { client: StudioClient; ru
       <div className="import">
         <label htmlFor={`${ids}-import`}>Import a prompt (prompt.json, .safetensors, .npy or an export .zip)</label>
         <input id={`${ids}-import`} type="file" accept=".json,.safetensors,.npy,.zip" data-testid="export.import" onChange={(e) => (void importFile(e.target.files?.[0]), (e.target.value = ''))} />
+        <label htmlFor={`${ids}-import-folder`}>or a “Train at scale” project's output folder</label>
+        <input
+          id={`${ids}-import-folder`}
+          type="file"
+          data-testid="export.importFolder"
+          {...{ webkitdirectory: '', directory: '' }}
+          onChange={(e) => (void importFolder([...(e.target.files ?? [])]), (e.target.value = ''))}
+        />
         {importError && (
           <p className="note note-error" role="alert" data-testid="export.import.error">
             {importError}
@@ -147,6 +213,21 @@ export function ExportPanel({ client, run, actions }: { client: StudioClient; ru
               {imported.modelId ? `, tuned on “${imported.modelId}”` : ''}
               {imported.metadata ? `, template “${imported.metadata.template}”` : ''}.
             </p>
+            {pm && (
+              <p data-testid="export.import.projectMetrics">
+                Project run ({pm.modelId}, {pm.processes} process{pm.processes === 1 ? '' : 'es'}, {pm.steps} steps, {pm.stopReason}): best validation accuracy{' '}
+                <strong>{pm.validation ? pct(pm.validation.accuracy) : 'not measured'}</strong>
+                {pm.bestEpoch !== null ? ` (epoch ${pm.bestEpoch})` : ''} on {pm.valSize} rows
+                {pm.zeroShot ? `, zero-shot ${pct(pm.zeroShot.accuracy)}` : ''}
+                {studioEval !== null ? (
+                  <>
+                    ; the studio's evaluation on the current data: <strong data-testid="export.import.studioAccuracy">{pct(studioEval)}</strong>
+                  </>
+                ) : (
+                  '; Evaluate on the current data to compare.'
+                )}
+              </p>
+            )}
             {compatErrors.map((m) => (
               <p key={m} className="note note-error" role="alert" data-testid="export.import.error">
                 {m}

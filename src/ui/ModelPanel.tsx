@@ -9,6 +9,7 @@ import { InspectionView } from './hub/InspectionView';
 import { LocalFiles } from './hub/LocalFiles';
 import { useModelLoad, type ModelLoadOutcome } from './hub/useModelLoad';
 import { errorText } from './hub/format';
+import { tabKeyTarget } from './tabs';
 import './hub/hub.css';
 
 const SOURCES = [
@@ -86,8 +87,16 @@ export function ModelPanel({
             id={`model-tab-${s.id}`}
             aria-selected={tab === s.id}
             aria-controls={`model-source-${s.id}`}
+            tabIndex={tab === s.id ? 0 : -1}
             data-testid={`model.tab.${s.id}`}
             onClick={() => setTab(s.id)}
+            onKeyDown={(e) => {
+              const next = tabKeyTarget(e.key, SOURCES.findIndex((x) => x.id === s.id), SOURCES.length);
+              if (next === null) return;
+              e.preventDefault();
+              setTab(SOURCES[next].id);
+              document.getElementById(`model-tab-${SOURCES[next].id}`)?.focus();
+            }}
           >
             {s.title}
           </button>

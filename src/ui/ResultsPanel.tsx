@@ -5,6 +5,7 @@ import { judgeOutcome } from '../shared/judge';
 import type { StudioClient } from './StudioClient';
 import type { RunRecord } from './runStore';
 import { Playground } from './Playground';
+import { useInjectedFault } from './ErrorBoundary';
 import { duration, fixed, percent, plural } from './format';
 
 const STOP_REASONS = {
@@ -17,6 +18,7 @@ const STOP_REASONS = {
 /** Step 5: zero-shot vs tuned side by side, confusion matrices, predictions, robustness, and the playground. */
 export function ResultsPanel({ client, run, model }: { client: StudioClient; run: RunRecord | null; model: ModelSummary | null }) {
   const ids = useId();
+  useInjectedFault(client, 'results');
   const outcome = run?.outcome ?? null;
   return (
     <section className="panel" aria-labelledby={`${ids}-h`} data-testid="results.panel">

@@ -26,6 +26,7 @@ import { errorText } from './format';
 import { samplePreset } from '../shared/samples';
 import { changedSettings, datasetName, modelName, modelSourceOf, sessionModel, SESSION_VERSION, type RestoreReport, type SessionModel, type SessionRecord } from './savedSession';
 import { useSavedSession } from './useSavedSession';
+import { DEFAULT_SWEEP_DRAFT, sweepDraftChanged, type SweepDraft } from './sweepDraft';
 import { SessionBar } from './SessionBar';
 import type { DatasetSource } from '../shared/tasks';
 import type { ModelLoadOutcome } from './hub/useModelLoad';
@@ -47,6 +48,7 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
   const [template, setTemplateText] = useState('');
   const [templateEdited, setTemplateEdited] = useState(false);
   const [labelWords, setLabelWords] = useState<Record<string, string>>({});
+  const [sweepDraft, setSweepDraft] = useState<SweepDraft>(DEFAULT_SWEEP_DRAFT);
   const [selectedRunId, setSelectedRunId] = useState<string | null>(null);
   const [overlayIds, setOverlayIds] = useState<ReadonlySet<string>>(new Set());
   const [resumeErrors, setResumeErrors] = useState<Record<string, string>>({});
@@ -117,7 +119,10 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
     setLabelWords(record.labelWords);
     setTemplateText(record.template);
     setTemplateEdited(record.templateEdited);
+    setSweepDraft(record.sweep);
     const source = record.model ? modelSourceOf(record.model, document.baseURI) : null;
+    // The record's model as it was saved (a Hub model's note that it needed a token survives the load from the cache).
+    setModelSource(record.model);
     const modelLoad = source ? new Promise<ModelLoadOutcome>((onDone) => setModelRequest({ source, onDone })) : null;
     let dataset: RestoreReport['dataset'] = null;
     if (record.dataset) {
@@ -149,6 +154,7 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
       template: record.templateEdited,
       labelWords: Object.values(record.labelWords).some((w) => w.trim() !== ''),
       settings: changedSettings(record.draft, draftFrom(engine.defaults)),
+      sweep: sweepDraftChanged(record.sweep),
     };
   };
   const onModelLoaded = (summary: ModelSummary, source: ModelSource) => {
@@ -169,6 +175,7 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
         templateEdited,
         labelWords,
         draft,
+        sweep: sweepDraft,
       },
       datasetSource: data.source,
     },
@@ -189,7 +196,7 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
   if (info && data.statsError) blockers.push(`Data: ${data.statsError}`);
   if (stats && stats.kept === 0) blockers.push('Data: no rows left to train on.');
   if (stats && task === 'classification' && stats.distinctLabels < 2) blockers.push('Data: classification needs at least two classes.');
-  if (model && task === 'generation' && model.lmKind !== 'causal-lm') blockers.push('Generation needs a causal LM (GPT-2): load one in step 2.');
+  if (model && task === 'generation' && model.lmKind !== 'causal-lm') blockers.push('Generation needs a causal LM (GPT-2, Llama, Mistral, Qwen): load one in step 2.');
   if (model && !model.hasLmHead && draft.mode === 'verbalizer') blockers.push('This checkpoint has no LM head: choose the linear-head mode.');
   if (task === 'generation' && draft.mode === 'head') blockers.push('Generation trains the prompt only: choose the label-words mode.');
   if (checks.previewError) blockers.push(`Template: ${checks.previewError}`);
@@ -445,6 +452,8 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
           setOverlayIds(new Set(ids.filter((id) => id !== selected)));
         }}
         onUseSettings={(run) => applyRunSettings(run)}
+        draft={sweepDraft}
+        onDraftChange={setSweepDraft}
       />
       <ResultsPanel client={client} run={selectedRun} model={model} />
       <ExportPanel client={client} run={selectedRun} actions={importActions} />

@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { StudioClient, StudioError } from './StudioClient';
-import type { WorkerPort } from './StudioClient';
+import type { StudioClientOptions, WorkerPort } from './StudioClient';
 import { handleRequest } from '../worker/handler';
 import type { WorkerApi } from '../worker/handler';
 import { fakeWorkerApi } from '../worker/fakeApi';
 import type { Checkpoint, Request, TrainingEvent, WorkerEvent } from '../shared/protocol';
 import { MAX_RESTARTS_PER_WINDOW } from './recovery';
+import { PING_INTERVAL_MS, WORKER_SILENCE_FACTOR, WORKER_SILENCE_MS, type HeartbeatClock } from './heartbeat';
 
 /** A Worker stand-in that runs the real handler on a fake engine, answering asynchronously. */
 class LoopbackWorker implements WorkerPort {
   readonly sent: Request[] = [];
   terminated = false;
+  /** A worker stuck in a call (or killed without an event): it takes messages and answers none. */
+  hung = false;
   private messageListeners: ((event: MessageEvent<WorkerEvent>) => void)[] = [];
   private errorListeners: ((event: Event) => void)[] = [];
 
@@ -18,6 +21,7 @@ class LoopbackWorker implements WorkerPort {
 
   postMessage(message: Request): void {
     this.sent.push(message);
+    if (this.hung) return;
     const copy: unknown = structuredClone(message);
     setTimeout(() => void handleRequest(copy, this.api, (event) => this.emit(event)));
   }
@@ -147,14 +151,14 @@ describe('StudioClient', () => {
 
 describe('StudioClient with a respawn factory: a crashed worker is replaced', () => {
   /** A worker per call of the factory, each answering from `apiFor(n)` (n = 1 for the first). */
-  function workers(apiFor: (n: number) => WorkerApi) {
+  function workers(apiFor: (n: number) => WorkerApi, options?: StudioClientOptions) {
     const made: LoopbackWorker[] = [new LoopbackWorker(apiFor(1))];
     const respawn = () => {
       const w = new LoopbackWorker(apiFor(made.length + 1));
       made.push(w);
       return w;
     };
-    return { made, client: new StudioClient(made[0], respawn) };
+    return { made, client: new StudioClient(made[0], respawn, options) };
   }
   const never = () => new Promise<never>(() => {});
   const sessionApi = (n: number, overrides: Partial<WorkerApi> = {}) =>
@@ -247,5 +251,147 @@ describe('StudioClient with a respawn factory: a crashed worker is replaced', ()
     expect(await client.whenRestarted()).toMatchObject({ gaveUp: true, reason: 'the worker failed: once more' });
     expect(made).toHaveLength(MAX_RESTARTS_PER_WINDOW + 1);
     await expect(client.ping()).rejects.toMatchObject({ code: 'worker-crashed', message: expect.stringContaining('reload the page') });
+  });
+});
+
+/** Time that moves only when the test says: intervals fire at their due times, in order. */
+class FakeClock implements HeartbeatClock {
+  private time = 0;
+  private nextHandle = 1;
+  private readonly intervals = new Map<number, { tick: () => void; ms: number; due: number }>();
+  now = () => this.time;
+  setInterval = (tick: () => void, ms: number) => {
+    const handle = this.nextHandle++;
+    this.intervals.set(handle, { tick, ms, due: this.time + ms });
+    return handle;
+  };
+  clearInterval = (handle: unknown) => void this.intervals.delete(handle as number);
+  get running(): number {
+    return this.intervals.size;
+  }
+
+  /** Moves time on by `ms`, firing each interval as it falls due. */
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      const next = [...this.intervals.entries()].sort((a, b) => a[1].due - b[1].due)[0];
+      if (!next || next[1].due > end) break;
+      this.time = next[1].due;
+      next[1].due += next[1].ms;
+      next[1].tick();
+    }
+    this.time = end;
+  }
+
+  /** The page was asleep (a frozen tab): time jumps, and the late interval fires once. */
+  sleep(ms: number): void {
+    this.time += ms;
+    for (const interval of this.intervals.values()) interval.due = this.time;
+    this.advance(0);
+  }
+}
+
+describe('StudioClient heartbeat: a worker that dies without a word is found and replaced', () => {
+  /** Lets the loopback workers answer (they answer from a macrotask). */
+  const settle = () => new Promise((r) => setTimeout(r, 5));
+  const never = () => new Promise<never>(() => {});
+  function setup(overrides: Partial<WorkerApi> = {}) {
+    const clock = new FakeClock();
+    const made: LoopbackWorker[] = [];
+    const start = () => {
+      const w = new LoopbackWorker(fakeWorkerApi({ init: () => ({ backend: 'wasm', tfjsVersion: '4.22.0' }), ping: () => ({ pong: true }), train: never, stopTraining: () => ({ stopped: true }) as never, ...overrides }));
+      made.push(w);
+      return w;
+    };
+    const client = new StudioClient(start(), start, { heartbeat: { pingIntervalMs: PING_INTERVAL_MS, silenceMs: WORKER_SILENCE_MS, clock } });
+    return { clock, made, client };
+  }
+  const trainPayload = { runId: 'r', spec: { task: 'generation' as const, template: '{a}', targetColumn: 'b', textColumns: ['a'] }, config: {} as never };
+  const pings = (w: LoopbackWorker) => w.sent.filter((r) => r.kind === 'ping').length;
+
+  it('pings while a call is in flight; a worker silent for the limit is replaced, its calls rejected with a clear error', async () => {
+    const { clock, made, client } = setup();
+    await client.init();
+    expect(clock.running).toBe(0); // nothing in flight: no heartbeat
+    made[0].hung = true;
+    const training = client.call('train', trainPayload);
+    const predict = client.call('predict', { texts: ['x'] } as never);
+    const stop = client.call('stopTraining', { runId: 'r' });
+    const restarts: string[] = [];
+    client.onRestart((e) => restarts.push(e.phase === 'restarting' ? e.reason : 'restarted'));
+    clock.advance(WORKER_SILENCE_MS - PING_INTERVAL_MS);
+    await settle();
+    expect(restarts).toEqual([]);
+    expect(pings(made[0])).toBe(1); // one ping at a time: a stuck worker would only queue them
+    clock.advance(PING_INTERVAL_MS);
+    await expect(training).rejects.toMatchObject({ code: 'worker-crashed', message: 'The worker did not answer for 120 s; a new worker was started.' });
+    // Any call may be what hung the worker: only control calls are sent to the new one.
+    await expect(predict).rejects.toMatchObject({ code: 'worker-crashed' });
+    await expect(stop).resolves.toBeDefined();
+    expect(restarts).toEqual(['the worker did not answer for 120 s', 'restarted']);
+    expect(made[0].terminated).toBe(true);
+    expect(made[1].sent.map((r) => r.kind)).toEqual(['init', 'stopTraining']);
+    expect(await client.whenRestarted()).toMatchObject({ reason: 'the worker did not answer for 120 s', init: { backend: 'wasm' }, gaveUp: false });
+    expect(clock.running).toBe(0); // the old worker's heartbeat is gone, and the new one has nothing in flight
+  });
+
+  it('any event counts as an answer: a long run that keeps reporting is never taken for dead', async () => {
+    const { clock, made, client } = setup();
+    const restarts: unknown[] = [];
+    client.onRestart((e) => restarts.push(e));
+    void client.call('train', trainPayload).catch(() => {});
+    await settle();
+    made[0].hung = true; // too busy to answer pings, but it sends a progress event every 100 s
+    for (let i = 0; i < 10; i++) {
+      clock.advance(100_000);
+      made[0].emit({ type: 'progress', id: 1, progress: { stage: 'training' } });
+    }
+    expect(restarts).toEqual([]);
+    expect(made).toHaveLength(1);
+  });
+
+  it('the limit grows with the longest silence the worker came back from (long synchronous steps)', async () => {
+    const { clock, made, client } = setup();
+    const restarts: unknown[] = [];
+    client.onRestart((e) => restarts.push(e));
+    void client.call('train', trainPayload).catch(() => {});
+    await settle();
+    made[0].hung = true;
+    // A 100 s step, then the worker answers: the limit becomes 4 x 100 s.
+    clock.advance(100_000);
+    made[0].emit({ type: 'progress', id: 1, progress: { stage: 'training' } });
+    clock.advance(WORKER_SILENCE_FACTOR * 100_000 - PING_INTERVAL_MS);
+    expect(restarts).toEqual([]);
+    clock.advance(PING_INTERVAL_MS);
+    await settle();
+    expect(restarts).toEqual([{ phase: 'restarting', reason: 'the worker did not answer for 400 s' }, expect.objectContaining({ phase: 'restarted' })]);
+  });
+
+  it('a page that was asleep (frozen tab) does not blame the worker for the time it slept; idle time never counts', async () => {
+    const { clock, made, client } = setup();
+    const restarts: unknown[] = [];
+    client.onRestart((e) => restarts.push(e));
+    clock.advance(10 * WORKER_SILENCE_MS); // idle: no call in flight
+    void client.call('train', trainPayload).catch(() => {});
+    await settle();
+    clock.sleep(30 * 60_000);
+    await settle();
+    expect(restarts).toEqual([]);
+    expect(made).toHaveLength(1);
+    // Once awake, the worker is heard: the silence starts again.
+    made[0].emit({ type: 'progress', id: 1, progress: { stage: 'training' } });
+    clock.advance(WORKER_SILENCE_MS - PING_INTERVAL_MS);
+    expect(restarts).toEqual([]);
+  });
+
+  it('without a respawn factory a silent worker closes the client with the same error', async () => {
+    const clock = new FakeClock();
+    const worker = new LoopbackWorker(fakeWorkerApi({ train: never }));
+    worker.hung = true;
+    const client = new StudioClient(worker, undefined, { heartbeat: { pingIntervalMs: PING_INTERVAL_MS, silenceMs: WORKER_SILENCE_MS, clock } });
+    const training = client.call('train', trainPayload);
+    clock.advance(WORKER_SILENCE_MS);
+    await expect(training).rejects.toMatchObject({ code: 'worker-crashed', message: 'The worker did not answer for 120 s' });
+    await expect(client.ping()).rejects.toMatchObject({ code: 'worker-crashed' });
   });
 });

@@ -3,6 +3,7 @@ import type {
   Checkpoint,
   DatasetInfo,
   ErrorCode,
+  FaultPanel,
   InitResult,
   ModelSummary,
   Progress,
@@ -15,6 +16,7 @@ import type {
   WorkerEvent,
 } from '../shared/protocol';
 import { mayRestartWorker, RESTART_WINDOW_MS } from './recovery';
+import { DEFAULT_HEARTBEAT, WorkerHeartbeat, type HeartbeatOptions } from './heartbeat';
 
 /** The part of `Worker` the client uses, so tests can pass a fake. */
 export interface WorkerPort {
@@ -77,7 +79,28 @@ const SENT_AGAIN_AFTER_RESTART: ReadonlySet<RequestKind> = new Set<RequestKind>(
   'generate',
   'exportPrompt',
   'importPrompt',
+  'exportProject',
 ]);
+
+/**
+ * After a worker stopped answering (the heartbeat, heartbeat.ts), only these calls in flight are
+ * sent again: any other may be the call that hung it. The rest are rejected with `worker-crashed`.
+ */
+const SENT_AGAIN_AFTER_SILENCE: ReadonlySet<RequestKind> = new Set<RequestKind>([
+  'init',
+  'ping',
+  'engineInfo',
+  'cancelModelLoad',
+  'pauseTraining',
+  'resumeTraining',
+  'stopTraining',
+]);
+
+/** Client options; tests pass a fake clock to the heartbeat. */
+export interface StudioClientOptions {
+  /** Pings while a request is in flight, to find a worker that died without a word; `false`: none. */
+  heartbeat?: HeartbeatOptions | false;
+}
 
 /** How a worker restart went. */
 export interface RestartReport {
@@ -120,11 +143,16 @@ interface PendingCall {
  * session's setup again (backend choice, model, dataset), sends again the calls that only read
  * the session, rejects the others with `worker-crashed`, and tells `onRestart` listeners. Calls
  * made meanwhile wait for the new worker. Without `respawn`, a crash closes the client.
+ *
+ * A worker that dies without an `error` event (killed for memory, stuck in a hung call) is found
+ * by the heartbeat (heartbeat.ts): while a call is in flight the client pings it, and a worker
+ * silent for too long is treated as crashed, except that only control calls are sent again.
  */
 export class StudioClient {
   private nextId: RequestId = 1;
   private readonly pending = new Map<RequestId, PendingCall>();
   private readonly progressListeners = new Set<ProgressListener>();
+  private readonly testFaultListeners = new Set<(panel: FaultPanel) => void>();
   private readonly metricsListeners = new Set<MetricsListener>();
   private readonly restartListeners = new Set<RestartListener>();
   private closedReason: StudioError | null = null;
@@ -137,19 +165,36 @@ export class StudioClient {
   private restart: { done: Promise<RestartReport>; finish(report: RestartReport): void; queue: PendingCall[] } | null = null;
   private lastRestart: RestartReport | null = null;
   private restartTimes: number[] = [];
+  private heartbeat: WorkerHeartbeat | null = null;
+  private readonly heartbeatOptions: HeartbeatOptions | false;
 
   constructor(
     worker: WorkerPort,
     private readonly respawn?: WorkerFactory,
+    options: StudioClientOptions = {},
   ) {
+    this.heartbeatOptions = options.heartbeat ?? DEFAULT_HEARTBEAT;
     this.attach(worker);
   }
 
   private attach(worker: WorkerPort): void {
     this.worker = worker;
     const generation = ++this.generation;
+    this.heartbeat?.stop();
+    this.heartbeat = this.heartbeatOptions
+      ? new WorkerHeartbeat(
+          this.heartbeatOptions,
+          // Not a pending call: its pong (like any event) only tells the heartbeat the worker is alive.
+          () => worker.postMessage({ kind: 'ping', id: this.nextId++, payload: {} }),
+          (silentMs) => {
+            if (generation === this.generation) this.crashed(`the worker did not answer for ${Math.round(silentMs / 1000)} s`, SENT_AGAIN_AFTER_SILENCE);
+          },
+        )
+      : null;
     worker.addEventListener('message', (event) => {
-      if (generation === this.generation) this.receive(event.data);
+      if (generation !== this.generation) return;
+      this.heartbeat?.heard();
+      this.receive(event.data);
     });
     // Fires when the worker script fails to load or throws outside the handler (the handler
     // catches every task's errors), so the worker is treated as gone.
@@ -183,6 +228,7 @@ export class StudioClient {
     // The worker answers this id with the result of this kind (see handleRequest).
     this.pending.set(id, call);
     this.worker.postMessage({ kind: call.kind, id, payload: call.payload } as Request);
+    this.heartbeat?.busy(true);
   }
 
   /** Restarts of the worker (see the class comment); returns the unsubscribe function. */
@@ -204,6 +250,12 @@ export class StudioClient {
     return this.call('ping', {});
   }
 
+  /** Test faults sent by the worker's fault hook (a panel that is to throw); returns the unsubscribe function. */
+  onTestFault(listener: (panel: FaultPanel) => void): () => void {
+    this.testFaultListeners.add(listener);
+    return () => this.testFaultListeners.delete(listener);
+  }
+
   /** Progress of every request; returns the unsubscribe function. */
   onProgress(listener: ProgressListener): () => void {
     this.progressListeners.add(listener);
@@ -219,12 +271,17 @@ export class StudioClient {
   /** Stops the worker; pending and later calls reject with code `closed`. */
   dispose(): void {
     this.failAll(new StudioError('closed', 'The studio client was closed'));
+    this.heartbeat?.stop();
     this.worker.terminate();
   }
 
-  /** The worker is gone or unusable: start a new one (see the class comment), or close. */
-  private crashed(reason: string): void {
+  /**
+   * The worker is gone or unusable: start a new one (see the class comment), or close. Calls in
+   * flight of the kinds `sentAgain` go to the new worker; the others are rejected.
+   */
+  private crashed(reason: string, sentAgain: ReadonlySet<RequestKind> = SENT_AGAIN_AFTER_RESTART): void {
     if (this.closedReason) return;
+    this.heartbeat?.stop();
     const said = reason.charAt(0).toUpperCase() + reason.slice(1);
     if (!this.respawn) return this.failAll(new StudioError('worker-crashed', said));
     const now = Date.now();
@@ -241,7 +298,7 @@ export class StudioClient {
       return;
     }
     const lost = new StudioError('worker-crashed', `${said}; a new worker was started.`);
-    const again = calls.filter((c) => !c.internal && SENT_AGAIN_AFTER_RESTART.has(c.kind));
+    const again = calls.filter((c) => !c.internal && sentAgain.has(c.kind));
     for (const c of calls) if (!again.includes(c)) c.reject(lost);
     if (!this.restart) {
       let finish!: (report: RestartReport) => void;
@@ -308,6 +365,9 @@ export class StudioClient {
       case 'fatal':
         this.crashed(event.reason);
         return;
+      case 'testFault':
+        this.testFaultListeners.forEach((listener) => listener(event.panel));
+        return;
       case 'result':
       case 'error': {
         const call = this.pending.get(event.id);
@@ -317,6 +377,7 @@ export class StudioClient {
           return;
         }
         this.pending.delete(event.id);
+        if (this.pending.size === 0) this.heartbeat?.busy(false);
         if (event.type === 'result') {
           this.remember(call, event.payload);
           call.resolve(event.payload);
@@ -330,6 +391,7 @@ export class StudioClient {
     this.closedReason ??= reason;
     for (const call of this.pending.values()) call.reject(reason);
     this.pending.clear();
+    this.heartbeat?.busy(false);
     for (const call of this.restart?.queue ?? []) call.reject(reason);
     if (this.restart) this.restart.queue = [];
   }

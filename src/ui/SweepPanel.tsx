@@ -4,14 +4,16 @@ import type { PromptInit, PromptMethod, TrainingConfig } from '../shared/tasks';
 import {
   axisLabel,
   checkSweepPlan,
-  DEFAULT_TEST_FRACTION,
   describeSettings,
   gridSize,
+  labelWordConsistency,
+  MAX_SWEEP_FOLDS,
   parseAxisValues,
   parseLabelWordSet,
   settingValue,
   sweptAxes,
   trialCount,
+  type LabelWordConsistency,
   type LabelWordSet,
   type SweepAxes,
   type SweepAxis,
@@ -24,6 +26,8 @@ import { canResume, sweepsOf, type SweepRow, type SweepView } from './sweeps';
 import { metricsSummary } from './ExportPanel';
 import { downloadBytes } from './download';
 import { duration, errorText, percent, plural } from './format';
+import { sweepAnnouncement } from './announce';
+import type { SweepDraft } from './sweepDraft';
 
 export interface SweepPanelProps {
   client: StudioClient;
@@ -45,39 +49,10 @@ export interface SweepPanelProps {
   onOverlay(ids: string[], selected: string): void;
   /** Puts a run's settings into the editors. */
   onUseSettings(run: RunRecord): void;
+  /** The form's text (kept by the page, so the saved session keeps it) and its edits. */
+  draft: SweepDraft;
+  onDraftChange(draft: SweepDraft): void;
 }
-
-/** The sweep form's text, field by field (an empty field is not swept). */
-interface SweepDraft {
-  learningRate: string;
-  promptLength: string;
-  batchSize: string;
-  epochs: string;
-  init: string;
-  method: string;
-  /** One alternative label-word set per line: "positive=good,great; negative=bad". */
-  labelWords: string;
-  search: 'grid' | 'random';
-  randomTrials: string;
-  budgetSteps: string;
-  budgetMinutes: string;
-  testFraction: string;
-}
-
-const EMPTY_DRAFT: SweepDraft = {
-  learningRate: '0.03, 0.1',
-  promptLength: '5, 20',
-  batchSize: '',
-  epochs: '',
-  init: '',
-  method: '',
-  labelWords: '',
-  search: 'grid',
-  randomTrials: '4',
-  budgetSteps: '',
-  budgetMinutes: '',
-  testFraction: String(DEFAULT_TEST_FRACTION),
-};
 
 const AXIS_FIELDS: { key: Exclude<SweepAxis, 'labelWords'>; label: string; placeholder: string }[] = [
   { key: 'learningRate', label: 'Learning rates', placeholder: 'e.g. 0.01, 0.03, 0.1' },
@@ -124,8 +99,12 @@ function parsePlan(draft: SweepDraft, config: TrainingConfig | null, classes: re
   const randomTrials = draft.search === 'random' ? num(draft.randomTrials, 'randomTrials', (n) => Number.isInteger(n) && n >= 1, 'a whole number of trials >= 1') : undefined;
   const steps = num(draft.budgetSteps, 'budgetSteps', (n) => Number.isInteger(n) && n >= 1, 'a whole number of steps >= 1, or empty for none');
   const minutes = num(draft.budgetMinutes, 'budgetMinutes', (n) => n > 0, 'minutes above 0, or empty for none');
-  const testFraction = num(draft.testFraction, 'testFraction', (n) => n > 0 && n < 0.5, 'a share above 0 and below 0.5') ?? NaN;
-  if (draft.testFraction.trim() === '') errors.testFraction = 'a share above 0 and below 0.5';
+  const folds = num(draft.folds, 'folds', (n) => Number.isInteger(n) && n >= 2 && n <= MAX_SWEEP_FOLDS, `a whole number of folds from 2 to ${MAX_SWEEP_FOLDS}, or empty for none`);
+  // With folds the held-out share may be 0 (the folds' mean then stands alone).
+  const shareOk = (n: number) => (folds !== undefined ? n >= 0 : n > 0) && n < 0.5;
+  const shareText = folds !== undefined ? 'a share from 0 to below 0.5 (0: none, the folds alone)' : 'a share above 0 and below 0.5';
+  const testFraction = num(draft.testFraction, 'testFraction', shareOk, shareText) ?? NaN;
+  if (draft.testFraction.trim() === '') errors.testFraction = shareText;
   if (Object.keys(errors).length || !config) return { plan: null, errors };
   const plan: SweepPlan = {
     axes,
@@ -134,6 +113,7 @@ function parsePlan(draft: SweepDraft, config: TrainingConfig | null, classes: re
     seed: config.seed,
     budget: { ...(steps !== undefined ? { steps } : {}), ...(minutes !== undefined ? { minutes } : {}) },
     testFraction,
+    ...(folds !== undefined ? { folds } : {}),
   };
   try {
     checkSweepPlan(plan);
@@ -149,13 +129,13 @@ type SortKey = 'index' | SweepAxis | 'status' | 'valAccuracy' | 'valMacroF1' | '
 export function SweepPanel(props: SweepPanelProps) {
   const { sweep, config, classes } = props;
   const ids = useId();
-  const [draft, setDraft] = useState<SweepDraft>(EMPTY_DRAFT);
+  const { draft, onDraftChange } = props;
   const { plan, errors } = parsePlan(draft, config, classes);
   const busy = sweep.state !== 'idle';
   const sweeps = useMemo(() => sweepsOf(props.runs, sweep.sweepId), [props.runs, sweep.sweepId]);
   const [shownId, setShownId] = useState<string | null>(null);
   const shown = sweeps.find((s) => s.id === (sweep.sweepId ?? shownId)) ?? sweeps[sweeps.length - 1] ?? null;
-  const field = (key: keyof SweepDraft, value: string) => setDraft({ ...draft, [key]: value });
+  const field = (key: keyof SweepDraft, value: string) => onDraftChange({ ...draft, [key]: value });
   const count = plan ? trialCount(plan) : null;
 
   return (
@@ -228,10 +208,15 @@ export function SweepPanel(props: SweepPanelProps) {
           <input id={`${ids}-test`} data-testid="sweep.testFraction" inputMode="decimal" value={draft.testFraction} disabled={busy} onChange={(e) => field('testFraction', e.target.value)} />
           <small className={errors.testFraction ? 'field-error' : 'muted'}>{errors.testFraction ?? 'of each class, before any trial’s split'}</small>
         </div>
+        <div className="setting">
+          <label htmlFor={`${ids}-folds`}>Cross-validation folds</label>
+          <input id={`${ids}-folds`} data-testid="sweep.folds" inputMode="numeric" value={draft.folds} placeholder="off" disabled={busy} aria-invalid={errors.folds !== undefined} onChange={(e) => field('folds', e.target.value)} />
+          <small className={errors.folds ? 'field-error' : 'muted'}>{errors.folds ?? `2–${MAX_SWEEP_FOLDS} for small data: each trial trains once per fold, scored by the folds’ mean`}</small>
+        </div>
       </div>
       <p className="muted" data-testid="sweep.count">
         {plan && count !== null
-          ? `${plural(count, 'trial')}${plan.search === 'random' ? ` of ${gridSize(plan.axes)} combinations` : ` (${sweptAxes(plan.axes).map((a) => (plan.axes[a] as unknown[]).length).join(' × ')})`}, one after another.`
+          ? `${plural(count, 'trial')}${plan.search === 'random' ? ` of ${gridSize(plan.axes)} combinations` : ` (${sweptAxes(plan.axes).map((a) => (plan.axes[a] as unknown[]).length).join(' × ')})`}, one after another${plan.folds ? `, each trained ${plan.folds} times (once per fold)` : ''}.`
           : 'Fix the fields above to see the trials.'}
       </p>
       <div className="row train-buttons">
@@ -347,7 +332,11 @@ function SweepResults(props: SweepPanelProps & { view: SweepView; live: boolean 
           {view.modelId} · {view.datasetName}
         </span>
       </div>
-      <p className="muted" data-testid="sweep.status" aria-live="polite">
+      {/* One announcement per ended trial, not per step (src/ui/announce.ts). */}
+      <p className="visually-hidden" aria-live="polite" data-testid="sweep.announce">
+        {live ? sweepAnnouncement(done, view.rows.length, view.state) : ''}
+      </p>
+      <p className="muted" data-testid="sweep.status">
         {`${done} of ${plural(view.rows.length, 'trial')} ended`}
         {running ? ` · trial ${running.index + 1} running: ${describeSettings(view.plan, running.settings)}${running.run?.progress ? `, step ${running.run.progress.step} / ${running.run.progress.totalSteps}` : ''}` : ''}
         {view.plan.budget.steps ? ` · budget ${view.plan.budget.steps} steps` : ''}
@@ -359,7 +348,11 @@ function SweepResults(props: SweepPanelProps & { view: SweepView; live: boolean 
             ? `Winner: trial ${view.winner.index + 1} (${describeSettings(view.plan, view.winner.settings)}), picked on validation accuracy among ${plural(view.final.compared, 'compared trial')} (of ${view.final.planned} planned). ` +
               `On the ${plural(view.heldOut.rows, 'held-out row')} that no trial trained or validated on it scores ${percent(view.heldOut.accuracy)} accuracy (macro-F1 ${percent(view.heldOut.macroF1)}; ` +
               `zero-shot ${percent(view.heldOut.zeroShotAccuracy)}, majority class ${percent(view.heldOut.majorityAccuracy)} on the same rows). Its validation accuracy, ${percent(view.winner.result?.valAccuracy)}, was the best of ${view.final.compared} and so is likely optimistic.`
-            : `No trial completed, so there is no winner to test (${view.final.planned} planned).`}
+            : view.winner
+              ? `Winner: trial ${view.winner.index + 1} (${describeSettings(view.plan, view.winner.settings)}), picked on validation accuracy among ${plural(view.final.compared, 'compared trial')} (of ${view.final.planned} planned)` +
+                (view.winner.result?.folds ? `: ${percent(view.winner.result.valAccuracy)} mean over ${view.winner.result.folds.length} folds (± ${percent(view.winner.result.valAccuracyStd ?? 0)}). ` : '. ') +
+                `No rows were held out, so there is no test score; being the best of ${view.final.compared}, this number is likely optimistic.`
+              : `No trial completed, so there is no winner to test (${view.final.planned} planned).`}
         </p>
       )}
       {canResume(view) && !live && (
@@ -432,7 +425,54 @@ function SweepResults(props: SweepPanelProps & { view: SweepView; live: boolean 
           {exportError}
         </p>
       )}
+      <ConsistencyTable consistency={labelWordConsistency(view.plan, view.rows.flatMap((r) => (r.result ? [r.result] : [])))} />
       <SettingCharts view={view} />
+    </div>
+  );
+}
+
+/** Label-word sets swept: per class, how often each set had the best validation recall, and the verdict. */
+function ConsistencyTable({ consistency }: { consistency: LabelWordConsistency | null }) {
+  if (!consistency) return null;
+  const unit = consistency.over === 'folds' ? 'fold' : consistency.over === 'trial groups' ? 'group of trials sharing the other settings' : 'fold of each group of trials sharing the other settings';
+  return (
+    <div className="table-scroll">
+      <table className="data-table compact sweep-consistency" data-testid="sweep.consistency" data-over={consistency.over}>
+        <caption>
+          Label-word consistency: for each class, how often each word set had the highest recall (share of the class’s validation rows predicted right) in a {unit}, after tuning and zero-shot, and
+          its mean recall. Stable: one set wins every time; lucky: the winners differ.
+        </caption>
+        <thead>
+          <tr>
+            <th>class</th>
+            <th>word set</th>
+            <th>tuned wins</th>
+            <th>tuned recall</th>
+            <th>zero-shot wins</th>
+            <th>zero-shot recall</th>
+            <th>verdict</th>
+          </tr>
+        </thead>
+        <tbody>
+          {consistency.classes.flatMap((c) =>
+            c.sets.map((set, i) => (
+              <tr key={`${c.label}|${set.name}`} data-testid="sweep.consistency.row" data-class={c.label} data-verdict={c.verdict}>
+                {i === 0 && <th scope="rowgroup" rowSpan={c.sets.length}>{c.label}</th>}
+                <td>{set.name}</td>
+                <td>{`${set.tunedWins} of ${c.comparisons}`}</td>
+                <td>{percent(set.tunedRecall)}</td>
+                <td>{`${set.zeroShotWins} of ${c.comparisons}`}</td>
+                <td>{percent(set.zeroShotRecall)}</td>
+                {i === 0 && (
+                  <td rowSpan={c.sets.length} data-testid="sweep.consistency.verdict" className={c.verdict === 'stable' ? 'verdict-stable' : c.verdict === 'lucky' ? 'verdict-lucky' : undefined}>
+                    {c.summary}
+                  </td>
+                )}
+              </tr>
+            )),
+          )}
+        </tbody>
+      </table>
     </div>
   );
 }

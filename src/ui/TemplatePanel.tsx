@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState } from 'react';
-import type { ModelSummary } from '../shared/protocol';
+import type { ChatTemplateOption, ModelSummary } from '../shared/protocol';
 import type { LabelWordSuggestions, TemplatePreview } from '../shared/tasks';
 import type { StudioClient } from './StudioClient';
 import type { TemplateChecks } from './useTemplateChecks';
@@ -89,6 +89,7 @@ export function TemplatePanel(props: TemplatePanelProps) {
               </button>
             )}
           </div>
+          {model!.chatTemplate && <ChatTemplateChoice option={model!.chatTemplate} template={template} onTemplate={onTemplate} />}
           <p id={`${ids}-help`} className="muted help">
             <code>{'{column}'}</code> is replaced by the row's text.{' '}
             {model!.lmKind === 'masked-lm' && task === 'classification' && props.headMode
@@ -110,6 +111,36 @@ export function TemplatePanel(props: TemplatePanelProps) {
         </>
       )}
     </section>
+  );
+}
+
+/**
+ * "Use the model's chat template": the template becomes the user's message of the checkpoint's chat
+ * format (rendered by the session), so the label word or target is the assistant's reply. Unticking
+ * takes the wrapping off again.
+ */
+function ChatTemplateChoice({ option, template, onTemplate }: { option: ChatTemplateOption; template: string; onTemplate(t: string): void }) {
+  const id = useId();
+  if (!option.ok) {
+    return (
+      <p className="muted help" data-testid="template.chat.unavailable">
+        This checkpoint has a chat template, but it cannot be offered: {option.error}.
+      </p>
+    );
+  }
+  const { before, after } = option;
+  const inUse = template.length >= before.length + after.length && template.startsWith(before) && template.endsWith(after);
+  const toggle = (on: boolean) => onTemplate(on ? before + template.trim() + after : template.slice(before.length, template.length - after.length));
+  return (
+    <p data-testid="template.chat">
+      <label className="inline">
+        <input type="checkbox" data-testid="template.chat.use" aria-describedby={id} checked={inUse} onChange={(e) => toggle(e.target.checked)} />
+        Use the model's chat template
+      </label>
+      <span id={id} className="muted">
+        (the template above becomes the user's message; the label word or target is the start of the assistant's reply)
+      </span>
+    </p>
   );
 }
 

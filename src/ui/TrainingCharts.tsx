@@ -1,6 +1,7 @@
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { memo, useEffect, useRef, useState } from 'react';
 import type { RunRecord } from './runStore';
-import { smooth, thin } from './chartData';
+import { CHART_UPDATE_INTERVAL_MS, chartUpdateDelay, smooth, thin } from './chartData';
 
 /** Colours for overlaid earlier runs: none is the accent (the selected run) or the validation loss/accuracy colours. */
 const OVERLAY_COLOURS = ['#862e9c', '#0b7285', '#a61e4d', '#5c940d', '#e67700', '#495057'];
@@ -17,8 +18,42 @@ const LOSS_DOMAIN: [(min: number) => number, (max: number) => number] = [
   (max) => Math.ceil((max + 0.05) * 20) / 20,
 ];
 
+/**
+ * The charts of `run`; while it trains (`live`), redrawn at most every CHART_UPDATE_INTERVAL_MS with
+ * what it has by then (the last update is always drawn), and not at all when nothing they show changed.
+ */
+export function TrainingCharts({ run, overlays, live = false }: { run: RunRecord; overlays: RunRecord[]; live?: boolean }) {
+  const shown = useThrottled(run, live ? CHART_UPDATE_INTERVAL_MS : 0);
+  return <Charts run={shown.id === run.id ? shown : run} overlays={overlays} />;
+}
+
+/** `value`, changing at most once per `interval` ms (the latest value shown once the interval has passed). */
+function useThrottled<T>(value: T, interval: number): T {
+  const [shown, setShown] = useState(value);
+  const shownAt = useRef(0);
+  useEffect(() => {
+    if (value === shown) return;
+    const delay = chartUpdateDelay(shownAt.current, performance.now(), interval);
+    const show = () => {
+      shownAt.current = performance.now();
+      setShown(value);
+    };
+    if (delay === 0) return show();
+    const timer = setTimeout(show, delay);
+    return () => clearTimeout(timer);
+  }, [value, shown, interval]);
+  return interval <= 0 ? value : shown;
+}
+
+/** Same drawing when the series it draws are the same arrays (a run record changes on every metrics batch). */
+const sameSeries = (a: RunRecord, b: RunRecord) => a.steps === b.steps && a.epochs === b.epochs && a.zeroShotAccuracy === b.zeroShotAccuracy && a.spec.task === b.spec.task;
+const Charts = memo(
+  ChartsNow,
+  (a, b) => sameSeries(a.run, b.run) && a.overlays.length === b.overlays.length && a.overlays.every((o, i) => b.overlays[i].id === o.id && sameSeries(o, b.overlays[i]) && o.name === b.overlays[i].name),
+);
+
 /** Training loss per step (raw and smoothed) and per-epoch validation, with other runs overlaid. */
-export function TrainingCharts({ run, overlays }: { run: RunRecord; overlays: RunRecord[] }) {
+function ChartsNow({ run, overlays }: { run: RunRecord; overlays: RunRecord[] }) {
   const raw = thin(run.steps);
   const smoothed = thin(smooth(run.steps));
   const isClassification = run.spec.task === 'classification';

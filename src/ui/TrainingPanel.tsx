@@ -5,7 +5,8 @@ import type { TrainerApi } from './useTrainer';
 import { TrainingCharts } from './TrainingCharts';
 import { RunsList, type RunsListProps } from './RunsList';
 import { compact, duration, fixed } from './format';
-import { INIT_HELP, METHOD_HELP, MODE_HELP, NUMERIC_FIELDS, parseDraft, type ConfigDraft } from './trainingConfig';
+import { ENCODER_HELP, INIT_HELP, METHOD_HELP, MODE_HELP, NUMERIC_FIELDS, parseDraft, type ConfigDraft } from './trainingConfig';
+import { trainingAnnouncement } from './announce';
 
 const METHOD_LABEL: Record<PromptMethod, string> = { prompt: 'prompt tuning', 'p-tuning': 'P-tuning', prefix: 'prefix tuning' };
 
@@ -109,6 +110,16 @@ export function TrainingPanel(props: TrainingPanelProps) {
           </select>
           <small className="muted">{METHOD_HELP[draft.method]}</small>
         </div>
+        {draft.method === 'p-tuning' && (
+          <div className="setting">
+            <label htmlFor={`${ids}-encoder`}>Encoder</label>
+            <select id={`${ids}-encoder`} data-testid="train.encoder" value={draft.encoderType ?? 'mlp'} disabled={busy} onChange={(e) => onDraft({ ...draft, encoderType: e.target.value as 'mlp' | 'lstm' })}>
+              <option value="mlp">MLP</option>
+              <option value="lstm">LSTM + MLP</option>
+            </select>
+            <small className="muted">{ENCODER_HELP[draft.encoderType ?? 'mlp']}</small>
+          </div>
+        )}
         <div className="setting">
           <label htmlFor={`${ids}-mode`}>Mode</label>
           <select id={`${ids}-mode`} data-testid="train.mode" value={draft.mode} disabled={busy} onChange={(e) => field('mode', e.target.value)}>
@@ -205,7 +216,11 @@ export function TrainingPanel(props: TrainingPanelProps) {
         </p>
       )}
       {run && <RunProgress run={run} live={trainer.runId === run.id && busy} state={trainer.state} phase={trainer.runId === run.id && busy ? trainer.phase : null} />}
-      {run && (run.steps.length > 0 || run.epochs.length > 0) && <TrainingCharts run={run} overlays={overlays} />}
+      {/* Screen readers hear each finished epoch and the end of the run this page trained, not every step (src/ui/announce.ts). */}
+      <p className="visually-hidden" aria-live="polite" data-testid="train.announce">
+        {run && trainer.runId === run.id ? trainingAnnouncement(run) : ''}
+      </p>
+      {run && (run.steps.length > 0 || run.epochs.length > 0) && <TrainingCharts run={run} overlays={overlays} live={trainer.runId === run.id && busy} />}
       <RunsList {...props.runsList} />
     </section>
   );
@@ -231,7 +246,7 @@ function RunProgress({ run, live, state, phase }: { run: RunRecord; live: boolea
         value={p?.step ?? 0}
         aria-label={`Training progress: step ${p?.step ?? 0} of ${total}`}
       />
-      <p className="muted" data-testid="train.status" aria-live="polite">
+      <p className="muted" data-testid="train.status">
         {p
           ? `Step ${p.step} / ${p.totalSteps} · epoch ${p.epoch} / ${p.totalEpochs} · ETA ${eta} · loss ${fixed(p.loss)} · lr ${compact(p.learningRate)} · ${p.examplesPerSecond.toFixed(1)} examples/s · ${Math.round(p.tokensPerSecond)} tokens/s`
           : live

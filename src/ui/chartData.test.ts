@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { smooth, thin } from './chartData';
+import { chartUpdateDelay, smooth, thin } from './chartData';
 
 describe('smooth', () => {
   it('is debiased: a constant series stays constant from the first point', () => {
@@ -31,5 +31,17 @@ describe('thin', () => {
     expect(out[0]).toBe(0);
     expect(out[1]).toBe(11);
     expect(out.at(-1)).toBe(1000);
+  });
+});
+
+describe('chartUpdateDelay', () => {
+  it.each([
+    { name: 'no interval: at once', shownAt: 1000, now: 1001, interval: 0, delay: 0 },
+    { name: 'the interval has passed', shownAt: 1000, now: 2000, interval: 1000, delay: 0 },
+    { name: 'long after', shownAt: 0, now: 99_999, interval: 1000, delay: 0 },
+    { name: 'the rest of the interval', shownAt: 1000, now: 1250, interval: 1000, delay: 750 },
+    { name: 'just shown', shownAt: 1000, now: 1000, interval: 1000, delay: 1000 },
+  ])('$name', ({ shownAt, now, interval, delay }) => {
+    expect(chartUpdateDelay(shownAt, now, interval)).toBe(delay);
   });
 });

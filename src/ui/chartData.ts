@@ -31,3 +31,18 @@ export function thin<T>(points: readonly T[], max = MAX_CHART_POINTS): T[] {
   if (out[out.length - 1] !== points[points.length - 1]) out.push(points[points.length - 1]);
   return out;
 }
+
+/**
+ * While a run trains, its charts are redrawn at most this often: recharts redraws a chart in one
+ * piece (its store notifies in an animation frame, outside React's time slicing), so redrawing at
+ * every metrics batch kept the main thread busy for tens of ms several times a second (issue 17).
+ */
+export const CHART_UPDATE_INTERVAL_MS = 1000;
+
+/**
+ * How long to wait before showing a new value, given when the shown one was shown (ms, same clock):
+ * 0 when `interval` has passed (or there is no interval), else the rest of it.
+ */
+export function chartUpdateDelay(shownAt: number, now: number, interval: number): number {
+  return interval <= 0 ? 0 : Math.max(0, shownAt + interval - now);
+}

@@ -12,6 +12,7 @@ import {
   type SessionRecord,
 } from './savedSession';
 import { draftFrom } from './trainingConfig';
+import { DEFAULT_SWEEP_DRAFT } from './sweepDraft';
 import type { ModelSource } from '../shared/protocol';
 import type { PromptInit } from '../shared/tasks';
 
@@ -41,6 +42,7 @@ const record: SessionRecord = {
   templateEdited: true,
   labelWords: { positive: 'good, great', negative: 'awful' },
   draft: { ...defaults, epochs: '3' },
+  sweep: { ...DEFAULT_SWEEP_DRAFT, learningRate: '0.01, 0.3', search: 'random', randomTrials: '3', labelWords: 'positive=good; negative=bad\npositive=great; negative=awful' },
 };
 
 describe('sessionModel: what is kept of a loaded model', () => {
@@ -107,6 +109,12 @@ describe('parseSession', () => {
     expect(parsed?.dataset).toEqual(record.dataset);
   });
 
+  it('keeps the sweep form; a record written before the form was kept, or a field of the wrong type, gives the default', () => {
+    const { sweep: _, ...older } = record;
+    expect(parseSession(older, defaults, inits)?.sweep).toEqual(DEFAULT_SWEEP_DRAFT);
+    expect(parseSession({ ...record, sweep: { epochs: '5, 10', search: 'bayes', budgetSteps: 40 } }, defaults, inits)?.sweep).toEqual({ ...DEFAULT_SWEEP_DRAFT, epochs: '5, 10' });
+  });
+
   it('treats an empty template as not edited (the starting template then follows the model)', () => {
     expect(parseSession({ ...record, template: '' }, defaults, inits)?.templateEdited).toBe(false);
   });
@@ -117,7 +125,7 @@ describe('parseSession', () => {
 });
 
 describe('isEmptySession and changedSettings', () => {
-  const empty: SessionRecord = { ...record, dataset: null, mapping: null, model: null, template: '', templateEdited: false, labelWords: {}, draft: defaults };
+  const empty: SessionRecord = { ...record, dataset: null, mapping: null, model: null, template: '', templateEdited: false, labelWords: {}, draft: defaults, sweep: DEFAULT_SWEEP_DRAFT };
 
   it('a page as it opens is empty; any one part makes it worth keeping', () => {
     expect(isEmptySession(empty, defaults)).toBe(true);
@@ -127,6 +135,7 @@ describe('isEmptySession and changedSettings', () => {
     expect(isEmptySession({ ...empty, template: 'x [MASK]', templateEdited: true }, defaults)).toBe(false);
     expect(isEmptySession({ ...empty, labelWords: { a: 'yes' } }, defaults)).toBe(false);
     expect(isEmptySession({ ...empty, draft: { ...defaults, seed: '1' } }, defaults)).toBe(false);
+    expect(isEmptySession({ ...empty, sweep: { ...DEFAULT_SWEEP_DRAFT, budgetSteps: '100' } }, defaults)).toBe(false);
   });
 
   it('names the settings that differ from the defaults, in the form order', () => {
@@ -143,28 +152,29 @@ describe('restoredLine', () => {
     template: true,
     labelWords: true,
     settings: ['epochs 3'],
+    sweep: true,
   };
 
   it.each<{ what: string; report: RestoreReport; line: string | null }>([
-    { what: 'everything', report: all, line: 'Restored your session: sentiment.csv, studio-bert-tiny, template, label words, settings (epochs 3).' },
+    { what: 'everything', report: all, line: 'Restored your session: sentiment.csv, studio-bert-tiny, template, label words, settings (epochs 3), sweep form.' },
     {
       what: 'a dataset no longer stored and local model files',
       report: { ...all, dataset: { name: 'mine.csv', outcome: 'not-stored' }, model: { name: 'my-bert', outcome: 'needs-files' } },
       line:
-        'Restored your session: template, label words, settings (epochs 3). Not restored: the dataset “mine.csv” is no longer stored in this browser: load it again in step 1; ' +
+        'Restored your session: template, label words, settings (epochs 3), sweep form. Not restored: the dataset “mine.csv” is no longer stored in this browser: load it again in step 1; ' +
         'the model “my-bert” came from local files, which are not kept in the browser: pick them again in step 2.',
     },
     {
       what: 'a gated Hub model that is not cached',
-      report: { dataset: null, model: { name: 'org/gated', outcome: 'needs-token', error: 'HTTP 401' }, template: false, labelWords: false, settings: [] },
+      report: { dataset: null, model: { name: 'org/gated', outcome: 'needs-token', error: 'HTTP 401' }, template: false, labelWords: false, settings: [], sweep: false },
       line: 'Your last session could not be restored: the model “org/gated” needs its access token again (tokens are never stored) unless it is in the browser cache: enter it in step 2 (HTTP 401).',
     },
     {
       what: 'a model that failed and a dataset that could not be read',
-      report: { ...all, dataset: { name: 'big.csv', outcome: 'failed' }, model: { name: 'org/x', outcome: 'failed', error: 'offline' }, template: false, labelWords: false, settings: [] },
+      report: { ...all, dataset: { name: 'big.csv', outcome: 'failed' }, model: { name: 'org/x', outcome: 'failed', error: 'offline' }, template: false, labelWords: false, settings: [], sweep: false },
       line: 'Your last session could not be restored: the dataset “big.csv” could not be read again: load it again in step 1; the model “org/x” could not be loaded again (offline): load it in step 2.',
     },
-    { what: 'nothing', report: { dataset: null, model: null, template: false, labelWords: false, settings: [] }, line: null },
+    { what: 'nothing', report: { dataset: null, model: null, template: false, labelWords: false, settings: [], sweep: false }, line: null },
   ])('$what', ({ report, line }) => {
     expect(restoredLine(report)).toBe(line);
   });

@@ -15,6 +15,7 @@ import type { ModelSource } from '../shared/protocol';
 import type { DatasetSource, PromptInit, TaskKind } from '../shared/tasks';
 import type { Mapping } from './mapping';
 import { NUMERIC_FIELDS, type ConfigDraft } from './trainingConfig';
+import { parseSweepDraft, sweepDraftChanged, type SweepDraft } from './sweepDraft';
 
 /** Bumped when the record's shape changes; an older record is then not restored (nothing else breaks). */
 export const SESSION_VERSION = 1;
@@ -48,6 +49,8 @@ export interface SessionRecord {
   /** Per class, as typed ("good, great"). */
   labelWords: Record<string, string>;
   draft: ConfigDraft;
+  /** The Sweep panel's form as typed (a record written before it existed restores the default form). */
+  sweep: SweepDraft;
 }
 
 /** The model sources a load can come from. */
@@ -111,7 +114,8 @@ export function isEmptySession(record: SessionRecord, defaults: ConfigDraft): bo
     !record.model &&
     !record.templateEdited &&
     Object.values(record.labelWords).every((w) => w.trim() === '') &&
-    changedSettings(record.draft, defaults).length === 0
+    changedSettings(record.draft, defaults).length === 0 &&
+    !sweepDraftChanged(record.sweep)
   );
 }
 
@@ -157,6 +161,7 @@ function parseDraftRecord(v: unknown, defaults: ConfigDraft, inits: readonly Pro
   if (inits.includes(v.init as PromptInit)) draft.init = v.init as PromptInit;
   if (v.mode === 'verbalizer' || v.mode === 'head') draft.mode = v.mode;
   if (v.method === 'prompt' || v.method === 'p-tuning' || v.method === 'prefix') draft.method = v.method;
+  if (v.encoderType === 'mlp' || v.encoderType === 'lstm') draft.encoderType = v.encoderType;
   if (isString(v.initText)) draft.initText = v.initText;
   return draft;
 }
@@ -182,6 +187,7 @@ export function parseSession(value: unknown, defaults: ConfigDraft, inits: reado
     templateEdited: value.templateEdited === true && template !== '',
     labelWords,
     draft: parseDraftRecord(value.draft, defaults, inits),
+    sweep: parseSweepDraft(value.sweep),
   };
 }
 
@@ -194,6 +200,8 @@ export interface RestoreReport {
   labelWords: boolean;
   /** The settings that differ from the defaults ("epochs 3"). */
   settings: string[];
+  /** A sweep form other than the default was put back. */
+  sweep: boolean;
 }
 
 /** Why a part could not be restored, in words that say what to do. */
@@ -221,6 +229,7 @@ export function restoredLine(report: RestoreReport): string | null {
   if (report.template) restored.push('template');
   if (report.labelWords) restored.push('label words');
   if (report.settings.length) restored.push(`settings (${report.settings.join(', ')})`);
+  if (report.sweep) restored.push('sweep form');
   const problems = problem(report);
   if (!restored.length && !problems.length) return null;
   if (!restored.length) return `Your last session could not be restored: ${problems.join('; ')}.`;

@@ -31,6 +31,13 @@ describe('training settings form', () => {
     expect(parseDraft(draftFrom(old)).config?.ensembleSize).toBe(1); // a saved config from before ensembles
   });
 
+  it("keeps P-tuning's LSTM encoder, and only for P-tuning", () => {
+    const lstm = { ...defaults, method: 'p-tuning' as const, encoderType: 'lstm' as const };
+    expect(parseDraft(draftFrom(lstm)).config).toEqual(lstm);
+    expect(parseDraft({ ...draftFrom(lstm), method: 'prefix' }).config?.encoderType).toBeUndefined();
+    expect(draftFrom(defaults).encoderType).toBeUndefined();
+  });
+
   it.each([
     { key: 'learningRate', value: '0', error: 'Learning rate: must be more than 0' },
     { key: 'batchSize', value: '2.5', error: 'Batch size: enter a whole number' },

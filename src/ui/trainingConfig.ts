@@ -2,11 +2,18 @@
  * The training settings as the form holds them (text, so "0." can be typed), their checks, and
  * the short help shown beside each. Defaults come from the engine (engineInfo), not from here.
  */
-import type { PromptInit, PromptMethod, TrainingConfig } from '../shared/tasks';
+import type { PromptEncoderType, PromptInit, PromptMethod, TrainingConfig } from '../shared/tasks';
 
 export type NumericSetting = 'promptLength' | 'learningRate' | 'batchSize' | 'epochs' | 'valFraction' | 'seed' | 'warmupFraction' | 'maxGradNorm' | 'patience' | 'ensembleSize';
 
-export type ConfigDraft = Record<NumericSetting, string> & { init: PromptInit; mode: TrainingConfig['mode']; method: PromptMethod; initText: string };
+export type ConfigDraft = Record<NumericSetting, string> & {
+  init: PromptInit;
+  mode: TrainingConfig['mode'];
+  method: PromptMethod;
+  initText: string;
+  /** P-tuning's encoder; absent: 'mlp'. */
+  encoderType?: PromptEncoderType;
+};
 
 interface NumericField {
   key: NumericSetting;
@@ -66,12 +73,17 @@ export const MODE_HELP: Record<TrainingConfig['mode'], string> = {
 
 export const METHOD_HELP: Record<PromptMethod, string> = {
   prompt: 'Prompt tuning: N trained vectors in the input (Lester et al.).',
-  'p-tuning': 'P-tuning: the N input vectors come from a small trained MLP (Liu et al.).',
+  'p-tuning': 'P-tuning: the N input vectors come from a small trained encoder, an MLP or an LSTM + MLP (Liu et al.).',
   prefix: 'Prefix tuning: N trained keys and values at every layer (Li & Liang; P-tuning v2): strongest on small models, more parameters.',
 };
 
+export const ENCODER_HELP: Record<PromptEncoderType, string> = {
+  mlp: 'MLP: H → E → E → H with ReLU (PEFT’s default).',
+  lstm: 'LSTM + MLP: a bidirectional 2-layer LSTM reads the N vectors as a sequence, then an MLP (Liu et al.’s encoder).',
+};
+
 export function draftFrom(config: TrainingConfig): ConfigDraft {
-  const draft = { init: config.init, mode: config.mode, method: config.method ?? 'prompt', initText: config.initText ?? '' } as ConfigDraft;
+  const draft = { init: config.init, mode: config.mode, method: config.method ?? 'prompt', initText: config.initText ?? '', ...(config.encoderType ? { encoderType: config.encoderType } : {}) } as ConfigDraft;
   for (const f of NUMERIC_FIELDS) draft[f.key] = String(config[f.key] ?? f.fallback ?? '');
   return draft;
 }
@@ -92,7 +104,14 @@ export function parseDraft(draft: ConfigDraft): { config: TrainingConfig | null;
   if (draft.init === 'text' && draft.initText.trim() === '') errors.initText = 'Init text: the text init needs a text';
   if (Object.keys(errors).length > 0) return { config: null, errors };
   return {
-    config: { ...values, init: draft.init, mode: draft.mode, method: draft.method, ...(draft.init === 'text' ? { initText: draft.initText.trim() } : {}) },
+    config: {
+      ...values,
+      init: draft.init,
+      mode: draft.mode,
+      method: draft.method,
+      ...(draft.method === 'p-tuning' && draft.encoderType === 'lstm' ? { encoderType: 'lstm' as const } : {}),
+      ...(draft.init === 'text' ? { initText: draft.initText.trim() } : {}),
+    },
     errors,
   };
 }

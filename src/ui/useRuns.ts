@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { RunStore, StorageError, type RunRecord } from './runStore';
 import type { DatasetSource } from '../shared/tasks';
 
@@ -160,7 +160,10 @@ export function useRuns(): RunsApi {
       const run = runsRef.current.get(id);
       if (!run) return;
       runsRef.current.set(id, { ...change(run), updatedAt: new Date().toISOString() });
-      setVersion((v) => v + 1);
+      // Updates (a training's metrics and checkpoints, most of all) re-render the panels as a transition:
+      // React renders it in slices that yield to the browser and merges the updates that arrive while it
+      // renders, so the main thread is not held for long (issue 17: no long task during training; `npm run bench:ui`).
+      startTransition(() => setVersion((v) => v + 1));
       if (persist === 'now') write(id);
       else if (persist === 'soon' && !timers.current.has(id)) timers.current.set(id, setTimeout(() => write(id), RUN_SAVE_INTERVAL_MS));
     },

@@ -1,4 +1,4 @@
-import { useCallback, useRef, useState } from 'react';
+import { startTransition, useCallback, useRef, useState } from 'react';
 import type { PromptValues, TaskSpec, TrainingConfig, TrainingState } from '../shared/tasks';
 import { StudioError, type RestartReport, type StudioClient } from './StudioClient';
 import type { RunRecord } from './runStore';
@@ -76,10 +76,12 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
             onMetrics(m) {
               if (m.series === 'phase') {
                 const { series: _, ...p } = m;
-                setPhase((prev) => ({ ...p, startedAt: prev?.stage === p.stage ? prev.startedAt : performance.now() }));
+                const now = performance.now();
+                // Like the metrics (useRuns' 'soon'), a phase's progress re-renders as a transition.
+                startTransition(() => setPhase((prev) => ({ ...p, startedAt: prev?.stage === p.stage ? prev.startedAt : now })));
                 return;
               }
-              if (m.series === 'step') setPhase(null);
+              if (m.series === 'step') startTransition(() => setPhase((prev) => (prev === null ? prev : null)));
               // Step, epoch and zero-shot events update the record as a sweep's trials do (runEvents.ts).
               runs.update(id, (r) => applyTrainingEvent(r, m, config), 'soon');
             },

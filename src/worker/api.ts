@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WorkerApi } from './handler';
-import { describeFailures, selectTfjsBackend, skippedSoftwareGpuLine, webGpuAdapter, webGpuAdapterLine } from './backend';
+import { describeFailures, selectTfjsBackend, skippedSoftwareGpuLine, wasmThreadInfo, webGpuAdapter, webGpuAdapterLine } from './backend';
 import { loadFromSource, modelLoads } from '../model/hubLoad';
 import { deviceLimits } from '../model/hubInspect';
 import { StudioSession, sessionApi, type ModelLoader } from '../session/StudioSession';
@@ -28,6 +28,7 @@ export function createWorkerApi(session = new StudioSession(pageModels), onFatal
         tfjsVersion: tf.version.tfjs,
         ...(backend === 'webgpu' && webGpuAdapter ? { gpu: webGpuAdapterLine(), softwareGpu: webGpuAdapter.software } : {}),
         ...(backend !== 'webgpu' && skippedSoftwareGpuLine() ? { skippedSoftwareGpu: skippedSoftwareGpuLine() } : {}),
+        ...(backend === 'wasm' ? wasmThreadInfo() : {}),
       };
     },
     ping() {

@@ -4,7 +4,7 @@
  * `navigator.gpu` is found differs.
  */
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { patchWasmBackend } from '../model/wasmKernels';
 import { activateBackend, chooseBackend, defaultBackendOrder, type BackendChoice } from '../model/backendChoice';
 import { describeAdapter, inspectWebGpuAdapter, registerWebGpuBackend, type GpuAdapterSummary } from '../model/webgpu';
@@ -53,6 +53,35 @@ export function webGpuAdapterLine(): string | undefined {
 
 let wasmPathsSet = false;
 
+/** Why wasm runs single-threaded, when it does (set when wasm is tried). */
+let wasmSingleThreadReason: string | null = null;
+
+/**
+ * The threaded SIMD build needs SharedArrayBuffer, which a browser gives only to a cross-origin
+ * isolated page (COOP same-origin + COEP require-corp, see vite.config.ts); tfjs picks that build by
+ * itself when it can. Sets its thread count (one per logical core) and returns why not, or null.
+ */
+function prepareWasmThreads(): string | null {
+  if (globalThis.crossOriginIsolated !== true) return 'the page is not cross-origin isolated (the server sends no COOP/COEP headers), so no SharedArrayBuffer';
+  if (typeof SharedArrayBuffer === 'undefined') return 'this browser gives no SharedArrayBuffer';
+  // tfjs caps this at half the logical cores (one thread per physical core, it assumes), at most 8.
+  setThreadsCount(Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1));
+  return null;
+}
+
+/** On wasm: its threads, and why it runs on one when it does (for the page's backend badge). */
+export function wasmThreadInfo(): { wasmThreads: number; wasmSingleThreaded?: string } {
+  let threads = 1;
+  let failure: string | null = null;
+  try {
+    threads = getThreadsCount();
+  } catch (e) {
+    failure = `tfjs reports no thread count (${(e as Error).message})`;
+  }
+  const reason = wasmSingleThreadReason ?? failure;
+  return { wasmThreads: threads, ...(reason ? { wasmSingleThreaded: reason } : {}) };
+}
+
 async function attemptTfjsBackend(name: BackendName): Promise<void> {
   // Preflight checks give a clearer reason than tfjs, which only logs why init failed.
   switch (name) {
@@ -76,6 +105,7 @@ async function attemptTfjsBackend(name: BackendName): Promise<void> {
           'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl,
         });
         wasmPathsSet = true;
+        wasmSingleThreadReason = prepareWasmThreads(); // before tfjs initialises the backend
       }
       patchWasmBackend();
       break;

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import type { FaultPanel, TestFaultEvent } from '../shared/protocol';
 
 /** The device tfjs's webgpu backend runs on, once that backend is active. */
 function activeWebGpuDevice(): GPUDevice | null {
@@ -46,14 +47,31 @@ export interface FaultHooks {
   loseWebGpuDevice(): boolean;
   /** Throws outside any request, as a crash would: the page sees the worker's `error` event. */
   crash(message?: string): void;
+  /**
+   * Stops answering for good, with no error event, as a worker stuck in a hung call (or one the
+   * browser killed) looks to the page: only the page's heartbeat (src/ui/heartbeat.ts) can tell.
+   */
+  hang(): void;
+  /** Makes the page's `panel` throw while rendering (a `testFault` event), to test its error boundary. */
+  breakPanel(panel: FaultPanel): void;
 }
 
-export function installFaultHooks(scope: { __studioFaults?: FaultHooks }): void {
+export function installFaultHooks(scope: { __studioFaults?: FaultHooks }, post: (event: TestFaultEvent) => void): void {
   scope.__studioFaults = {
+    breakPanel(panel) {
+      post({ type: 'testFault', id: -1, panel });
+    },
     loseWebGpuDevice() {
       const device = activeWebGpuDevice();
       device?.destroy();
       return device !== null;
+    },
+    hang() {
+      setTimeout(() => {
+        // Blocks this thread until the page terminates it: asleep when SharedArrayBuffer is there (cross-origin isolated), busy otherwise.
+        if (globalThis.crossOriginIsolated === true) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+        for (;;);
+      });
     },
     crash(message = 'simulated crash') {
       setTimeout(() => {

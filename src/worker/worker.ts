@@ -19,7 +19,7 @@ const post = (event: WorkerEvent): void => {
   // A task that failed because the GPU went away is reported as that loss, not as its own error.
   void deviceLostWithin(DEVICE_LOSS_GRACE_MS).then((lost) => lost || fatal || self.postMessage(event));
 };
-installFaultHooks(self as unknown as Parameters<typeof installFaultHooks>[0]);
+installFaultHooks(self as unknown as Parameters<typeof installFaultHooks>[0], post);
 // The browser tells only the worker itself of a Content-Security-Policy violation in it: say it in the console, as the page's are.
 self.addEventListener('securitypolicyviolation', (event) => {
   const e = event as SecurityPolicyViolationEvent;

@@ -1,6 +1,6 @@
 import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { exportBundle, exportFiles, importPrompt } from './bundle';
+import { ensembleFiles, exportBundle, exportFiles, importPrompt, zipFiles } from './bundle';
 import { writeNpy } from './npy';
 import { peftAdapterConfigJson, peftAdapterSafetensors } from './peft';
 import { promptJsonText } from './promptJson';
@@ -46,6 +46,21 @@ describe('exportBundle', () => {
     expect(imported.fileName).toBe('export.zip');
     expect(bits(imported.vectors)).toEqual(bits(prompt.vectors));
     expect(imported.metadata?.template).toBe('{text} It was [MASK].');
+  });
+
+  it('an ensemble zip imports every member in order (members/1 .. members/K); gaps and mismatched shapes are named', async () => {
+    const members = [0, 1, 2].map((k) => ({ ...makePrompt(), vectors: makePrompt().vectors.map((x, i) => (i === 0 ? k + 0.5 : x)) }));
+    const files = ensembleFiles(members, baseMeta(), 1000);
+    const imported = await importPrompt('ensemble.zip', zipFiles(files, baseMeta()));
+    expect(imported.members?.map((m) => m.vectors[0])).toEqual([0.5, 1.5, 2.5]);
+    expect(imported.members?.map((m) => m.metadata?.seed)).toEqual([baseMeta().seed, baseMeta().seed + 1000, baseMeta().seed + 2000]);
+    members.forEach((m, k) => expect(bits(imported.members![k].vectors)).toEqual(bits(m.vectors)));
+    expect((await importPrompt('one.zip', exportBundle(makePrompt(), baseMeta()))).members).toBeUndefined();
+
+    const gap = Object.fromEntries(Object.entries(files).filter(([path]) => !path.startsWith('members/2/')));
+    await expect(importPrompt('gap.zip', zipFiles(gap, baseMeta()))).rejects.toThrow(/^gap\.zip: its ensemble members are numbered 1, 3; an ensemble export numbers them 1 to 2/);
+    const wide = { ...files, 'members/3/prompt.json': bytes(promptJsonText(makePrompt(2), baseMeta({ hyperparameters: { ...baseMeta().hyperparameters, promptLength: 2 } }))) };
+    await expect(importPrompt('wide.zip', zipFiles(wide, baseMeta()))).rejects.toThrow(/^wide\.zip: ensemble member 3 \(wide\.zip\/members\/3\/prompt\.json\) is \[2, 4\] but the ensemble's first prompt is \[3, 4\]/);
   });
 
   it('exportFiles names the same paths as EXPORT_FILE_NAMES', () => {

@@ -1,4 +1,5 @@
 /** Whether an imported prompt fits the loaded model: blocking errors and softer warnings. */
+import { keyValueWidthText, prefixWidth as prefixWidthOf } from '../../model/types';
 import type { ImportedPrompt, ModelIdentity } from './schema';
 
 export interface PromptCompatibility {
@@ -15,12 +16,12 @@ export function checkPromptAgainstModel(imported: ImportedPrompt, model: ModelId
   const file = imported.fileName;
   const errors: string[] = [];
   const warnings: string[] = [...imported.warnings];
-  const prefixWidth = model.config.numLayers * 2 * model.config.hiddenSize;
+  const prefixWidth = prefixWidthOf(model.config);
   const isPrefix = imported.metadata?.method === 'prefix' || (imported.metadata === null && imported.dim === prefixWidth);
   if (isPrefix && imported.dim !== prefixWidth) {
     errors.push(
       `${file}: the prefix has ${imported.dim} values per virtual token but model "${model.id}" needs ${prefixWidth} ` +
-        `(layers ${model.config.numLayers} x 2 x hidden ${model.config.hiddenSize}); a prefix only fits the model it was tuned on`,
+        `(layers ${model.config.numLayers} x 2 x ${keyValueWidthText(model.config)}); a prefix only fits the model it was tuned on`,
     );
   } else if (!isPrefix && imported.dim !== model.config.hiddenSize) {
     errors.push(

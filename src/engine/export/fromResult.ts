@@ -9,7 +9,7 @@ import { SoftPrompt } from '../softPrompt';
 import type { TrainingConfig } from '../train';
 import type { ImportedPrompt, ModelIdentity, PromptExportMetadata, PromptVectors } from './schema';
 
-type SharedMeta = Pick<PromptExportMetadata, 'model' | 'template' | 'placement' | 'method' | 'encoderHiddenSize' | 'init' | 'hyperparameters' | 'seed' | 'createdAt'>;
+type SharedMeta = Pick<PromptExportMetadata, 'model' | 'template' | 'placement' | 'method' | 'encoderHiddenSize' | 'encoderType' | 'init' | 'hyperparameters' | 'seed' | 'createdAt'>;
 
 /** The metadata both tasks record the same way. */
 function sharedMeta(result: ClassificationResult | GenerationResult, template: string, config: TrainingConfig, model: ModelIdentity, createdAt: string): SharedMeta {
@@ -22,11 +22,13 @@ function sharedMeta(result: ClassificationResult | GenerationResult, template: s
       numLayers: model.config.numLayers,
       numHeads: model.config.numHeads,
       vocabSize: model.config.vocabSize,
+      ...(model.config.numKeyValueHeads !== undefined && model.config.headDim !== undefined ? { numKeyValueHeads: model.config.numKeyValueHeads, headDim: model.config.headDim } : {}),
     },
     template,
     placement: result.prepared.template.placement,
     ...(config.method && config.method !== 'prompt' ? { method: config.method } : {}),
     ...(config.method && config.method !== 'prompt' && (config.method === 'p-tuning' || config.prefixProjection) ? { encoderHiddenSize: config.encoderHiddenSize ?? model.config.hiddenSize } : {}),
+    ...(config.method === 'p-tuning' && config.encoderType === 'lstm' ? { encoderType: 'lstm' as const } : {}),
     init: config.init === 'text' ? { kind: config.init, text: config.initText } : { kind: config.init },
     hyperparameters: {
       promptLength: result.promptLength,

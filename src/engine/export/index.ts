@@ -17,9 +17,10 @@
  * | tensorFiles.ts, npy.ts | prompt.safetensors and prompt.npy, writing and reading |
  * | peft.ts | the PEFT adapter and where it differs from the studio |
  * | bundle.ts | every file at once, the zip, and `importPrompt` for any of them |
- * | zipImport.ts | reading an imported zip within limits (entry count, sizes checked before inflating) |
+ * | zipImport.ts | reading an imported zip within limits (entry count, sizes checked before inflating, entries streamed and counted as they inflate) |
  * | compatibility.ts | whether an imported prompt fits the loaded model |
  * | fromResult.ts | a training result -> vectors + metadata; an import -> SoftPrompt |
+ * | project.ts | "Train at scale": the run as a transformers + PEFT + Accelerate project (train.py from project/train.py via project/trainPy.ts), and its metrics.json read back |
  */
 export {
   EXPORT_FILE_NAMES,
@@ -30,8 +31,10 @@ export {
   PromptImportError,
   SAFETENSORS_METADATA_KEY,
   type ClassificationMetrics,
+  type EncoderValues,
   type GenerationMetrics,
   type ImportedFormat,
+  type ImportedMember,
   type ImportedPrompt,
   type LabelHead,
   type ModelIdentity,
@@ -42,9 +45,11 @@ export {
   type PromptMetrics,
   type PromptModelInfo,
   type PromptVectors,
+  type ProjectMetrics,
 } from './schema';
 export { formatFloat32, parsePromptJson, promptJsonText } from './promptJson';
 export { promptNpy, promptSafetensors } from './tensorFiles';
+export { ENCODER_FILE_NAME, encoderSafetensors, readEncoderSafetensors } from './encoderFile';
 export {
   peftAdapterConfig,
   peftAdapterConfigJson,
@@ -59,3 +64,16 @@ export { ensembleFiles, exportBundle, exportFiles, importPrompt, zipFiles, type 
 export { MAX_ADAPTER_CONFIG_BYTES, MAX_IMPORT_BYTES, MAX_ZIP_ENTRIES } from './zipImport';
 export { checkPromptAgainstModel, type PromptCompatibility } from './compatibility';
 export { classificationExport, generationExport, softPromptFromImport } from './fromResult';
+export {
+  csvText,
+  parseProjectMetrics,
+  projectConfig,
+  projectFiles,
+  projectModelJson,
+  PROJECT_FORMAT,
+  PROJECT_METRICS_FORMAT,
+  PROJECT_REQUIREMENTS,
+  type ProjectInit,
+  type ProjectInput,
+  type ProjectModelInfo,
+} from './project';

@@ -9,6 +9,10 @@ describe('PEFT adapter', () => {
     { modelType: 'distilbert', taskType: 'FEATURE_EXTRACTION' },
     { modelType: 'roberta', taskType: 'FEATURE_EXTRACTION' },
     { modelType: 'gpt2', taskType: 'CAUSAL_LM' },
+    { modelType: 'llama', taskType: 'CAUSAL_LM' },
+    { modelType: 'mistral', taskType: 'CAUSAL_LM' },
+    { modelType: 'qwen2', taskType: 'CAUSAL_LM' },
+    { modelType: 'qwen3', taskType: 'CAUSAL_LM' },
   ] as const)('task_type for $modelType is $taskType', ({ modelType, taskType }) => {
     expect(peftTaskType(modelType)).toBe(taskType);
     const meta = baseMeta({ model: { ...baseMeta().model, modelType } });
@@ -93,7 +97,14 @@ describe('PEFT adapters of the other prompt methods', () => {
       task_type: 'FEATURE_EXTRACTION',
       token_dim: H,
     });
-    expect(peftExportNotes(meta).join(' ')).toMatch(/prompt encoder is not exported/);
+    expect(peftExportNotes(meta).join(' ')).toMatch(/prompt encoder is not in the PEFT adapter .* encoder\.safetensors/);
+  });
+
+  it('P-tuning with the LSTM encoder: encoder_reparameterization_type LSTM, 2 layers', () => {
+    const meta = baseMeta({ model, method: 'p-tuning', encoderHiddenSize: 3, encoderType: 'lstm' });
+    const config = JSON.parse(peftAdapterConfigJson(makePrompt(), meta));
+    expect(config).toMatchObject({ peft_type: 'P_TUNING', encoder_reparameterization_type: 'LSTM', encoder_num_layers: 2, encoder_hidden_size: 3, token_dim: H });
+    expect(() => peftAdapterConfigJson(makePrompt(), baseMeta({ model, method: 'p-tuning', encoderType: 'gru' as 'lstm' }))).toThrow('encoderType "gru" is not one of mlp, lstm');
   });
 
   it('prefix tuning: a PREFIX_TUNING config and prompt_embeddings [N, L x 2 x H], PEFT past_key_values layout', async () => {
@@ -107,6 +118,24 @@ describe('PEFT adapters of the other prompt methods', () => {
     expect(info.shape).toEqual([N, width]);
     expect(peftExportNotes(meta).join(' ')).toMatch(/past_key_values/);
     expect(peftExportNotes({ ...meta, model: { ...model, modelType: 'distilbert' } }).join(' ')).toMatch(/DistilBERT takes no past_key_values/);
+  });
+
+  it('grouped-query attention (qwen3: 4 query heads, 2 key/value heads of head_dim 3): the prefix and its config are the key/value heads wide', async () => {
+    const gqa = { ...model, modelType: 'qwen3' as const, numHeads: 4, numKeyValueHeads: 2, headDim: 3 };
+    const width = 2 * 2 * (2 * 3); // layers x (key, value) x key/value heads x head dim
+    const prompt = makePrompt(N, width);
+    const config = JSON.parse(peftAdapterConfigJson(prompt, baseMeta({ model: gqa, method: 'prefix' })));
+    // What PEFT's _prepare_prompt_learning_config leaves unchanged (token_dim // heads * kv heads = 6, heads = 2)
+    // and what its get_prompt needs: [N, layers x 2, 2 heads, token_dim / 2 = head dim 3].
+    expect(config).toMatchObject({ peft_type: 'PREFIX_TUNING', task_type: 'CAUSAL_LM', token_dim: 6, num_attention_heads: 2, num_layers: 2 });
+    expect((config.token_dim / config.num_attention_heads) * config.num_attention_heads * 2 * config.num_layers).toBe(width);
+    const { info } = await safetensorsContents(peftAdapterSafetensors(prompt));
+    expect(info.shape).toEqual([N, width]);
+    // A prefix as wide as the full hidden size is refused, naming the key/value heads.
+    expect(() => peftAdapterConfig(makePrompt(N, 2 * 2 * H), baseMeta({ model: gqa, method: 'prefix' }))).toThrow(/numLayers x 2 x numKeyValueHeads x headDim = 2 x 2 x 2 x 3 = 24 values per virtual token, but these vectors have 16/);
+    expect(peftExportNotes(baseMeta({ model: gqa, method: 'prefix' })).join(' ')).toMatch(/2 key\/value heads \(grouped-query attention\)/);
+    // Prompt tuning on the same model: token_dim is the hidden size and the heads are the query heads.
+    expect(JSON.parse(peftAdapterConfigJson(makePrompt(), baseMeta({ model: gqa })))).toMatchObject({ peft_type: 'PROMPT_TUNING', task_type: 'CAUSAL_LM', token_dim: H, num_attention_heads: 4 });
   });
 
   it('refuses a prefix whose width is not layers x 2 x hidden, and a plain prompt that is as wide', () => {

@@ -4,7 +4,7 @@
  * how the prompt was tuned.
  */
 import { writeSafetensors } from '../../model/safetensors';
-import type { ModelType } from '../../model/types';
+import { isLlamaFamily, keyValueWidth, type ModelType } from '../../model/types';
 import { checkExport, isObject, PROMPT_EMBEDDINGS_KEY, type Json, type PromptExportMetadata, type PromptVectors } from './schema';
 
 export type PeftTaskType = 'CAUSAL_LM' | 'FEATURE_EXTRACTION';
@@ -12,8 +12,9 @@ export type PeftTaskType = 'CAUSAL_LM' | 'FEATURE_EXTRACTION';
 /**
  * The PEFT task_type decides which PeftModel subclass `PeftModel.from_pretrained` builds, and only
  * some of them prepend the prompt to a masked or causal LM:
- * - gpt2 -> CAUSAL_LM: PeftModelForCausalLM prepends the virtual tokens (and pads labels with -100)
- *   in forward and in generate(), on the AutoModelForCausalLM we tuned against.
+ * - gpt2, llama, mistral, qwen2, qwen3 -> CAUSAL_LM: PeftModelForCausalLM prepends the virtual
+ *   tokens (and pads labels with -100) in forward and in generate(), on the AutoModelForCausalLM we
+ *   tuned against.
  * - bert / distilbert / roberta -> FEATURE_EXTRACTION: PeftModelForFeatureExtraction prepends the
  *   virtual tokens and extends the attention mask, then calls whatever base model it wraps, so an
  *   AutoModelForMaskedLM still returns its MLM logits (the [MASK] is at its token index + N).
@@ -23,7 +24,7 @@ export type PeftTaskType = 'CAUSAL_LM' | 'FEATURE_EXTRACTION';
  * plain PeftModel, whose forward never prepends the prompt (logits come back [B, T, V]).
  */
 export function peftTaskType(modelType: ModelType): PeftTaskType {
-  return modelType === 'gpt2' ? 'CAUSAL_LM' : 'FEATURE_EXTRACTION';
+  return modelType === 'gpt2' || isLlamaFamily(modelType) ? 'CAUSAL_LM' : 'FEATURE_EXTRACTION';
 }
 
 /** The fields every PEFT prompt-learning config (PromptLearningConfig) writes. */
@@ -49,7 +50,7 @@ interface PeftPromptLearningBase {
 export type PeftPromptTuningConfig = PeftPromptLearningBase &
   (
     | { peft_type: 'PROMPT_TUNING'; prompt_tuning_init: 'RANDOM'; prompt_tuning_init_text: null; tokenizer_kwargs: null; tokenizer_name_or_path: null }
-    | { peft_type: 'P_TUNING'; encoder_dropout: 0; encoder_hidden_size: number; encoder_num_layers: 2; encoder_reparameterization_type: 'MLP' }
+    | { peft_type: 'P_TUNING'; encoder_dropout: 0; encoder_hidden_size: number; encoder_num_layers: 2; encoder_reparameterization_type: 'MLP' | 'LSTM' }
     | { peft_type: 'PREFIX_TUNING'; encoder_hidden_size: number; prefix_projection: false }
   );
 
@@ -75,10 +76,30 @@ export function peftAdapterConfig(prompt: PromptVectors, meta: PromptExportMetad
       return { ...base, peft_type: 'PROMPT_TUNING', prompt_tuning_init: 'RANDOM', prompt_tuning_init_text: null, tokenizer_kwargs: null, tokenizer_name_or_path: null };
     case 'p-tuning':
       // With inference_mode PEFT builds no encoder and reads the stored vectors (the encoder's output) as they are.
-      return { ...base, peft_type: 'P_TUNING', encoder_dropout: 0, encoder_hidden_size: meta.encoderHiddenSize ?? H, encoder_num_layers: 2, encoder_reparameterization_type: 'MLP' };
-    case 'prefix':
-      // The stored [N, L x 2 x H] are the keys and values themselves: no projection to rebuild (PEFT's own export of a projected prefix is the same).
-      return { ...base, peft_type: 'PREFIX_TUNING', encoder_hidden_size: meta.encoderHiddenSize ?? H, prefix_projection: false };
+      // encoder_num_layers: the MLP's fixed 2 (PEFT warns on others), and the LSTM's 2 layers (LSTM_ENCODER_LAYERS).
+      return {
+        ...base,
+        peft_type: 'P_TUNING',
+        encoder_dropout: 0,
+        encoder_hidden_size: meta.encoderHiddenSize ?? H,
+        encoder_num_layers: 2,
+        encoder_reparameterization_type: meta.encoderType === 'lstm' ? 'LSTM' : 'MLP',
+      };
+    case 'prefix': {
+      // The stored [N, L x 2 x W] are the keys and values themselves: no projection to rebuild (PEFT's own export of a projected prefix is the same).
+      // Grouped-query attention: PEFT's prefix is num_key_value_heads heads wide (its _prepare_prompt_learning_config sets
+      // num_attention_heads = num_key_value_heads and token_dim to their width, and get_prompt views each layer's
+      // key as [heads, token_dim / heads]). Written explicitly, that rewrite leaves them as they are; and for qwen3,
+      // whose head_dim is not hidden / heads, token_dim is the true width rather than PEFT's hidden / heads x kv heads.
+      const gqa = meta.model.numKeyValueHeads !== undefined && meta.model.headDim !== undefined;
+      return {
+        ...base,
+        ...(gqa ? { num_attention_heads: meta.model.numKeyValueHeads as number, token_dim: keyValueWidth(meta.model) } : {}),
+        peft_type: 'PREFIX_TUNING',
+        encoder_hidden_size: meta.encoderHiddenSize ?? H,
+        prefix_projection: false,
+      };
+    }
   }
 }
 
@@ -112,6 +133,12 @@ export function peftExportNotes(meta: PromptExportMetadata): string[] {
         'positions after them, as the studio did.',
     );
     if (meta.model.modelType === 'distilbert') notes.push('DistilBERT takes no past_key_values in transformers, so PEFT cannot apply this prefix to it.');
+    if (meta.model.numKeyValueHeads !== undefined && meta.model.headDim !== undefined && meta.model.numKeyValueHeads < meta.model.numHeads) {
+      notes.push(
+        `The prefix holds the model's ${meta.model.numKeyValueHeads} key/value heads (grouped-query attention), as PEFT lays out prefixes for such models; ` +
+          'PEFT releases from before its grouped-query support expect all attention heads and will not load it.',
+      );
+    }
   } else if (meta.placement === 'after-first-token') {
     notes.push(
       `PEFT prepends the ${n} virtual tokens before every input token, including [CLS]/BOS; this prompt was tuned ` +
@@ -124,7 +151,10 @@ export function peftExportNotes(meta: PromptExportMetadata): string[] {
     );
   }
   if (meta.method === 'p-tuning') {
-    notes.push('The prompt encoder is not exported (as in PEFT\'s own export): the vectors are its output, which PEFT loads as they are for inference.');
+    notes.push(
+      "The prompt encoder is not in the PEFT adapter (as in PEFT's own export): the vectors are its output, which PEFT loads as they are for inference. " +
+        'The studio keeps it in encoder.safetensors, so an import of this export trains on through the encoder.',
+    );
   }
   if (meta.mode === 'head') {
     notes.push('The linear label head is not part of the PEFT adapter; it is in prompt.json ("head": weights [H, C], bias [C]).');

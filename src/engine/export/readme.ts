@@ -2,6 +2,7 @@
  * README.md of an export: what each file in it is, the run it holds, and how to load the PEFT
  * adapter in Python (with the base model's id or path), so a zip found later explains itself.
  */
+import { ENCODER_FILE_NAME } from './encoderFile';
 import { peftExportNotes } from './peft';
 import { EXPORT_FILE_NAMES, type PromptExportMetadata, type PromptVectors } from './schema';
 
@@ -24,6 +25,8 @@ function describeFile(path: string, shape: string, meta: PromptExportMetadata): 
       return 'The PEFT adapter\'s weights, the same vectors as saved by PEFT (tensor `prompt_embeddings`).';
     case EXPORT_FILE_NAMES.metrics:
       return 'The metrics the studio showed for the run (zero-shot and tuned accuracy and macro-F1, the tuned confusion matrix, per-epoch losses; exact match and token F1 for generation).';
+    case ENCODER_FILE_NAME:
+      return `The prompt encoder (${meta.encoderType === 'lstm' ? 'bidirectional LSTM + MLP' : 'MLP'}) the vectors were computed with: its embeddings and weights, so the studio trains on through it after an import. PEFT's adapter holds only its output.`;
     case EXPORT_FILE_NAMES.readme:
       return 'This file.';
     default:

@@ -3,8 +3,8 @@
  * types, the two error classes, and the validator that export (bugs in the caller) and import (bad
  * files) share. The writers and readers of each file format live beside this file.
  */
-import { SUPPORTED_MODEL_TYPES, type ModelType, type TransformerConfig } from '../../model/types';
-import { PROMPT_INITS, PROMPT_METHODS, PROMPT_PLACEMENTS, type ClassifierMode, type PromptInit, type PromptMethod, type PromptPlacement, type TaskKind } from '../types';
+import { prefixWidth, SUPPORTED_MODEL_TYPES, type ModelType, type TransformerConfig } from '../../model/types';
+import { PROMPT_ENCODER_TYPES, PROMPT_INITS, PROMPT_METHODS, PROMPT_PLACEMENTS, type ClassifierMode, type PromptEncoderType, type PromptInit, type PromptMethod, type PromptPlacement, type TaskKind } from '../types';
 
 /** Identifies prompt.json (and the safetensors metadata) as ours; bumped on incompatible changes. */
 export const PROMPT_FORMAT = 'prompt-tuning-studio/prompt';
@@ -32,13 +32,30 @@ export interface ModelIdentity {
   id: string;
   /** LoadedModel.checkpointHash (SHA-256 over the weight files), or null when unknown. */
   checkpointHash: string | null;
-  config: Pick<TransformerConfig, 'modelType' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'vocabSize'>;
+  config: Pick<TransformerConfig, 'modelType' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'vocabSize' | 'numKeyValueHeads' | 'headDim'>;
 }
 
 export interface PromptVectors {
   vectors: Float32Array;
   numTokens: number;
   dim: number;
+}
+
+/**
+ * A prompt encoder's trainable values as plain arrays (the studio's encoder.safetensors): what
+ * P-tuning's or a projected prefix's vectors are computed from, so training can go on after an import.
+ */
+export interface EncoderValues {
+  type: PromptEncoderType;
+  activation: 'relu' | 'tanh';
+  /** The trainable embeddings the encoder reads, [numTokens, inputDim] row-major. */
+  embeddings: Float32Array;
+  inputDim: number;
+  /**
+   * Every encoder tensor in the variables' order: per LSTM layer `lstm.<l>.<forward|backward>.<input_weight
+   * [in, 4E] | recurrent_weight [E, 4E] | bias [4E]>`, then `mlp.<i>.weight` [in, out] and `mlp.<i>.bias` [out].
+   */
+  tensors: { name: string; shape: number[]; values: Float32Array }[];
 }
 
 export interface PromptModelInfo {
@@ -51,6 +68,12 @@ export interface PromptModelInfo {
   numLayers: number;
   numHeads: number;
   vocabSize: number;
+  /**
+   * Llama family (grouped-query attention): key/value heads and head width, so a prefix is
+   * [N, numLayers x 2 x numKeyValueHeads x headDim] (types.ts keyValueWidth). Absent for the other families.
+   */
+  numKeyValueHeads?: number;
+  headDim?: number;
 }
 
 /** How the prompt was initialised (TrainingConfig.init and .initText). */
@@ -124,6 +147,8 @@ export interface PromptExportMetadata {
   method?: PromptMethod;
   /** P-tuning's encoder / prefix tuning's projection: its hidden width (recorded for PEFT's config). */
   encoderHiddenSize?: number;
+  /** P-tuning's encoder: 'lstm' (bidirectional LSTM + MLP); absent: the MLP. Recorded for PEFT's encoder_reparameterization_type. */
+  encoderType?: PromptEncoderType;
   init: PromptInitMetadata;
   hyperparameters: PromptHyperparameters;
   seed: number;
@@ -145,6 +170,27 @@ export interface PromptJson extends Omit<PromptExportMetadata, 'head'> {
 
 export type ImportedFormat = 'prompt.json' | 'safetensors' | 'npy' | 'zip';
 
+/** A "Train at scale" project's metrics.json as train.py writes it (format "prompt-tuning-studio/project-metrics"). */
+export interface ProjectMetrics {
+  /** The model train.py loaded (its id or folder) and its family. */
+  modelId: string;
+  method: string;
+  mode: string;
+  classes: string[];
+  trainSize: number;
+  valSize: number;
+  /** Processes it ran on (accelerate's num_processes). */
+  processes: number;
+  /** Validation scores of the prompt it kept (the best epoch's), and of the template alone. */
+  validation: { loss: number; accuracy: number; macroF1: number } | null;
+  zeroShot: { loss: number; accuracy: number; macroF1: number } | null;
+  bestEpoch: number | null;
+  steps: number;
+  totalSteps: number;
+  stopReason: string;
+  seconds: number;
+}
+
 export interface ImportedPrompt extends PromptVectors {
   fileName: string;
   format: ImportedFormat;
@@ -154,6 +200,21 @@ export interface ImportedPrompt extends PromptVectors {
   modelId: string | null;
   checkpointHash: string | null;
   warnings: string[];
+  /** A project output's metrics.json, when the import held one (see project.ts). */
+  projectMetrics?: ProjectMetrics | null;
+  /** The studio's encoder.safetensors beside the vectors (P-tuning, a projected prefix), when the import held one. */
+  encoder?: EncoderValues;
+  /**
+   * A prompt ensemble's export zip: every member read from members/<k>/ in order (k from 1); the
+   * values above are the first member's. Absent for a single prompt.
+   */
+  members?: ImportedMember[];
+}
+
+/** One member of an imported ensemble: its vectors and its own metadata (seed, head). */
+export interface ImportedMember extends PromptVectors {
+  metadata: PromptExportMetadata | null;
+  encoder?: EncoderValues;
 }
 
 export class PromptExportError extends Error {
@@ -206,11 +267,18 @@ export function checkMetadata(meta: PromptExportMetadata, prompt: PromptVectors,
   if (meta.method !== undefined && !(PROMPT_METHODS as readonly string[]).includes(meta.method)) {
     fail(`method ${JSON.stringify(meta.method)} is not one of ${PROMPT_METHODS.join(', ')}`);
   }
+  for (const key of ['numKeyValueHeads', 'headDim'] as const) {
+    if (m[key] !== undefined && !(Number.isInteger(m[key]) && (m[key] as number) >= 1)) fail(`model.${key} ${JSON.stringify(m[key])} is not a positive integer`);
+  }
   if (meta.method === 'prefix') {
-    const width = m.numLayers * 2 * m.hiddenSize;
-    if (prompt.dim !== width) fail(`a prefix has numLayers x 2 x hiddenSize = ${width} values per virtual token, but these vectors have ${prompt.dim}`);
+    const width = prefixWidth(m);
+    const kv = m.numKeyValueHeads !== undefined && m.headDim !== undefined ? `numKeyValueHeads x headDim = ${m.numLayers} x 2 x ${m.numKeyValueHeads} x ${m.headDim}` : 'hiddenSize';
+    if (prompt.dim !== width) fail(`a prefix has numLayers x 2 x ${kv} = ${width} values per virtual token, but these vectors have ${prompt.dim}`);
   } else if (m.hiddenSize !== prompt.dim) {
     fail(`model.hiddenSize is ${m.hiddenSize} but the prompt vectors are ${prompt.dim}-dimensional`);
+  }
+  if (meta.encoderType !== undefined && !(PROMPT_ENCODER_TYPES as readonly string[]).includes(meta.encoderType)) {
+    fail(`encoderType ${JSON.stringify(meta.encoderType)} is not one of ${PROMPT_ENCODER_TYPES.join(', ')}`);
   }
   if (meta.encoderHiddenSize !== undefined && !(Number.isInteger(meta.encoderHiddenSize) && meta.encoderHiddenSize >= 1)) {
     fail(`encoderHiddenSize ${JSON.stringify(meta.encoderHiddenSize)} is not a positive integer`);

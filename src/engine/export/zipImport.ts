@@ -1,11 +1,13 @@
 /**
  * Reading an imported zip without trusting it: the central directory is read first, so the entry
  * count and each entry's declared size are checked before anything is inflated; only entries the
- * importer knows by name are inflated at all, and each is inflated in slices that stop as soon as
- * the output passes the size the directory declared (a 1 MB zip cannot become 1 GB in memory).
+ * importer knows by name are inflated at all, and each is streamed through fflate's `Unzip` a
+ * slice at a time, counting the bytes as they come out: it stops at the first slice that takes
+ * the entry past the cap or past the size the directory declared, and the rest is never inflated
+ * (a 1 MB zip cannot become 1 GB in memory: at most the cap plus one slice's output is held).
  * Every failure is a PromptImportError naming the file.
  */
-import { Inflate } from 'fflate';
+import { Unzip, UnzipInflate, type UnzipFile } from 'fflate';
 import { PromptImportError } from './schema';
 
 /** Any imported file, and any entry inflated from a zip: a prompt for a 4096-wide model with 100 tokens is 1.6 MB as floats, about 20 MB as prompt.json. */
@@ -14,8 +16,8 @@ export const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
 export const MAX_ADAPTER_CONFIG_BYTES = 1024 * 1024;
 /** An export zip has 6 or 7 entries (an ensemble: that many per member, plus the first again); one with more than this is not read. */
 export const MAX_ZIP_ENTRIES = 128; // an ensemble of 8 writes 9 sets of 7 files
-/** Compressed bytes pushed through the inflater at a time: at most ~1032x this comes out per push. */
-const INFLATE_SLICE_BYTES = 16 * 1024;
+/** Compressed bytes pushed through the inflater at a time: deflate's best ratio is ~1032:1, so at most ~4 MiB comes out per push. */
+export const INFLATE_SLICE_BYTES = 4 * 1024;
 
 const EOCD_SIGNATURE = 0x06054b50;
 const CENTRAL_SIGNATURE = 0x02014b50;
@@ -78,11 +80,19 @@ export function zipEntries(bytes: Uint8Array, fileName: string): ZipEntry[] {
   return entries;
 }
 
+/** What inflating one entry produced (tests check that a refused entry stopped within one slice of the cap). */
+export interface InflateStats {
+  /** Bytes that came out of the inflater, the refused slice's included. */
+  inflatedBytes: number;
+  /** The most that one pushed slice produced. */
+  largestChunkBytes: number;
+}
+
 /**
- * One entry's bytes, refusing it before inflating when it declares more than `maxBytes`, and
- * stopping the inflater as soon as it produces more than the entry declared.
+ * One entry's bytes: refused before inflating when it declares more than `maxBytes`; while it
+ * inflates, stopped at the first slice that takes it past `maxBytes` or past the size it declared.
  */
-export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, fileName: string, maxBytes: number): Uint8Array {
+export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, fileName: string, maxBytes: number, stats?: InflateStats): Uint8Array {
   const fail = (m: string): never => {
     throw new PromptImportError(`${fileName}: ${m}`);
   };
@@ -91,40 +101,75 @@ export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, fileName: strin
     fail(`${what} would inflate to ${formatBytes(entry.size)}; imports read entries of at most ${formatBytes(maxBytes)}, so it was not inflated`);
   }
   if (entry.flags & 1) fail(`${what} is encrypted`);
+  if (entry.method !== 0 && entry.method !== 8) fail(`${what} is compressed with method ${entry.method}; only stored and deflated entries are read`);
   const local = entry.localHeaderOffset;
   if (local + 30 > bytes.length || new DataView(bytes.buffer, bytes.byteOffset + local, 30).getUint32(0, true) !== LOCAL_SIGNATURE) {
     fail(`not a readable zip (the local header of ${what} is damaged)`);
   }
   const header = new DataView(bytes.buffer, bytes.byteOffset + local, 30);
   const start = local + 30 + header.getUint16(26, true) + header.getUint16(28, true);
-  const end = start + entry.compressedSize;
-  if (end > bytes.length) fail(`not a readable zip (${what} runs past the end of the file)`);
-  const compressed = bytes.subarray(start, end);
-  if (entry.method === 0) {
-    if (entry.compressedSize !== entry.size) fail(`not a readable zip (stored entry ${what} has ${entry.compressedSize} bytes, its header says ${entry.size})`);
-    return compressed.slice();
+  if (start + entry.compressedSize > bytes.length) fail(`not a readable zip (${what} runs past the end of the file)`);
+  if (entry.method === 0 && entry.compressedSize !== entry.size) {
+    fail(`not a readable zip (stored entry ${what} has ${entry.compressedSize} bytes, its header says ${entry.size})`);
   }
-  if (entry.method !== 8) fail(`${what} is compressed with method ${entry.method}; only stored and deflated entries are read`);
-  const out = new Uint8Array(entry.size);
+
+  const chunks: Uint8Array[] = [];
   let written = 0;
-  const inflater = new Inflate((chunk) => {
-    if (written + chunk.length > entry.size) {
-      fail(`${what} inflates past the ${formatBytes(entry.size)} its zip header declares (the zip is damaged or crafted); it was not read`);
+  let done = false;
+  // Set inside fflate's callbacks, which must not throw (its inflater would catch it); thrown after the push.
+  let refusal: string | null = null;
+  let ours: UnzipFile | null = null;
+  const unzip = new Unzip((file) => {
+    if (ours || refusal) return; // a later entry: never started, so never inflated
+    ours = file;
+    if (file.name !== what) {
+      refusal = `not a readable zip (the local header of ${what} names ${file.name})`;
+      return;
     }
-    out.set(chunk, written);
-    written += chunk.length;
+    file.ondata = (error, data, final) => {
+      if (refusal || done) return;
+      if (error) {
+        refusal = `not a readable zip (${what}: ${error.message})`;
+        return;
+      }
+      written += data.length;
+      if (stats) {
+        stats.inflatedBytes = written;
+        stats.largestChunkBytes = Math.max(stats.largestChunkBytes, data.length);
+      }
+      if (written > maxBytes) {
+        refusal = `${what} inflates past ${formatBytes(maxBytes)}, the most imports read from one entry; it was stopped there and the rest was not inflated`;
+      } else if (written > entry.size) {
+        refusal = `${what} inflates past the ${formatBytes(entry.size)} its zip header declares (the zip is damaged or crafted); it was not read`;
+      } else {
+        chunks.push(data);
+        done = final;
+      }
+    };
+    file.start();
   });
-  try {
-    let at = 0;
-    do {
-      const slice = compressed.subarray(at, at + INFLATE_SLICE_BYTES);
-      at += INFLATE_SLICE_BYTES;
-      inflater.push(slice, at >= compressed.length);
-    } while (at < compressed.length);
-  } catch (e) {
-    if (e instanceof PromptImportError) throw e;
-    fail(`not a readable zip (${what}: ${(e as Error).message})`);
+  unzip.register(UnzipInflate);
+  // From the entry's local header on: Unzip reads the header, then the entry's data, slice by slice.
+  const stream = bytes.subarray(local);
+  for (let at = 0; !done && refusal === null; at += INFLATE_SLICE_BYTES) {
+    if (at >= stream.length) {
+      refusal = `not a readable zip (${what} ends before its data does)`;
+      break;
+    }
+    try {
+      unzip.push(stream.subarray(at, at + INFLATE_SLICE_BYTES), at + INFLATE_SLICE_BYTES >= stream.length);
+    } catch (e) {
+      refusal ??= `not a readable zip (${what}: ${(e as Error).message})`;
+    }
   }
+  if (refusal !== null) fail(refusal);
   if (written !== entry.size) fail(`not a readable zip (${what} inflates to ${written} bytes, its header says ${entry.size})`);
+  if (chunks.length === 1) return chunks[0].slice();
+  const out = new Uint8Array(written);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
   return out;
 }

@@ -15,7 +15,8 @@ export function InspectionView({ inspection: i }: { inspection: ModelInspection 
         </dd>
         <dt>Training memory</dt>
         <dd data-testid="model.inspection.memory">
-          about {formatBytes(m.totalBytes)}: weights {formatBytes(m.weightBytes)} as float32, activations {formatBytes(m.activationBytes)}, logits{' '}
+          about {formatBytes(m.totalBytes)}: weights {formatBytes(m.weightBytes)} as float32
+          {i.storedDtypes.some((d) => d !== 'F32') && ` (stored as ${i.storedDtypes.join(', ')})`}, activations {formatBytes(m.activationBytes)}, logits{' '}
           {formatBytes(m.logitBytes)} (batch {m.batchSize}, {m.sequenceLength} tokens); largest buffer {formatBytes(m.largest.bytes)} ({m.largest.name})
         </dd>
         <dt>This device</dt>

@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises';
+import type { Download } from '@playwright/test';
+import { expect, test } from './fixtures/hub';
+
+// A Llama-family checkpoint end to end in the page: the Hub stand-in serves a tiny random Llama
+// (grouped-query attention, BF16 weights in two shards, a byte-level BPE tokenizer.json); the
+// sentiment sample tunes one epoch on it with label words after the last token, and the export is a
+// CAUSAL_LM PEFT adapter for that model.
+test.setTimeout(300_000);
+
+const bytesOf = async (download: Download) => readFile((await download.path()) as string);
+
+test('a tiny Llama from the Hub tunes one epoch on the sentiment sample and exports a CAUSAL_LM PEFT adapter', async ({ studio, hub, page }) => {
+  await studio.setup('?backend=wasm');
+  await hub.loadById('studio-test/tiny-llama');
+  await expect(hub.summary).toHaveAttribute('data-model-type', 'llama', { timeout: 60_000 });
+  await expect(hub.file('model-00002-of-00002.safetensors')).toHaveAttribute('data-state', 'done');
+  await expect(page.getByTestId('model.summary')).toContainText('causal LM');
+
+  await studio.byId('data.sample').selectOption('sentiment.csv');
+  await studio.byId('data.sample.load').click();
+  await studio.expectDataset('sentiment.csv', 300);
+  // The sample's causal-LM template: the label word is predicted after the last token.
+  await expect(studio.byId('template.input')).toHaveValue('{text} It was');
+  await expect(studio.byId('template.preview.example').first().locator('.tok-mask')).toHaveCount(0);
+
+  await studio.setTraining({ promptLength: 4, batchSize: 16, epochs: 1 });
+  await studio.startTraining();
+  expect(await studio.waitForRunEnd()).toBe('completed');
+  await expect(studio.byId('results.tuned.value')).toHaveText(/^\d+\.\d%$/);
+
+  const [file] = await Promise.all([page.waitForEvent('download'), studio.byId('export.peftConfig').click()]);
+  const config = JSON.parse((await bytesOf(file)).toString('utf8'));
+  // Prompt tuning: token_dim is the hidden size, the heads are the query heads (4; the model has 2 key/value heads).
+  expect(config).toMatchObject({
+    peft_type: 'PROMPT_TUNING',
+    task_type: 'CAUSAL_LM',
+    base_model_name_or_path: 'studio-test/tiny-llama',
+    num_virtual_tokens: 4,
+    token_dim: 16,
+    num_attention_heads: 4,
+    num_layers: 2,
+  });
+  const [weights] = await Promise.all([page.waitForEvent('download'), studio.byId('export.peftWeights').click()]);
+  const buf = await bytesOf(weights);
+  const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString('utf8'));
+  expect(header.prompt_embeddings).toMatchObject({ dtype: 'F32', shape: [4, 16] });
+  await studio.panelShot('model.panel', 'llama-model');
+  expect(studio.errors).toEqual([]);
+});
