@@ -149,3 +149,67 @@ test('a label-word sweep with 2 folds shows the per-class consistency of the wor
   await studio.panelShot('sweep.panel', 'sweeps-3-label-words');
   expect(studio.errors).toEqual([]);
 });
+
+// A generation sweep on the embedded GPT-2 with the antonyms sample: 2 learning rates, 1 epoch of a
+// few large batches each. Label-word sets and folds are refused for generation at their fields; the
+// table shows the generation columns (validation loss per target token, exact match, token F1), the
+// winner (lowest validation loss) and only its held-out loss; the summary sets the winner's held-out
+// exact match and token F1 beside the template alone's.
+test('a generation sweep over 2 learning rates picks the lowest validation loss and tests it on held-out rows', async ({ studio }) => {
+  await studio.setup('?backend=wasm');
+  await studio.byId('data.sample').selectOption('antonyms.csv');
+  await studio.byId('data.sample.load').click();
+  await studio.expectDataset('antonyms.csv', 201);
+  await expect(studio.byId('data.task.generation')).toBeChecked();
+  await studio.loadEmbeddedModel('studio-gpt2-tiny');
+  await expect(studio.byId('template.input')).toHaveValue('The opposite of {input} is');
+  // 201 rows: 10 held out for the test (0.05); of the 191 left, 10 validate and 181 train: 6 steps of 32.
+  await studio.byId('train.advanced').click();
+  await studio.setTraining({ promptLength: 2, batchSize: 32, epochs: 1, valFraction: 0.05, patience: 0, seed: 3 });
+  await studio.byId('sweep.learningRate').fill('0.03, 0.3');
+  await studio.byId('sweep.promptLength').fill('');
+  await studio.byId('sweep.testFraction').fill('0.05');
+  await expect(studio.byId('sweep.count')).toHaveText('2 trials (2), one after another.');
+  await expect(studio.byId('sweep.start')).toBeEnabled({ timeout: 30_000 });
+
+  // What a generation sweep cannot do is refused at its field, and Start waits until it is cleared.
+  await studio.byId('sweep.labelWords').fill('a=b; c=d');
+  await expect(studio.byId('sweep.panel')).toContainText('Label-word sets are for classification sweeps: a generation task has no label words.');
+  await expect(studio.byId('sweep.start')).toBeDisabled();
+  await studio.byId('sweep.labelWords').fill('');
+  await studio.byId('sweep.folds').fill('2');
+  await expect(studio.byId('sweep.panel')).toContainText('Cross-validation is for classification sweeps');
+  await expect(studio.byId('sweep.start')).toBeDisabled();
+  await studio.byId('sweep.folds').fill('');
+  await expect(studio.byId('sweep.start')).toBeEnabled();
+
+  await studio.byId('sweep.start').click();
+  await expect(studio.byId('sweep.state')).toHaveText('completed', { timeout: 480_000 });
+
+  const rows = studio.byId('sweep.row');
+  await expect(rows).toHaveCount(2);
+  for (let i = 0; i < 2; i++) await expect(rows.nth(i)).toHaveAttribute('data-status', 'completed');
+  const headings = await studio.byId('sweep.table').locator('thead th').allInnerTexts();
+  expect(headings.map((h) => h.trim())).toEqual(['# ▲', 'learning rate', 'status', 'val. loss / token', 'val. exact match', 'val. token F1', 'test loss / token', 'steps', 'time']);
+  for (const cell of await rows.locator('td[data-score="valLoss"]').allInnerTexts()) expect(cell).toMatch(/^\d+\.\d{3}$/);
+  for (const cell of await rows.locator('td[data-score="valExactMatch"]').allInnerTexts()) expect(cell).toMatch(/^\d+\.\d%$/);
+  for (const cell of await rows.locator('td[data-score="valTokenF1"]').allInnerTexts()) expect(cell).toMatch(/^\d+\.\d%$/);
+  // The winner is the trial with the lowest validation loss, and only it has a held-out loss.
+  const winner = studio.byId('sweep.table').locator('tr[data-winner="true"]');
+  await expect(winner).toHaveCount(1);
+  const losses = (await rows.locator('td[data-score="valLoss"]').allInnerTexts()).map(Number);
+  expect(Number(await winner.locator('td[data-score="valLoss"]').innerText())).toBe(Math.min(...losses));
+  // Sorted by validation loss, the best (lowest) first.
+  await studio.byId('sweep.sort.valLoss').click();
+  await expect(studio.byId('sweep.sort.valLoss')).toHaveText('val. loss / token ▲');
+  await expect(rows.first()).toHaveAttribute('data-winner', 'true');
+  await expect(studio.byId('sweep.testLoss')).toHaveCount(1);
+  await expect(studio.byId('sweep.testLoss')).toHaveText(/^\d+\.\d{3}$/);
+  await expect(winner.getByTestId('sweep.testLoss')).toHaveCount(1);
+  await expect(studio.byId('sweep.summary')).toContainText('picked on the lowest validation loss per target token among 2 compared trials (of 2 planned)');
+  await expect(studio.byId('sweep.summary')).toContainText(/On the 10 held-out rows that no trial trained or validated on: loss \d+\.\d{3} per target token, exact match \d+\.\d%, token F1 \d+\.\d% \(the template alone: exact match \d+\.\d%, token F1 \d+\.\d%\)/);
+  await expect(studio.byId('sweep.chart.learningRate')).toHaveAttribute('data-points', '2');
+  await expect(studio.byId('runs.item')).toHaveCount(2);
+  await studio.panelShot('sweep.panel', 'sweeps-4-generation');
+  expect(studio.errors).toEqual([]);
+});

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from './languageModel';
 import { DataError, requireColumns, stratifiedSplit, type Row } from './data';
 import { accuracy, confusionMatrix, macroF1, majorityBaseline } from './metrics';
-import { betweenBatches, renamed, unlessStopped, type Phase, type PhaseProgress } from './phase';
+import { betweenBatches, encodeRows, renamed, unlessStopped, type Phase, type PhaseProgress } from './phase';
 import { PERTURBATIONS, perturbText, type Perturbation } from './perturb';
 import { seededRandom } from './random';
 import { createSoftPrompt, tokenFrequencies, type SoftPrompt } from './softPrompt';
@@ -86,23 +86,8 @@ export function scoringReserve(setup: ClassifierSetup, mode: ClassifierMode): nu
 
 export interface PreparedClassification extends PreparedTask<LabeledExample>, ClassifierSetup {}
 
-/** Encoding (tokenizing) reports its progress every this many rows: a 200k-row file takes a while and says so. */
-export const ENCODE_PROGRESS_ROWS = 2000;
-
-/**
- * `rows` encoded one by one, reporting `{stage, done, total}` at the start, every
- * ENCODE_PROGRESS_ROWS rows and at the end. Synchronous: the reports are what a listener (the CLI,
- * the page through its worker) hears while it runs.
- */
-function encodeRows<T>(rows: readonly Row[], encode: (row: Row) => T, stage: string, onProgress?: (progress: PhaseProgress) => void): T[] {
-  const total = rows.length;
-  onProgress?.({ stage, done: 0, total });
-  return rows.map((row, i) => {
-    const encoded = encode(row);
-    if (onProgress && (i + 1 === total || (i + 1) % ENCODE_PROGRESS_ROWS === 0)) onProgress({ stage, done: i + 1, total });
-    return encoded;
-  });
-}
+// Encoding progress: encodeRows (phase.ts); the constant stays importable from here.
+export { ENCODE_PROGRESS_ROWS } from './phase';
 
 /**
  * Compiles the template and verbalizer, checks the labels, splits and encodes (`onProgress`

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useNodeBackend } from '../node/model';
 import type { Row } from './data';
 import { generate, generationLoss, makeGenerationBatch, prepareGeneration, scoreGenerations, trainGenerator } from './generation';
+import { ENCODE_PROGRESS_ROWS, type PhaseProgress } from './phase';
 import type { LanguageModel } from './languageModel';
 import { seededRandom } from './random';
 import { loadFixture } from './testing/fixtures';
@@ -106,6 +107,25 @@ describe('generation on the tiny random GPT-2', () => {
     const s1 = await generate(gpt, p.template, null, rows, { maxNewTokens: 4, strategy: 'sample', topK: 20, temperature: 2, seed: 9 });
     expect(await generate(gpt, p.template, null, rows, { maxNewTokens: 4, strategy: 'sample', topK: 20, temperature: 2, seed: 9 })).toEqual(s1);
     expect(await generate(gpt, p.template, null, rows, { maxNewTokens: 4, strategy: 'sample', topK: 20, temperature: 2, seed: 10 })).not.toEqual(s1);
+  });
+
+  it(`reports the encoding every ${ENCODE_PROGRESS_ROWS} rows, and its start and end (a large file is not silent)`, async () => {
+    const rows = constantTask(2 * ENCODE_PROGRESS_ROWS + 100);
+    const n = rows.length;
+    const expected = [0, ENCODE_PROGRESS_ROWS, 2 * ENCODE_PROGRESS_ROWS, n].map((done) => ({ stage: 'encoding examples', done, total: n }));
+    const heard: PhaseProgress[] = [];
+    const p = prepareGeneration(gpt, { rows, targetColumn: 'target', template: '{input} a' }, config, (progress) => heard.push(progress));
+    expect(heard).toEqual(expected);
+    expect(p.train.length + p.val.length).toBe(n);
+    // A run hears it through its onPhase hook, before the zero-shot baseline (8 rows: start and end only).
+    const phases: PhaseProgress[] = [];
+    const r = await trainGenerator(gpt, { rows: constantTask(8), targetColumn: 'target', template: '{input} a' }, config, { onPhase: (progress) => phases.push(progress) }, { train: false });
+    expect(phases.slice(0, 3)).toEqual([
+      { stage: 'encoding examples', done: 0, total: 8 },
+      { stage: 'encoding examples', done: 8, total: 8 },
+      expect.objectContaining({ stage: 'zero-shot baseline', done: 0 }),
+    ]);
+    r.dispose();
   });
 
   it('errors: an encoder model; a template that shows the target', async () => {

@@ -18,7 +18,7 @@ import type { LanguageModel } from './languageModel';
 import type { TransformerConfig } from '../model/types';
 import { DataError, requireColumns, stratifiedSplit, type Row } from './data';
 import { exactMatch, mean, tokenF1 } from './metrics';
-import { betweenBatches, unlessStopped, type Phase } from './phase';
+import { betweenBatches, encodeRows, unlessStopped, type Phase, type PhaseProgress } from './phase';
 import { seededRandom } from './random';
 import { createSoftPrompt, tokenFrequencies, type SoftPrompt } from './softPrompt';
 import { compileTemplate, TemplateError, type EncodedExample, type Template } from './template';
@@ -72,7 +72,8 @@ export function encodeTarget(lm: LanguageModel, template: Template, target: stri
   return ids.length > room ? { ids: ids.slice(0, room), truncated: true } : { ids, truncated: false };
 }
 
-export function prepareGeneration(lm: LanguageModel, data: GenerationData, config: TrainingConfig): PreparedGeneration {
+/** Compiles the template, splits and encodes (`onProgress` hears the encoding, as the phase "encoding examples"). */
+export function prepareGeneration(lm: LanguageModel, data: GenerationData, config: TrainingConfig, onProgress?: (progress: PhaseProgress) => void): PreparedGeneration {
   const { model, tokenizer } = lm;
   requireDecoder(model.config);
   const columns = data.rows.length ? Object.keys(data.rows[0]) : [];
@@ -86,8 +87,9 @@ export function prepareGeneration(lm: LanguageModel, data: GenerationData, confi
     return { prompt: template.encode(row, { reserve: targetIds.length }), targetIds, target, targetTruncated };
   };
   const { train: trainRows, val: valRows } = stratifiedSplit(data.rows, () => '', config.valFraction, config.seed);
-  const train = trainRows.map(encode);
-  const val = valRows.map(encode);
+  const encoded = encodeRows([...trainRows, ...valRows], encode, 'encoding examples', onProgress);
+  const train = encoded.slice(0, trainRows.length);
+  const val = encoded.slice(trainRows.length);
   return {
     template,
     trainRows,
@@ -290,10 +292,11 @@ export function generationTask(
   data: GenerationData,
   config: TrainingConfig,
   decodeOptions: DecodeOptions = {},
+  onProgress?: (progress: PhaseProgress) => void,
 ): TuningTask<GenerationExample, { loss: number }, string[] | null, GenerationEvaluation> & { prepared: PreparedGeneration } {
   if (config.mode !== 'verbalizer') throw new DataError('generation trains the soft prompt only (no label head): use the label-words mode');
   if ((config.ensembleSize ?? 1) > 1) throw new DataError('prompt ensembles average class probabilities: they are for classification, not generation');
-  const prepared = prepareGeneration(lm, data, config);
+  const prepared = prepareGeneration(lm, data, config, onProgress);
   const decode = { maxNewTokens: Math.max(1, ...prepared.val.map((e) => e.targetIds.length)) + 2, ...decodeOptions };
   const targets = prepared.val.map((e) => e.target);
   // Null when a stop cut them short.
@@ -347,7 +350,7 @@ export async function trainGenerator(
   options: TuneOptions<{ loss: number }> = {},
 ): Promise<GenerationResult> {
   const { decode, ...tuneHooks } = hooks;
-  const task = generationTask(lm, data, config, decode);
+  const task = generationTask(lm, data, config, decode, hooks.onPhase);
   const result = await tune(task, lm.model.config, config, tuneHooks, options);
   return { ...result, prepared: task.prepared };
 }

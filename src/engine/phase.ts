@@ -7,6 +7,7 @@
  * takes effect before the next step, where the run's whole state is checkpointed (a phase has no
  * state of its own to keep), so a phase runs on to its end while a pause waits for that step.
  */
+import type { Row } from './data';
 import { yieldToEventLoop, type TrainingControl } from './train';
 
 /** How far a phase is: `done` of `total` examples of the phase named `stage`. */
@@ -70,4 +71,22 @@ export async function unlessStopped<T>(run: () => Promise<T>): Promise<T | null>
     if (e instanceof StoppedError) return null;
     throw e;
   }
+}
+
+/** Encoding (tokenizing) reports its progress every this many rows: a 200k-row file takes a while and says so. */
+export const ENCODE_PROGRESS_ROWS = 2000;
+
+/**
+ * `rows` encoded one by one, reporting `{stage, done, total}` at the start, every
+ * ENCODE_PROGRESS_ROWS rows and at the end. Synchronous: the reports are what a listener (the CLI,
+ * the page through its worker) hears while it runs.
+ */
+export function encodeRows<T>(rows: readonly Row[], encode: (row: Row) => T, stage: string, onProgress?: (progress: PhaseProgress) => void): T[] {
+  const total = rows.length;
+  onProgress?.({ stage, done: 0, total });
+  return rows.map((row, i) => {
+    const encoded = encode(row);
+    if (onProgress && (i + 1 === total || (i + 1) % ENCODE_PROGRESS_ROWS === 0)) onProgress({ stage, done: i + 1, total });
+    return encoded;
+  });
 }

@@ -5,9 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseConfig } from './config';
-import { LoadError, type ModelFolder } from './loader';
+import { LoadError, readWeightHeader, type ModelFolder } from './loader';
 import { F32_BYTES, keptActivationBytes } from './memory';
-import { readSafetensorsHeader, type TensorInfo } from './safetensors';
+import type { TensorInfo } from './safetensors';
 import type { ModelType, TransformerConfig } from './types';
 import { formatBytes } from '../shared/format';
 
@@ -112,7 +112,7 @@ export async function inspectCheckpoint(folder: ModelFolder, limits: DeviceLimit
     const src = await folder.file(name);
     if (!src) throw new LoadError(`${folder.label}: shard ${name} named in model.safetensors.index.json is missing`);
     weightFileBytes += src.size;
-    tensors.push(...(await readSafetensorsHeader(src)).tensors.values());
+    tensors.push(...(await readWeightHeader(folder, src)).tensors.values());
   }
   const parameters = tensors.reduce((n, t) => n + t.shape.reduce((a, d) => a * d, 1), 0);
   const memory = trainingMemory(config, tensors);

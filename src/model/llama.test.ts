@@ -13,8 +13,7 @@ import { setBindingLimitOverride } from './vocabShards';
 import { ConfigError, parseConfig, toHfConfig } from './config';
 import { writeSafetensors } from './safetensors';
 import { prefixWidth } from './types';
-import { rng, type HfTensors } from './testing/hfCheckpoint';
-import { memFolder } from './testing/hfCheckpoint';
+import { memFolder, rng, worstAtReal, type HfTensors } from './testing/hfCheckpoint';
 import {
   bf16Safetensors,
   LLAMA_CASES,
@@ -34,16 +33,6 @@ function leftPadded(T = 8) {
   const ids = real.map((n, b) => [...Array(T - n).fill(0), ...Array.from({ length: n }, (_, i) => 3 + ((b * 37 + i * 53) % 260))]);
   const mask = real.map((n) => [...Array(T - n).fill(0), ...Array(n).fill(1)]);
   return { ids, mask };
-}
-
-function worstAtReal(actual: number[][][], expected: ArrayLike<number>[][], mask: number[][]): number {
-  let worst = 0;
-  actual.forEach((row, b) =>
-    row.forEach((vec, t) => {
-      if (mask[b][t]) vec.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - expected[b][t][i]))));
-    }),
-  );
-  return worst;
 }
 
 async function load(files: Map<string, Uint8Array>): Promise<LoadedModel> {
@@ -279,6 +268,7 @@ describe('Llama family checkpoints', () => {
     // Negative weights exist, so the sign bit of bf16 is exercised.
     expect(weights['model.embed_tokens.weight'].data.some((x) => x < 0)).toBe(true);
     const loaded = await load(files);
+    expect(loaded.weightDtypes).toEqual(['BF16']); // as stored (the model panel says so), not the float32 on the device
     const { ids, mask } = leftPadded();
     const got = await run(loaded.model, llamaReferenceEmbed(rounded, ids), mask);
     const ref = llamaReferenceForward(rounded, llamaHfConfig(c), llamaReferenceEmbed(rounded, ids), mask);

@@ -8,7 +8,7 @@ import { parseConfig } from './config';
 import { BertEncoder, encoderPrefix, encoderWeightSpecs } from './bert';
 import { GPT2_PREFIX, Gpt2Model, gpt2WeightSpecs } from './gpt2';
 import { LLAMA_PREFIX, LlamaModel, llamaWeightSpecs } from './llama';
-import { blobSource, bytesSource, readSafetensorsHeader, readTensorData, type ByteSource, type TensorInfo } from './safetensors';
+import { blobSource, bytesSource, readSafetensorsHeader, readTensorData, type ByteSource, type SafetensorsHeader, type TensorInfo } from './safetensors';
 import { loadTokenizer, type TextTokenizer, type TokenizerFiles } from './tokenizer';
 import { resolveWeights, type TensorStore } from './weights';
 import { isLlamaFamily, type FrozenLM, type TransformerConfig } from './types';
@@ -75,6 +75,8 @@ export interface LoadedModel {
   checkpointHash: string;
   /** Total bytes of weight files read. */
   weightBytes: number;
+  /** The safetensors dtypes the weights are stored in, most tensors first ("BF16"; a mixed file lists each); absent in hand-built models. */
+  weightDtypes?: string[];
   /** Number of weights loaded (a tied decoder counted once). */
   parameters: number;
 }
@@ -122,7 +124,12 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Reads the weight files (single or sharded) into a TensorStore. */
-async function openWeights(folder: ModelFolder): Promise<{ store: TensorStore; hash: string; bytes: number }> {
+/** A weight file's safetensors header; its errors name the file within its folder, `<folder>/<file>`, as every load error does. */
+export function readWeightHeader(folder: ModelFolder, src: ByteSource): Promise<SafetensorsHeader> {
+  return readSafetensorsHeader({ name: `${folder.label}/${src.name}`, size: src.size, read: (start, end) => src.read(start, end) });
+}
+
+async function openWeights(folder: ModelFolder): Promise<{ store: TensorStore; hash: string; bytes: number; dtypes: string[] }> {
   let shardNames: string[];
   let weightMap: Record<string, string> | null = null;
   const single = await folder.file('model.safetensors');
@@ -145,21 +152,26 @@ async function openWeights(folder: ModelFolder): Promise<{ store: TensorStore; h
     weightMap = index.weight_map;
     shardNames = [...new Set(Object.values(weightMap))];
   }
-  const where = new Map<string, { src: ByteSource; info: TensorInfo }>();
+  const where = new Map<string, { src: ByteSource; info: TensorInfo; shard: string }>();
   const contents: Uint8Array[] = [];
+  const dtypeCounts = new Map<string, number>();
   for (const shard of shardNames) {
     const src = shard === 'model.safetensors' && single ? single : await folder.file(shard);
     if (!src) throw new LoadError(`${folder.label}: shard ${shard} named in model.safetensors.index.json is missing`);
-    const header = await readSafetensorsHeader(src);
+    const path = `${folder.label}/${shard}`;
+    const header = await readWeightHeader(folder, src);
     const bytes = await src.read(0, src.size);
     contents.push(bytes);
-    const inMemory = bytesSource(src.name, bytes);
-    for (const info of header.tensors.values()) where.set(info.name, { src: inMemory, info });
+    const inMemory = bytesSource(path, bytes);
+    for (const info of header.tensors.values()) {
+      where.set(info.name, { src: inMemory, info, shard });
+      dtypeCounts.set(info.dtype, (dtypeCounts.get(info.dtype) ?? 0) + 1);
+    }
   }
   if (weightMap) {
     for (const [name, shard] of Object.entries(weightMap)) {
       const got = where.get(name);
-      if (!got || got.src.name !== shard) {
+      if (!got || got.shard !== shard) {
         throw new LoadError(`${folder.label}/${shard}: tensor "${name}" listed in model.safetensors.index.json is not in that shard`);
       }
     }
@@ -167,13 +179,15 @@ async function openWeights(folder: ModelFolder): Promise<{ store: TensorStore; h
   const store: TensorStore = {
     names: () => where.keys(),
     shapeOf: (n) => (where.get(n) as { info: TensorInfo }).info.shape,
-    fileOf: (n) => `${folder.label}/${where.get(n)?.src.name ?? '?'}`,
+    fileOf: (n) => where.get(n)?.src.name ?? `${folder.label}/?`,
+    label: `${folder.label}/${weightMap ? 'model.safetensors.index.json' : 'model.safetensors'}`,
     read: (n) => {
       const w = where.get(n) as { src: ByteSource; info: TensorInfo };
       return readTensorData(w.src, w.info);
     },
   };
-  return { store, hash: await sha256Hex(contents), bytes: contents.reduce((n, c) => n + c.length, 0) };
+  const dtypes = [...dtypeCounts].sort((a, b) => b[1] - a[1]).map(([dtype]) => dtype);
+  return { store, hash: await sha256Hex(contents), bytes: contents.reduce((n, c) => n + c.length, 0), dtypes };
 }
 
 /** Reads the tokenizer files the folder has, asking only for what is needed (each miss is a request). */
@@ -213,7 +227,7 @@ export async function loadPretrained(folder: ModelFolder, options: LoadOptions =
     );
   }
   progress('weights');
-  const { store, hash, bytes } = await openWeights(folder);
+  const { store, hash, bytes, dtypes } = await openWeights(folder);
   const family = config.modelType === 'gpt2' ? 'gpt2' : isLlamaFamily(config.modelType) ? 'llama' : 'encoder';
   const specs = family === 'gpt2' ? gpt2WeightSpecs(config) : family === 'llama' ? llamaWeightSpecs(config) : encoderWeightSpecs(config);
   const prefix = family === 'gpt2' ? GPT2_PREFIX : family === 'llama' ? LLAMA_PREFIX : encoderPrefix(config);
@@ -221,5 +235,5 @@ export async function loadPretrained(folder: ModelFolder, options: LoadOptions =
   const parameters = [...tensors.values()].reduce((n, t) => n + t.size, 0);
   const model =
     family === 'gpt2' ? new Gpt2Model(config, tensors) : family === 'llama' ? new LlamaModel(config, tensors, missingHead) : new BertEncoder(config, tensors, missingHead);
-  return { model, tokenizer, config, checkpointHash: hash, weightBytes: bytes, parameters };
+  return { model, tokenizer, config, checkpointHash: hash, weightBytes: bytes, weightDtypes: dtypes, parameters };
 }

@@ -8,6 +8,7 @@ import { loadPretrained, type LoadedModel } from './loader';
 import { useNodeBackend, useSoftwareVulkan, type NodeBackendName } from '../node/model';
 import { gpuWorkCounts } from './webgpu';
 import {
+  bf16Safetensors,
   hfCheckpointFiles,
   hfConfig,
   memFolder,
@@ -17,6 +18,7 @@ import {
   rng,
   TINY,
   type Family,
+  worstAtReal,
 } from './testing/hfCheckpoint';
 import { writeSafetensors, type NamedArray } from './safetensors';
 import { parseConfig, toHfConfig } from './config';
@@ -56,16 +58,6 @@ function batch(family: Family, padSide: 'left' | 'right') {
   return { ids, mask };
 }
 
-function maxAbsDiffAtRealPositions(actual: number[][][], expected: Float64Array[][], mask: number[][]): number {
-  let worst = 0;
-  actual.forEach((row, b) =>
-    row.forEach((vec, t) => {
-      if (!mask[b][t]) return;
-      vec.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - expected[b][t][i]))));
-    }),
-  );
-  return worst;
-}
 
 async function load(files: Map<string, Uint8Array>): Promise<LoadedModel> {
   return loadPretrained(memFolder(files));
@@ -93,8 +85,8 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
             return { hidden: h, logits: loaded.model.lmLogits(h) };
           });
           const ref = referenceForward(family, weights, hfConfig(family), referenceEmbed(family, weights, ids), mask);
-          const hDiff = maxAbsDiffAtRealPositions((await hidden.array()) as number[][][], ref.hidden, mask);
-          const lDiff = maxAbsDiffAtRealPositions((await logits.array()) as number[][][], ref.logits!, mask);
+          const hDiff = worstAtReal((await hidden.array()) as number[][][], ref.hidden, mask);
+          const lDiff = worstAtReal((await logits.array()) as number[][][], ref.logits!, mask);
           hidden.dispose();
           logits.dispose();
           expect(tf.memory().numTensors).toBe(before);
@@ -193,7 +185,7 @@ describe('checkpoint variants', () => {
       loaded.model.forward({ inputsEmbeds: loaded.model.embed(tf.tensor2d(ids, undefined, 'int32')), attentionMask: tf.tensor2d(mask, undefined, 'int32') }),
     );
     const ref = referenceForward('bert', weights, hfConfig('bert'), referenceEmbed('bert', weights, ids, false), mask);
-    expect(maxAbsDiffAtRealPositions((await h.array()) as number[][][], ref.hidden, mask)).toBeLessThan(1e-4);
+    expect(worstAtReal((await h.array()) as number[][][], ref.hidden, mask)).toBeLessThan(1e-4);
     expect(() => loaded.model.lmLogits(h)).toThrow(/no masked-LM head.*cls\.predictions\.transform\.dense\.weight.*cls\.predictions\.bias/);
     h.dispose();
     loaded.model.dispose();
@@ -233,11 +225,11 @@ describe('checkpoint variants', () => {
     const untiedRef = referenceForward('bert', all, untied.config, embeds, mask).logits!;
     const tiedRef = referenceForward('bert', all, hfConfig('bert'), embeds, mask).logits!;
     const untiedLogits = await logitsOf(await load(untied.files));
-    expect(maxAbsDiffAtRealPositions(untiedLogits, untiedRef, mask)).toBeLessThan(1e-4);
-    expect(maxAbsDiffAtRealPositions(untiedLogits, tiedRef, mask)).toBeGreaterThan(1e-2);
+    expect(worstAtReal(untiedLogits, untiedRef, mask)).toBeLessThan(1e-4);
+    expect(worstAtReal(untiedLogits, tiedRef, mask)).toBeGreaterThan(1e-2);
     // Tied (the default) with a stray decoder copy in the file: the word embeddings decide.
     const tied = checkpoint(undefined, withDecoder);
-    expect(maxAbsDiffAtRealPositions(await logitsOf(await load(tied.files)), tiedRef, mask)).toBeLessThan(1e-4);
+    expect(worstAtReal(await logitsOf(await load(tied.files)), tiedRef, mask)).toBeLessThan(1e-4);
     // Untied without the tensor: no MLM head, and the error names it.
     const missing = await load(checkpoint(false, writeSafetensors(weights)).files);
     expect(missing.model.hasLmHead).toBe(false);
@@ -299,34 +291,8 @@ describe('checkpoint variants', () => {
 
   it('BF16 weights are widened to float32 (outputs match the reference run on the rounded weights)', async () => {
     const weights = randomHfWeights('distilbert', 8);
-    // Round every weight to bf16 for the reference, and store the raw bf16 bits in the checkpoint.
-    const rounded: Record<string, NamedArray> = {};
-    const header: Record<string, unknown> = {};
-    const chunks: Uint8Array[] = [];
-    let offset = 0;
-    for (const [name, t] of Object.entries(weights)) {
-      const bits = new Uint32Array(Float32Array.from(t.data).buffer);
-      const half = new Uint16Array(bits.length);
-      const back = new Uint32Array(bits.length);
-      bits.forEach((b, i) => {
-        half[i] = b >>> 16;
-        back[i] = (b >>> 16) << 16;
-      });
-      rounded[name] = { data: new Float32Array(back.buffer), shape: t.shape };
-      const bytes = new Uint8Array(half.buffer);
-      header[name] = { dtype: 'BF16', shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-      chunks.push(bytes);
-      offset += bytes.length;
-    }
-    const headerBytes = new TextEncoder().encode(JSON.stringify(header));
-    const file = new Uint8Array(8 + headerBytes.length + offset);
-    new DataView(file.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-    file.set(headerBytes, 8);
-    let pos = 8 + headerBytes.length;
-    for (const c of chunks) {
-      file.set(c, pos);
-      pos += c.length;
-    }
+    // Every weight rounded to bf16 for the reference, the raw bf16 bits in the checkpoint.
+    const { file, rounded } = bf16Safetensors(weights);
     const files = hfCheckpointFiles('distilbert', { seed: 8 });
     files.set('model.safetensors', file);
     const loaded = await load(files);
@@ -337,9 +303,9 @@ describe('checkpoint variants', () => {
     const ref = referenceForward('distilbert', rounded, hfConfig('distilbert'), referenceEmbed('distilbert', rounded, ids), mask);
     const refUnrounded = referenceForward('distilbert', weights, hfConfig('distilbert'), referenceEmbed('distilbert', weights, ids), mask);
     const got = (await logits.array()) as number[][][];
-    expect(maxAbsDiffAtRealPositions(got, ref.logits!, mask)).toBeLessThan(1e-4);
+    expect(worstAtReal(got, ref.logits!, mask)).toBeLessThan(1e-4);
     // bf16 rounding is visible, so the test above really read bf16 bits.
-    expect(maxAbsDiffAtRealPositions(got, refUnrounded.logits!, mask)).toBeGreaterThan(1e-4);
+    expect(worstAtReal(got, refUnrounded.logits!, mask)).toBeGreaterThan(1e-4);
     logits.dispose();
     loaded.model.dispose();
   });

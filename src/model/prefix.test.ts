@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { loadPretrained, type LoadedModel } from './loader';
 import { useNodeBackend } from '../node/model';
-import { hfCheckpointFiles, hfConfig, memFolder, randomHfWeights, referenceEmbed, referenceForward, rng, TINY, type Family } from './testing/hfCheckpoint';
+import { hfCheckpointFiles, hfConfig, memFolder, randomHfWeights, referenceEmbed, referenceForward, rng, TINY, worstAtReal, type Family } from './testing/hfCheckpoint';
 
 const FAMILIES: Family[] = ['bert', 'roberta', 'distilbert', 'gpt2'];
 const P = 3;
@@ -29,16 +29,6 @@ function paddedBatch(family: Family) {
     mask.push(family === 'gpt2' ? [...zeros, ...m] : [...m, ...zeros]);
   });
   return { ids, mask };
-}
-
-function worstAtReal(actual: number[][][], expected: ArrayLike<number>[][], mask: number[][]): number {
-  let worst = 0;
-  actual.forEach((row, b) =>
-    row.forEach((vec, t) => {
-      if (mask[b][t]) vec.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - expected[b][t][i]))));
-    }),
-  );
-  return worst;
 }
 
 for (const backend of ['cpu', 'wasm'] as const) {

@@ -28,8 +28,10 @@ export interface WeightSpec {
 export interface TensorStore {
   names(): Iterable<string>;
   shapeOf(name: string): number[];
-  /** File (shard) holding the tensor, for error messages. */
+  /** File (shard) holding the tensor, for error messages: `<folder>/<file>`. */
   fileOf(name: string): string;
+  /** The weight files as a whole, for errors about a tensor no file holds: `<folder>/model.safetensors` or its index. */
+  readonly label: string;
   read(name: string): Promise<Float32Array>;
 }
 
@@ -74,7 +76,7 @@ export async function resolveWeights(
   }
   if (missingBase.length > 0) {
     throw new WeightError(
-      `checkpoint is missing ${missingBase.length} expected tensor(s): ${missingBase.slice(0, 8).join(', ')}` +
+      `${store.label}: checkpoint is missing ${missingBase.length} expected tensor(s): ${missingBase.slice(0, 8).join(', ')}` +
         `${missingBase.length > 8 ? ', ...' : ''} (looked for them with and without the "${prefix}" prefix)`,
     );
   }

@@ -324,7 +324,32 @@ function tinyLlama(): Map<string, Uint8Array> {
   const total = names.reduce((n, name) => n + 2 * tensors[name].data.length, 0);
   files.set('model.safetensors.index.json', new TextEncoder().encode(JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)));
   files.set('generation_config.json', new TextEncoder().encode(JSON.stringify({ bos_token_id: 1, eos_token_id: 2 })));
+  addLlama3Chat(files);
   return files;
+}
+
+/**
+ * The Llama-3 instruct chat format (Meta's model card): each turn is
+ * `<|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>`, BOS before the first, and the
+ * generation prompt opens the assistant's header. Written here as a chat_template (Jinja) in
+ * tokenizer_config.json; its three markers become added tokens in the vocabulary's free ids (269-271 of 272).
+ */
+export const LLAMA3_CHAT_TEMPLATE =
+  "{%- for message in messages %}{%- if loop.first %}{{- bos_token }}{%- endif %}" +
+  "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + message['content'] | trim + '<|eot_id|>' }}{%- endfor %}" +
+  "{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}";
+
+function addLlama3Chat(files: Map<string, Uint8Array>): void {
+  const read = (name: string) => JSON.parse(new TextDecoder().decode(files.get(name))) as Record<string, unknown>;
+  const write = (name: string, json: unknown) => files.set(name, new TextEncoder().encode(JSON.stringify(json)));
+  const tokenizer = read('tokenizer.json') as { added_tokens: Record<string, unknown>[]; model: { vocab: Record<string, number> } };
+  for (const content of ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>']) {
+    const id = Object.keys(tokenizer.model.vocab).length;
+    tokenizer.model.vocab[content] = id;
+    tokenizer.added_tokens.push({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  }
+  write('tokenizer.json', tokenizer);
+  write('tokenizer_config.json', { ...read('tokenizer_config.json'), chat_template: LLAMA3_CHAT_TEMPLATE });
 }
 
 /** The access token of the gated fixture repo. */
@@ -341,7 +366,8 @@ export const FIXTURE_TOKEN = 'hf_studioFixtureToken';
  * - studio-test/huge: a 2 GiB word-embedding table (virtual), trickled
  * - studio-test/wide-mlp: a 4 GiB MLP weight (virtual, one GPU operand: vocabulary tables are split, this is not)
  * - studio-test/tiny-llama: a Llama with grouped-query attention and a byte-level BPE tokenizer.json,
- *   its weights in BF16 over two shards (as most published Llama/Qwen checkpoints are)
+ *   its weights in BF16 over two shards (as most published Llama/Qwen checkpoints are), and a
+ *   Llama-3-style chat_template in tokenizer_config.json
  */
 export function fixtureRepos(): Record<string, FixtureRepo> {
   const enc = new TextEncoder();

@@ -7,22 +7,12 @@ import type { LanguageModel } from '../engine/languageModel';
 import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from '../engine/train';
 import { handleRequest } from '../worker/handler';
 import { createWorkerApi } from '../worker/api';
-import { StudioSession, type ModelLoader } from './StudioSession';
+import { StudioSession } from './StudioSession';
+import { fixtureLoader } from './testing/fixtureLoader';
 import type { RequestKind, RequestPayload, RequestResult, WorkerEvent } from '../shared/protocol';
 import type { ClassificationOutcome, GenerationOutcome, TaskSpec, TrainingState } from '../shared/tasks';
 
 /** A loader that hands out one of the fixture models (never disposing it: the tests share them). */
-function fixtureLoader(lm: LanguageModel | null, id: string): ModelLoader {
-  return {
-    async load() {
-      if (!lm) throw new Error('no fixture');
-      const shared = Object.assign(Object.create(lm.model) as typeof lm.model, { dispose() {} });
-      return { model: { ...lm, model: shared, config: lm.model.config, checkpointHash: '0'.repeat(64), weightBytes: 0, parameters: 0 }, id };
-    },
-    cancel: () => false,
-  };
-}
-
 /**
  * A session behind the worker's real handler (messages and events structured-cloned as postMessage
  * does); the model is loaded first unless `lm` is null. Events reach `events` as they are posted.

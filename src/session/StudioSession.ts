@@ -27,10 +27,10 @@ import type { TuneCheckpoint, TuneHooks } from '../engine/tune';
 import { PROMPT_INITS, PROMPT_METHODS } from '../engine/types';
 import { suggestLabelWords } from '../engine/labelWordSuggestions';
 import type { LoadedModel } from '../model/loader';
-import { prefixWidth as prefixWidthOf } from '../model/types';
+import { isLlamaFamily, prefixWidth as prefixWidthOf } from '../model/types';
 import { topTokens } from '../model/predict';
 import { REQUEST_KINDS } from '../shared/protocol';
-import type { ModelSource, ModelSummary, RequestEvents, RequestKind, StudioApi } from '../shared/protocol';
+import type { DecoderSummary, ModelSource, ModelSummary, RequestEvents, RequestKind, StudioApi } from '../shared/protocol';
 import { chatTemplateOption } from './chatTemplate';
 import { MAX_PREDICTION_ROWS } from '../shared/tasks';
 import type { CheckTrainingPayload, ClassificationOutcome, EpochMetrics, GenerationOutcome, TaskSpec, TrainControlResult, TrainingCheck, TrainOutcome } from '../shared/tasks';
@@ -581,7 +581,7 @@ export function sessionApi(session: StudioSession): SessionApi {
 }
 
 
-function summarize({ id, config, tokenizer, model, checkpointHash, weightBytes, parameters }: ActiveModel): ModelSummary {
+function summarize({ id, config, tokenizer, model, checkpointHash, weightBytes, weightDtypes, parameters }: ActiveModel): ModelSummary {
   return {
     id,
     modelType: config.modelType,
@@ -597,6 +597,22 @@ function summarize({ id, config, tokenizer, model, checkpointHash, weightBytes, 
     checkpointHash,
     maskToken: tokenizer.maskToken,
     chatTemplate: chatTemplateOption(tokenizer),
+    weightDtypes,
+    decoder: decoderSummary(config),
+  };
+}
+
+function decoderSummary(c: ActiveModel['config']): DecoderSummary | undefined {
+  if (!isLlamaFamily(c.modelType) || c.numKeyValueHeads === undefined || c.headDim === undefined || c.ropeTheta === undefined) return undefined;
+  return {
+    numKeyValueHeads: c.numKeyValueHeads,
+    headDim: c.headDim,
+    ropeTheta: c.ropeTheta,
+    ropeScaling: c.ropeScaling ?? null,
+    tiedHead: c.tieWordEmbeddings === true,
+    slidingWindow: c.slidingWindow ?? null,
+    attentionBias: c.attentionBias ?? 'none',
+    qkNorm: c.qkNorm === true,
   };
 }
 

@@ -12,36 +12,11 @@ import type { LanguageModel } from '../engine/languageModel';
 import { stratifiedSplit, type Row } from '../engine/data';
 import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from '../engine/train';
 import { parsePromptJson, peftAdapterConfigJson, peftAdapterSafetensors, promptJsonText, PROJECT_METRICS_FORMAT, type PromptExportMetadata } from '../engine/export';
-import { handleRequest } from '../worker/handler';
-import { createWorkerApi } from '../worker/api';
-import { StudioSession, type ModelLoader } from './StudioSession';
+import { fixtureStudio } from '../worker/testing/studioCall';
 import { parseCsvText } from './csv';
-import type { RequestKind, RequestPayload, RequestResult, WorkerEvent } from '../shared/protocol';
 import type { ClassificationOutcome, TaskSpec } from '../shared/tasks';
 
-function fixtureLoader(lm: LanguageModel): ModelLoader {
-  return {
-    async load() {
-      const shared = Object.assign(Object.create(lm.model) as typeof lm.model, { dispose() {} });
-      return { model: { ...lm, model: shared, config: lm.model.config, checkpointHash: '0'.repeat(64), weightBytes: 0, parameters: 0 }, id: 'org/fixture-bert' };
-    },
-    cancel: () => false,
-  };
-}
-
-async function studio(lm: LanguageModel) {
-  const api = createWorkerApi(new StudioSession(fixtureLoader(lm)));
-  let n = 0;
-  async function call<K extends RequestKind>(kind: K, payload: RequestPayload<K>): Promise<RequestResult<K>> {
-    let last: WorkerEvent | undefined;
-    await handleRequest(structuredClone({ kind, id: ++n, payload }), api, (e) => (last = structuredClone(e)));
-    if (last?.type === 'error') throw new Error(last.error.message);
-    if (last?.type !== 'result') throw new Error(`no result for ${kind}`);
-    return last.payload as RequestResult<K>;
-  }
-  await call('loadModel', { source: { kind: 'url', url: 'fixture/', id: 'org/fixture-bert' } });
-  return call;
-}
+const studio = (lm: LanguageModel) => fixtureStudio(lm, 'org/fixture-bert');
 
 // Texts that CSV writers get wrong: delimiters, quotes, line breaks, edge spaces, unicode.
 const TEXTS = ['the movie, was good', 'a "quoted" film', 'line one\nline two', 'naïve café 日本 🙂', 'tabs\there', 'the film was bad'];

@@ -11,34 +11,12 @@ import { hfCheckpointFiles, memFolder } from '../model/testing/hfCheckpoint';
 import { fixtureDims, loadFixture } from '../engine/testing/fixtures';
 import type { LanguageModel } from '../engine/languageModel';
 import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from '../engine/train';
-import { handleRequest } from '../worker/handler';
-import { createWorkerApi } from '../worker/api';
-import { StudioSession, type ModelLoader } from './StudioSession';
-import type { RequestKind, RequestPayload, RequestResult, WorkerEvent } from '../shared/protocol';
+import { fixtureStudio } from '../worker/testing/studioCall';
 import type { ClassificationOutcome, TaskSpec } from '../shared/tasks';
-
-function loader(lm: LanguageModel): ModelLoader {
-  return {
-    async load() {
-      const shared = Object.assign(Object.create(lm.model) as typeof lm.model, { dispose() {} });
-      return { model: { ...lm, model: shared, config: lm.model.config, checkpointHash: '0'.repeat(64), weightBytes: 0, parameters: 0 }, id: 'fixture' };
-    },
-    cancel: () => false,
-  };
-}
 
 /** A session behind the real handler, with `lm` loaded and `csv` read. */
 async function studio(lm: LanguageModel, csv: string) {
-  const api = createWorkerApi(new StudioSession(loader(lm)));
-  let n = 0;
-  async function call<K extends RequestKind>(kind: K, payload: RequestPayload<K>): Promise<RequestResult<K>> {
-    let last: WorkerEvent | undefined;
-    await handleRequest(structuredClone({ kind, id: ++n, payload }), api, (e) => (last = structuredClone(e)));
-    if (last?.type === 'error') throw new Error(last.error.message);
-    if (last?.type !== 'result') throw new Error(`no result for ${kind}`);
-    return last.payload as RequestResult<K>;
-  }
-  await call('loadModel', { source: { kind: 'url', url: 'fixture/', id: 'fixture' } });
+  const call = await fixtureStudio(lm, 'fixture');
   await call('loadDataset', { source: { kind: 'text', name: 'data.csv', text: csv } });
   return call;
 }

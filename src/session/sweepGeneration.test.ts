@@ -14,6 +14,7 @@ import { stratifiedSplit } from '../engine/data';
 import { generationValidationLoss, prepareGeneration } from '../engine/generation';
 import { promptFromValues } from '../engine/softPrompt';
 import { StudioSession } from './StudioSession';
+import { fixtureLoader } from './testing/fixtureLoader';
 import type { RequestEvents, TrainingEvent } from '../shared/protocol';
 import type { GenerationOutcome, TaskSpec } from '../shared/tasks';
 import { GENERATION_SELECTION_RULE, type SweepPlan } from '../shared/sweep';
@@ -35,10 +36,7 @@ afterAll(() => gpt2.model.dispose());
 
 describe('a generation sweep', () => {
   it('compares trials on validation loss and scores only the winner on the held-out rows', async () => {
-    const session = new StudioSession({
-      load: async () => ({ model: { ...gpt2, model: Object.assign(Object.create(gpt2.model) as typeof gpt2.model, { dispose() {} }), config: gpt2.model.config, checkpointHash: '0'.repeat(64), weightBytes: 0, parameters: 0 }, id: 'fixture-gpt2' }),
-      cancel: () => false,
-    });
+    const session = new StudioSession(fixtureLoader(gpt2, 'fixture-gpt2'));
     const quiet: RequestEvents = { progress: () => {}, metrics: () => {}, checkpoint: () => {} };
     await session.loadModel({ source: { kind: 'url', url: 'fixture/', id: 'fixture-gpt2' } }, quiet);
     await session.loadDataset({ source: { kind: 'text', name: 'pairs.csv', text: CSV } }, quiet);

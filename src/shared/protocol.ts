@@ -11,7 +11,7 @@
  * type. The union types, the worker's handler and the client's `call()` follow from it.
  */
 
-import type { LmKind, ModelType } from '../model/types';
+import type { LmKind, ModelType, RopeScaling } from '../model/types';
 import type {
   CheckLabelWordsPayload,
   CheckTrainingPayload,
@@ -127,6 +127,24 @@ export interface ModelSummary {
   maskToken: string | null;
   /** Instruct checkpoints: their chat template rendered around one user message; absent or null when the checkpoint has none. */
   chatTemplate?: ChatTemplateOption | null;
+  /** The safetensors dtypes the weights are stored in, most tensors first ("BF16"); on the device they are float32. */
+  weightDtypes?: string[];
+  /** Llama-family decoders (llama, mistral, qwen2, qwen3): what differs between them; absent for BERT-style encoders and GPT-2. */
+  decoder?: DecoderSummary;
+}
+
+export interface DecoderSummary {
+  /** Key/value heads: numHeads / numKeyValueHeads query heads share each (grouped-query attention; 1 = multi-query). */
+  numKeyValueHeads: number;
+  headDim: number;
+  ropeTheta: number;
+  ropeScaling: RopeScaling | null;
+  /** True when the LM head is the token embedding matrix (tie_word_embeddings). */
+  tiedHead: boolean;
+  /** Tokens each position attends back over; null when attention is full. */
+  slidingWindow: number | null;
+  attentionBias: 'none' | 'qkv' | 'qkvo';
+  qkNorm: boolean;
 }
 
 /**

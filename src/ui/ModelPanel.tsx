@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { EMBEDDED_MODELS } from '../shared/models';
-import type { ModelSource, ModelSummary, TopTokensResult } from '../shared/protocol';
+import type { DecoderSummary, ModelSource, ModelSummary, TopTokensResult } from '../shared/protocol';
 import type { StudioClient } from './StudioClient';
 import { CachedModels } from './hub/CachedModels';
 import { DownloadView } from './hub/DownloadView';
@@ -186,10 +186,48 @@ function ModelSummaryView({ summary: s }: { summary: ModelSummary }) {
       <dt>Parameters</dt>
       <dd data-testid="model.parameters">{s.parameters.toLocaleString('en')}</dd>
       <dt>Weights</dt>
-      <dd>{(s.weightBytes / 1e6).toFixed(1)} MB</dd>
+      <dd data-testid="model.weights">
+        {(s.weightBytes / 1e6).toFixed(1)} MB{s.weightDtypes?.length ? ` stored as ${s.weightDtypes.join(' + ')} (float32 on the device)` : ''}
+      </dd>
+      {s.decoder && <DecoderFacts d={s.decoder} numHeads={s.numHeads} />}
       <dt>Supports</dt>
       <dd>{s.hasLmHead ? can : 'no LM head: linear label-head mode only'}</dd>
     </dl>
+  );
+}
+
+/** The Llama family's architecture: what a user compares between checkpoints (GQA, RoPE, head, window). */
+function DecoderFacts({ d, numHeads }: { d: DecoderSummary; numHeads: number }) {
+  const attention =
+    d.numKeyValueHeads === numHeads
+      ? `${numHeads} query and key/value heads (multi-head)`
+      : `${numHeads} query heads, ${d.numKeyValueHeads} key/value ${d.numKeyValueHeads === 1 ? 'head (multi-query)' : `heads (grouped-query, ${numHeads / d.numKeyValueHeads} per group)`}`;
+  const extras = [d.attentionBias !== 'none' ? `${d.attentionBias} bias` : '', d.qkNorm ? 'q/k RMSNorm' : ''].filter(Boolean);
+  const scaling = !d.ropeScaling
+    ? 'no scaling'
+    : d.ropeScaling.type === 'linear'
+      ? `linear scaling x${d.ropeScaling.factor}`
+      : `llama3 scaling x${d.ropeScaling.factor} (low ${d.ropeScaling.lowFreqFactor}, high ${d.ropeScaling.highFreqFactor}, original ${d.ropeScaling.originalMaxPositions} positions)`;
+  return (
+    <>
+      <dt>Attention</dt>
+      <dd data-testid="model.attention">
+        {attention}, head dim {d.headDim}
+        {extras.length ? `, ${extras.join(', ')}` : ''}
+      </dd>
+      <dt>RoPE</dt>
+      <dd data-testid="model.rope">
+        theta {d.ropeTheta.toLocaleString('en')}, {scaling}
+      </dd>
+      <dt>LM head</dt>
+      <dd data-testid="model.head">{d.tiedHead ? 'tied to the token embeddings' : 'untied (its own matrix)'}</dd>
+      {d.slidingWindow !== null && (
+        <>
+          <dt>Sliding window</dt>
+          <dd data-testid="model.slidingWindow">{d.slidingWindow.toLocaleString('en')} tokens (longer sequences are refused)</dd>
+        </>
+      )}
+    </>
   );
 }
 

@@ -214,7 +214,6 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
   const sweepBlockers = [
     ...blockers,
     ...(trainer.state !== 'idle' ? ['Wait for the current training to end.'] : []),
-    ...(task === 'generation' ? ['Sweeps compare classification runs (accuracy); generation is not swept yet.'] : []),
     ...(config && config.valFraction === 0 ? ['Set the validation fraction above 0: the trials are compared on validation.'] : []),
   ];
   if (sweep.state !== 'idle') blockers.push('A sweep is running: stop it first, or wait for it.');
@@ -441,6 +440,7 @@ function StudioPanels({ client, engine, onFresh }: { client: StudioClient; engin
         runs={runs.runs}
         config={config}
         classes={classes}
+        task={task}
         blockers={sweepBlockers}
         trainingBusy={trainer.state !== 'idle'}
         onStart={(plan) => void startSweep(plan)}

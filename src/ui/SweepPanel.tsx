@@ -1,6 +1,6 @@
 import { useId, useMemo, useState } from 'react';
 import { CartesianGrid, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
-import type { PromptInit, PromptMethod, TrainingConfig } from '../shared/tasks';
+import type { PromptInit, PromptMethod, TaskKind, TrainingConfig } from '../shared/tasks';
 import {
   axisLabel,
   checkSweepPlan,
@@ -22,10 +22,10 @@ import {
 import type { StudioClient } from './StudioClient';
 import type { RunRecord } from './runStore';
 import type { SweepApi } from './useSweep';
-import { canResume, sweepsOf, type SweepRow, type SweepView } from './sweeps';
+import { canResume, criterionOf, formatScore, generationSummary, scoreColumns, scoreValue, sweepsOf, type SweepRow, type SweepScoreColumn, type SweepView } from './sweeps';
 import { metricsSummary } from './ExportPanel';
 import { downloadBytes } from './download';
-import { duration, errorText, percent, plural } from './format';
+import { duration, errorText, fixed, percent, plural } from './format';
 import { sweepAnnouncement } from './announce';
 import type { SweepDraft } from './sweepDraft';
 
@@ -37,6 +37,8 @@ export interface SweepPanelProps {
   config: TrainingConfig | null;
   /** The classes of the label column (label-word sets must give each one words). */
   classes: string[];
+  /** The task a new sweep would run (generation: no label-word sets, no folds). */
+  task: TaskKind;
   /** Why no sweep can start now (the Training panel's blockers, a training in progress). */
   blockers: string[];
   /** A single training is running (a sweep cannot resume meanwhile). */
@@ -64,8 +66,18 @@ const AXIS_FIELDS: { key: Exclude<SweepAxis, 'labelWords'>; label: string; place
 ];
 
 /** The plan the form describes, or the problem of each field. */
-function parsePlan(draft: SweepDraft, config: TrainingConfig | null, classes: readonly string[]): { plan: SweepPlan | null; errors: Partial<Record<keyof SweepDraft, string>> } {
+function parsePlan(
+  draft: SweepDraft,
+  config: TrainingConfig | null,
+  classes: readonly string[],
+  task: TaskKind,
+): { plan: SweepPlan | null; errors: Partial<Record<keyof SweepDraft, string>> } {
   const errors: Partial<Record<keyof SweepDraft, string>> = {};
+  // What the session refuses for generation (src/session/sweep.ts), said at the field before a start.
+  if (task === 'generation') {
+    if (draft.labelWords.trim() !== '') errors.labelWords = 'Label-word sets are for classification sweeps: a generation task has no label words. Clear this field.';
+    if (draft.folds.trim() !== '') errors.folds = 'Cross-validation is for classification sweeps: a generation sweep picks on validation and tests on held-out rows. Clear this field.';
+  }
   const axes: SweepAxes = {};
   for (const f of AXIS_FIELDS) {
     if (draft[f.key].trim() === '') continue;
@@ -77,7 +89,7 @@ function parsePlan(draft: SweepDraft, config: TrainingConfig | null, classes: re
   }
   const sets: LabelWordSet[] = [];
   for (const [i, line] of draft.labelWords.split('\n').entries()) {
-    if (line.trim() === '') continue;
+    if (line.trim() === '' || task === 'generation') continue;
     try {
       const set = parseLabelWordSet(line);
       const missing = classes.filter((c) => !set.words[c]);
@@ -99,7 +111,7 @@ function parsePlan(draft: SweepDraft, config: TrainingConfig | null, classes: re
   const randomTrials = draft.search === 'random' ? num(draft.randomTrials, 'randomTrials', (n) => Number.isInteger(n) && n >= 1, 'a whole number of trials >= 1') : undefined;
   const steps = num(draft.budgetSteps, 'budgetSteps', (n) => Number.isInteger(n) && n >= 1, 'a whole number of steps >= 1, or empty for none');
   const minutes = num(draft.budgetMinutes, 'budgetMinutes', (n) => n > 0, 'minutes above 0, or empty for none');
-  const folds = num(draft.folds, 'folds', (n) => Number.isInteger(n) && n >= 2 && n <= MAX_SWEEP_FOLDS, `a whole number of folds from 2 to ${MAX_SWEEP_FOLDS}, or empty for none`);
+  const folds = task === 'generation' ? undefined : num(draft.folds, 'folds', (n) => Number.isInteger(n) && n >= 2 && n <= MAX_SWEEP_FOLDS, `a whole number of folds from 2 to ${MAX_SWEEP_FOLDS}, or empty for none`);
   // With folds the held-out share may be 0 (the folds' mean then stands alone).
   const shareOk = (n: number) => (folds !== undefined ? n >= 0 : n > 0) && n < 0.5;
   const shareText = folds !== undefined ? 'a share from 0 to below 0.5 (0: none, the folds alone)' : 'a share above 0 and below 0.5';
@@ -123,14 +135,14 @@ function parsePlan(draft: SweepDraft, config: TrainingConfig | null, classes: re
   return { plan, errors };
 }
 
-type SortKey = 'index' | SweepAxis | 'status' | 'valAccuracy' | 'valMacroF1' | 'test' | 'steps' | 'seconds';
+type SortKey = 'index' | SweepAxis | 'status' | SweepScoreColumn['key'] | 'steps' | 'seconds';
 
 /** Step 4, many runs: a grid or random search over settings, compared on validation, the winner tested on held-out rows. */
 export function SweepPanel(props: SweepPanelProps) {
-  const { sweep, config, classes } = props;
+  const { sweep, config, classes, task } = props;
   const ids = useId();
   const { draft, onDraftChange } = props;
-  const { plan, errors } = parsePlan(draft, config, classes);
+  const { plan, errors } = parsePlan(draft, config, classes, task);
   const busy = sweep.state !== 'idle';
   const sweeps = useMemo(() => sweepsOf(props.runs, sweep.sweepId), [props.runs, sweep.sweepId]);
   const [shownId, setShownId] = useState<string | null>(null);
@@ -267,18 +279,20 @@ function SweepResults(props: SweepPanelProps & { view: SweepView; live: boolean 
   const winnerRun = view.winner?.run ?? null;
   const trialIds = view.rows.flatMap((r) => (r.run ? [r.run.id] : []));
 
-  const value = (r: SweepRow, key: SortKey): number | string => {
+  const columns = scoreColumns(view.task);
+  const value = (r: SweepRow, key: SortKey): number | string | null => {
     switch (key) {
       case 'index':
         return r.index;
       case 'status':
         return r.status;
       case 'valAccuracy':
-        return r.result?.valAccuracy ?? -1;
       case 'valMacroF1':
-        return r.result?.valMacroF1 ?? -1;
+      case 'valLoss':
+      case 'valExactMatch':
+      case 'valTokenF1':
       case 'test':
-        return view.heldOut && view.heldOut.trialIndex === r.index ? view.heldOut.accuracy : -1;
+        return scoreValue(view, r, key);
       case 'steps':
         return r.result?.steps ?? r.run?.progress?.step ?? 0;
       case 'seconds':
@@ -290,12 +304,17 @@ function SweepResults(props: SweepPanelProps & { view: SweepView; live: boolean 
   const rows = [...view.rows].sort((a, b) => {
     const x = value(a, sort.key);
     const y = value(b, sort.key);
+    // A missing score sorts last whichever the direction.
+    if (x === null || y === null) return x === y ? a.index - b.index : x === null ? 1 : -1;
     const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
     return (sort.descending ? -c : c) || a.index - b.index;
   });
+  // Best first on the first click: scores where higher is better, steps and time; not a loss.
+  const firstDescending = (key: SortKey) =>
+    key !== 'index' && key !== 'status' && !axes.includes(key as SweepAxis) && (columns.find((c) => c.key === key)?.higherIsBetter ?? true);
   const header = (key: SortKey, label: string) => (
     <th aria-sort={sort.key === key ? (sort.descending ? 'descending' : 'ascending') : 'none'}>
-      <button type="button" className="link-button" data-testid={`sweep.sort.${key}`} onClick={() => setSort({ key, descending: sort.key === key ? !sort.descending : key !== 'index' && key !== 'status' && !axes.includes(key as SweepAxis) })}>
+      <button type="button" className="link-button" data-testid={`sweep.sort.${key}`} onClick={() => setSort({ key, descending: sort.key === key ? !sort.descending : firstDescending(key) })}>
         {label}
         {sort.key === key ? (sort.descending ? ' ▼' : ' ▲') : ''}
       </button>
@@ -311,8 +330,20 @@ function SweepResults(props: SweepPanelProps & { view: SweepView; live: boolean 
         planned: view.rows.length,
         compared,
         selection: view.final?.selection,
-        trials: view.rows.map((r) => ({ index: r.index, settings: describeSettings(view.plan, r.settings), status: r.status, valAccuracy: r.result?.valAccuracy ?? null, valMacroF1: r.result?.valMacroF1 ?? null })),
-        test: view.heldOut ? { rows: view.heldOut.rows, accuracy: view.heldOut.accuracy, macroF1: view.heldOut.macroF1, zeroShotAccuracy: view.heldOut.zeroShotAccuracy, majorityAccuracy: view.heldOut.majorityAccuracy } : null,
+        trials: view.rows.map((r) => ({
+          index: r.index,
+          settings: describeSettings(view.plan, r.settings),
+          status: r.status,
+          ...(view.task === 'generation'
+            ? { valLoss: r.result?.valLoss ?? null, valExactMatch: r.result?.valExactMatch ?? null, valTokenF1: r.result?.valTokenF1 ?? null }
+            : { valAccuracy: r.result?.valAccuracy ?? null, valMacroF1: r.result?.valMacroF1 ?? null }),
+        })),
+        test:
+          view.task === 'generation'
+            ? view.heldOutGeneration && (({ trialIndex: _, runId: _r, rowNumbers: _n, ...scores }) => scores)(view.heldOutGeneration)
+            : view.heldOut
+              ? { rows: view.heldOut.rows, accuracy: view.heldOut.accuracy, macroF1: view.heldOut.macroF1, zeroShotAccuracy: view.heldOut.zeroShotAccuracy, majorityAccuracy: view.heldOut.majorityAccuracy }
+              : null,
       };
       const result = await props.client.call('exportPrompt', { prompt: outcome.prompt, meta: outcome.meta, metrics: { ...metricsSummary(outcome), sweep: sweepSummary } });
       downloadBytes(result.zip, `${view.name.replace(/[^\p{L}\p{N}._-]+/gu, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'sweep'}-winner.zip`, 'application/zip');
@@ -344,7 +375,9 @@ function SweepResults(props: SweepPanelProps & { view: SweepView; live: boolean 
       </p>
       {view.state === 'completed' && view.final && (
         <p className="note note-ok" data-testid="sweep.summary">
-          {view.winner && view.heldOut
+          {view.task === 'generation'
+            ? generationSummary(view)
+            : view.winner && view.heldOut
             ? `Winner: trial ${view.winner.index + 1} (${describeSettings(view.plan, view.winner.settings)}), picked on validation accuracy among ${plural(view.final.compared, 'compared trial')} (of ${view.final.planned} planned). ` +
               `On the ${plural(view.heldOut.rows, 'held-out row')} that no trial trained or validated on it scores ${percent(view.heldOut.accuracy)} accuracy (macro-F1 ${percent(view.heldOut.macroF1)}; ` +
               `zero-shot ${percent(view.heldOut.zeroShotAccuracy)}, majority class ${percent(view.heldOut.majorityAccuracy)} on the same rows). Its validation accuracy, ${percent(view.winner.result?.valAccuracy)}, was the best of ${view.final.compared} and so is likely optimistic.`
@@ -373,9 +406,7 @@ function SweepResults(props: SweepPanelProps & { view: SweepView; live: boolean 
               {header('index', '#')}
               {axes.map((a) => header(a, axisLabel(a)))}
               {header('status', 'status')}
-              {header('valAccuracy', 'val. accuracy')}
-              {header('valMacroF1', 'val. macro-F1')}
-              {header('test', 'test accuracy')}
+              {columns.map((c) => header(c.key, c.label))}
               {header('steps', 'steps')}
               {header('seconds', 'time')}
             </tr>
@@ -398,9 +429,15 @@ function SweepResults(props: SweepPanelProps & { view: SweepView; live: boolean 
                     <td key={a}>{settingValue(view.plan, r.settings, a) ?? '–'}</td>
                   ))}
                   <td title={r.result?.message}>{r.status}</td>
-                  <td>{percent(r.result?.valAccuracy)}</td>
-                  <td>{percent(r.result?.valMacroF1)}</td>
-                  <td data-testid={winner && view.heldOut ? 'sweep.testAccuracy' : undefined}>{winner && view.heldOut ? percent(view.heldOut.accuracy) : '–'}</td>
+                  {columns.map((c) => {
+                    const v = scoreValue(view, r, c.key);
+                    const testId = c.key === 'test' && v !== null ? (view.task === 'generation' ? 'sweep.testLoss' : 'sweep.testAccuracy') : undefined;
+                    return (
+                      <td key={c.key} data-testid={testId} data-score={c.key}>
+                        {formatScore(c, v)}
+                      </td>
+                    );
+                  })}
                   <td>{r.result?.steps ?? r.run?.progress?.step ?? '–'}</td>
                   <td>{r.result ? duration(r.result.seconds) : r.run?.progress ? duration(r.run.progress.elapsedSeconds) : '–'}</td>
                 </tr>
@@ -477,25 +514,35 @@ function ConsistencyTable({ consistency }: { consistency: LabelWordConsistency |
   );
 }
 
-/** Validation accuracy against each swept setting (one point per ended trial; the winner's test score beside it). */
+/**
+ * The criterion against each swept setting (one point per ended trial; the winner's test score beside
+ * it): validation accuracy, or for generation the validation loss per target token.
+ */
 function SettingCharts({ view }: { view: SweepView }) {
-  const ended = view.rows.filter((r) => r.result?.valAccuracy != null);
+  const generation = view.task === 'generation';
+  const ended = view.rows.filter((r) => criterionOf(view.task, r.result) !== null);
   if (ended.length === 0) return null;
+  const what = generation ? 'Validation loss per target token' : 'Validation accuracy';
+  const testScore = generation ? (view.heldOutGeneration?.loss ?? null) : (view.heldOut?.accuracy ?? null);
   return (
     <div className="charts sweep-charts" data-testid="sweep.charts">
       {sweptAxes(view.plan.axes).map((axis) => {
         const values = (axis === 'labelWords' ? (view.plan.axes.labelWords ?? []).map((s) => s.name) : (view.plan.axes[axis] as (number | PromptInit | PromptMethod)[])).map(String);
-        const points = ended.map((r) => ({ setting: String(settingValue(view.plan, r.settings, axis)), accuracy: r.result!.valAccuracy as number, trial: r.index + 1 }));
-        const test = view.heldOut && view.winner ? [{ setting: String(settingValue(view.plan, view.winner.settings, axis)), accuracy: view.heldOut.accuracy, trial: view.winner.index + 1 }] : [];
+        const points = ended.map((r) => ({ setting: String(settingValue(view.plan, r.settings, axis)), score: criterionOf(view.task, r.result) as number, trial: r.index + 1 }));
+        const test = testScore !== null && view.winner ? [{ setting: String(settingValue(view.plan, view.winner.settings, axis)), score: testScore, trial: view.winner.index + 1 }] : [];
         return (
           <figure key={axis} className="chart" data-testid={`sweep.chart.${axis}`} data-points={points.length}>
-            <figcaption>Validation accuracy by {axisLabel(axis)}{test.length ? ' (★ the winner on the test rows)' : ''}</figcaption>
+            <figcaption>{what} by {axisLabel(axis)}{test.length ? ' (★ the winner on the test rows)' : ''}</figcaption>
             <ResponsiveContainer width="100%" height={200}>
               <ScatterChart margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
                 <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
                 <XAxis dataKey="setting" type="category" allowDuplicatedCategory={false} ticks={values} domain={values} name={axisLabel(axis)} />
-                <YAxis dataKey="accuracy" type="number" domain={[0, 1]} tickFormatter={(v: number) => `${Math.round(v * 100)}%`} width={52} />
-                <Tooltip formatter={(v: unknown) => (typeof v === 'number' ? percent(v) : String(v))} />
+                {generation ? (
+                  <YAxis dataKey="score" type="number" domain={[0, 'auto']} tickFormatter={(v: number) => fixed(v, 2)} width={52} />
+                ) : (
+                  <YAxis dataKey="score" type="number" domain={[0, 1]} tickFormatter={(v: number) => `${Math.round(v * 100)}%`} width={52} />
+                )}
+                <Tooltip formatter={(v: unknown) => (typeof v === 'number' ? (generation ? fixed(v) : percent(v)) : String(v))} />
                 <Scatter name="validation" data={points} fill="#3b5bdb" isAnimationActive={false} />
                 {test.length > 0 && <Scatter name="test (winner)" data={test} fill="#e8590c" shape="star" isAnimationActive={false} />}
               </ScatterChart>

@@ -103,6 +103,8 @@ export function useSweep(client: StudioClient | null, runs: RunsApi): SweepApi {
           setRunId(null);
         } else if (m.series === 'heldOut') {
           runs.update(m.report.runId, (r) => ({ ...r, sweep: { ...(r.sweep as RunSweepTag), heldOut: m.report } }), 'now');
+        } else if (m.series === 'heldOutGeneration') {
+          runs.update(m.report.runId, (r) => ({ ...r, sweep: { ...(r.sweep as RunSweepTag), heldOutGeneration: m.report } }), 'now');
         } else if (trial) {
           const { id, config } = trial;
           runs.update(id, (r) => applyTrainingEvent(r, m, config), 'soon');
@@ -120,7 +122,7 @@ export function useSweep(client: StudioClient | null, runs: RunsApi): SweepApi {
             },
           },
         );
-        const { trials, test: _, ...rest } = outcome;
+        const { trials, test: _, generationTest: _g, ...rest } = outcome;
         const final = { ...rest, skipped: trials.filter((t) => t.status === 'skipped').map(({ prompt: __, ...t }) => t) };
         for (const t of trials) if (runs.get(t.runId)) runs.update(t.runId, (r) => ({ ...r, sweep: { ...(r.sweep as RunSweepTag), final } }), 'now');
       } catch (e) {

@@ -5,9 +5,10 @@
  * Tensors: `embeddings` [N, inputDim] and every EncoderValues tensor by its name (float32);
  * metadata `encoder_type` (mlp | lstm) and `activation` (relu | tanh).
  */
-import { bytesSource, readSafetensorsHeader, readTensorData, writeSafetensors, type SafetensorsHeader } from '../../model/safetensors';
+import { readTensorData, writeSafetensors } from '../../model/safetensors';
 import { PROMPT_ENCODER_TYPES, type PromptEncoderType } from '../types';
 import { PromptImportError, type EncoderValues } from './schema';
+import { openImportedSafetensors } from './tensorFiles';
 
 export const ENCODER_FILE_NAME = 'encoder.safetensors';
 const EMBEDDINGS_KEY = 'embeddings';
@@ -25,13 +26,7 @@ export async function readEncoderSafetensors(fileName: string, bytes: Uint8Array
   const fail = (m: string): never => {
     throw new PromptImportError(`${fileName}: ${m}`);
   };
-  const src = bytesSource(fileName, bytes);
-  let header: SafetensorsHeader;
-  try {
-    header = await readSafetensorsHeader(src);
-  } catch (e) {
-    throw new PromptImportError((e as Error).message);
-  }
+  const { src, header } = await openImportedSafetensors(fileName, bytes);
   const type = header.metadata.encoder_type;
   if (!(PROMPT_ENCODER_TYPES as readonly string[]).includes(type)) fail(`metadata "encoder_type" is ${JSON.stringify(type)}, expected one of ${PROMPT_ENCODER_TYPES.join(', ')}`);
   const activation = header.metadata.activation;

@@ -7,23 +7,14 @@ import type { ClassificationData, ClassificationResult } from '../classification
 import type { GenerationData, GenerationResult } from '../generation';
 import { SoftPrompt } from '../softPrompt';
 import type { TrainingConfig } from '../train';
-import type { ImportedPrompt, ModelIdentity, PromptExportMetadata, PromptVectors } from './schema';
+import { exportedModel, type ImportedPrompt, type ModelIdentity, type PromptExportMetadata, type PromptVectors } from './schema';
 
 type SharedMeta = Pick<PromptExportMetadata, 'model' | 'template' | 'placement' | 'method' | 'encoderHiddenSize' | 'encoderType' | 'init' | 'hyperparameters' | 'seed' | 'createdAt'>;
 
 /** The metadata both tasks record the same way. */
 function sharedMeta(result: ClassificationResult | GenerationResult, template: string, config: TrainingConfig, model: ModelIdentity, createdAt: string): SharedMeta {
   return {
-    model: {
-      id: model.id,
-      checkpointHash: model.checkpointHash,
-      modelType: model.config.modelType,
-      hiddenSize: model.config.hiddenSize,
-      numLayers: model.config.numLayers,
-      numHeads: model.config.numHeads,
-      vocabSize: model.config.vocabSize,
-      ...(model.config.numKeyValueHeads !== undefined && model.config.headDim !== undefined ? { numKeyValueHeads: model.config.numKeyValueHeads, headDim: model.config.headDim } : {}),
-    },
+    model: exportedModel(model),
     template,
     placement: result.prepared.template.placement,
     ...(config.method && config.method !== 'prompt' ? { method: config.method } : {}),

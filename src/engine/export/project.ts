@@ -24,7 +24,7 @@ import { ENSEMBLE_SEED_STEP, plannedSteps, type TrainingConfig } from '../train'
 import type { PromptInit, PromptPlacement } from '../types';
 import { peftAdapterConfig } from './peft';
 import { promptJsonText } from './promptJson';
-import { isObject, PromptExportError, PromptImportError, type Json, type ProjectMetrics, type PromptExportMetadata } from './schema';
+import { exportedModel, isObject, PromptExportError, PromptImportError, type Json, type ProjectMetrics, type PromptExportMetadata } from './schema';
 import { TRAIN_PY } from './project/trainPy';
 
 export const PROJECT_FORMAT = 'prompt-tuning-studio/project';
@@ -130,16 +130,7 @@ export function projectPromptMetadata(input: ProjectInput): PromptExportMetadata
   const method = config.method ?? 'prompt';
   const projected = method === 'p-tuning' || (method === 'prefix' && config.prefixProjection);
   return {
-    model: {
-      id: model.id,
-      checkpointHash: model.checkpointHash,
-      modelType: model.config.modelType,
-      hiddenSize: model.config.hiddenSize,
-      numLayers: model.config.numLayers,
-      numHeads: model.config.numHeads,
-      vocabSize: model.config.vocabSize,
-      ...(model.config.numKeyValueHeads !== undefined && model.config.headDim !== undefined ? { numKeyValueHeads: model.config.numKeyValueHeads, headDim: model.config.headDim } : {}),
-    },
+    model: exportedModel(model),
     task: 'classification',
     template: input.template,
     placement: input.placement,

@@ -35,6 +35,21 @@ export interface ModelIdentity {
   config: Pick<TransformerConfig, 'modelType' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'vocabSize' | 'numKeyValueHeads' | 'headDim'>;
 }
 
+/** The export metadata's `model` record for a loaded model (grouped-query sizes only where the model has them). */
+export function exportedModel(model: ModelIdentity): PromptExportMetadata['model'] {
+  const { config } = model;
+  return {
+    id: model.id,
+    checkpointHash: model.checkpointHash,
+    modelType: config.modelType,
+    hiddenSize: config.hiddenSize,
+    numLayers: config.numLayers,
+    numHeads: config.numHeads,
+    vocabSize: config.vocabSize,
+    ...(config.numKeyValueHeads !== undefined && config.headDim !== undefined ? { numKeyValueHeads: config.numKeyValueHeads, headDim: config.headDim } : {}),
+  };
+}
+
 export interface PromptVectors {
   vectors: Float32Array;
   numTokens: number;

@@ -9,6 +9,7 @@ import {
   readTensorData,
   READABLE_DTYPES,
   writeSafetensors,
+  type ByteSource,
   type SafetensorsHeader,
 } from '../../model/safetensors';
 import { readNpy, writeNpy } from './npy';
@@ -61,18 +62,21 @@ export function promptNpy(prompt: PromptVectors): Uint8Array {
   return writeNpy(prompt.vectors, [prompt.numTokens, prompt.dim]);
 }
 
+/** An imported safetensors file's header, over its bytes; a bad header is a PromptImportError (the reader's messages already name the file). */
+export async function openImportedSafetensors(fileName: string, bytes: Uint8Array): Promise<{ src: ByteSource; header: SafetensorsHeader }> {
+  const src = bytesSource(fileName, bytes);
+  try {
+    return { src, header: await readSafetensorsHeader(src) };
+  } catch (e) {
+    throw new PromptImportError((e as Error).message);
+  }
+}
+
 export async function importSafetensors(fileName: string, bytes: Uint8Array): Promise<ImportedPrompt> {
   const fail = (m: string): never => {
     throw new PromptImportError(`${fileName}: ${m}`);
   };
-  const src = bytesSource(fileName, bytes);
-  let header: SafetensorsHeader;
-  try {
-    header = await readSafetensorsHeader(src);
-  } catch (e) {
-    // The safetensors reader's messages already name the file.
-    throw new PromptImportError((e as Error).message);
-  }
+  const { src, header } = await openImportedSafetensors(fileName, bytes);
   const info = header.tensors.get(PROMPT_EMBEDDINGS_KEY);
   if (!info) {
     const names = [...header.tensors.keys()];

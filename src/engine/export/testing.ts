@@ -1,6 +1,7 @@
 /** Prompts, metadata and hand-built files shared by the export tests. */
 import { bytesSource, readSafetensorsHeader, readTensorData } from '../../model/safetensors';
 import { PROMPT_EMBEDDINGS_KEY, type PromptExportMetadata, type PromptVectors } from './schema';
+import { zipEntries } from './zipImport';
 
 export const HASH_A = 'a'.repeat(63) + '1';
 export const HASH_B = 'b'.repeat(63) + '2';
@@ -71,4 +72,30 @@ export async function safetensorsContents(file: Uint8Array) {
   const header = await readSafetensorsHeader(src);
   const info = header.tensors.get(PROMPT_EMBEDDINGS_KEY)!;
   return { header, info, data: info ? await readTensorData(src, info) : null };
+}
+
+/** Sets the uncompressed size that the zip's central directory declares for `name`. */
+export function declareSize(zip: Uint8Array, name: string, size: number): Uint8Array {
+  const out = zip.slice();
+  const view = new DataView(out.buffer);
+  for (let at = 0; at + 46 <= out.length; at++) {
+    if (view.getUint32(at, true) !== 0x02014b50) continue;
+    const nameLength = view.getUint16(at + 28, true);
+    if (new TextDecoder().decode(out.subarray(at + 46, at + 46 + nameLength)) === name) {
+      view.setUint32(at + 24, size, true);
+      return out;
+    }
+  }
+  throw new Error(`no central directory entry ${name}`);
+}
+
+/** Overwrites the compressed bytes of `name` with garbage: inflating them would fail with another message. */
+export function garbleData(zip: Uint8Array, name: string): Uint8Array {
+  const out = zip.slice();
+  const view = new DataView(out.buffer);
+  const entry = zipEntries(zip, 'z').find((e) => e.name === name)!;
+  const local = entry.localHeaderOffset;
+  const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+  out.fill(0xff, start, start + entry.compressedSize);
+  return out;
 }

@@ -433,3 +433,49 @@ export function referenceEmbed(family: Family, t: HfTensors, ids: number[][], wi
   const table = w(t, name);
   return ids.map((row) => row.map((id) => Array.from(rowOf(table, id))));
 }
+
+/**
+ * A safetensors file holding every tensor as BF16 (the top 16 bits of its float32, i.e. rounded
+ * toward zero), written by hand; `rounded` holds the float32 values those bits mean.
+ */
+export function bf16Safetensors(tensors: HfTensors): { file: Uint8Array; rounded: HfTensors } {
+  const rounded: HfTensors = {};
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    const bits = new Uint32Array(Float32Array.from(t.data).buffer);
+    const half = new Uint16Array(bits.length);
+    const back = new Uint32Array(bits.length);
+    bits.forEach((b, i) => {
+      half[i] = b >>> 16;
+      back[i] = (b >>> 16) << 16;
+    });
+    rounded[name] = { data: new Float32Array(back.buffer), shape: t.shape };
+    const bytes = new Uint8Array(half.buffer);
+    header[name] = { dtype: 'BF16', shape: t.shape, data_offsets: [offset, offset + bytes.length] };
+    chunks.push(bytes);
+    offset += bytes.length;
+  }
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  const file = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(file.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  file.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const c of chunks) {
+    file.set(c, pos);
+    pos += c.length;
+  }
+  return { file, rounded };
+}
+
+/** The largest |actual - expected| over the real (mask 1) positions of [B, T, D] outputs. */
+export function worstAtReal(actual: number[][][], expected: ArrayLike<number>[][], mask: number[][]): number {
+  let worst = 0;
+  actual.forEach((row, b) =>
+    row.forEach((vec, t) => {
+      if (mask[b][t]) vec.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - expected[b][t][i]))));
+    }),
+  );
+  return worst;
+}

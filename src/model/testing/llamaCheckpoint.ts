@@ -8,6 +8,8 @@
 import { writeSafetensors, type NamedArray } from '../safetensors';
 import { rng, type HfTensors } from './hfCheckpoint';
 
+export { bf16Safetensors } from './hfCheckpoint';
+
 export type LlamaType = 'llama' | 'mistral' | 'qwen2' | 'qwen3';
 
 /** One tiny checkpoint's shape and switches, in config.json's terms. */
@@ -178,41 +180,6 @@ export function llamaCheckpointFiles(c: LlamaCase, options: { seed?: number; tok
     files.set('tokenizer_config.json', enc.encode(JSON.stringify({ bos_token: '<|begin_of_text|>', eos_token: '<|end_of_text|>', pad_token: null, add_bos_token: true, model_max_length: c.positions })));
   }
   return files;
-}
-
-/**
- * A safetensors file holding every tensor as BF16 (the top 16 bits of its float32, i.e. rounded
- * toward zero), written by hand; `rounded` holds the float32 values those bits mean.
- */
-export function bf16Safetensors(tensors: HfTensors): { file: Uint8Array; rounded: HfTensors } {
-  const rounded: HfTensors = {};
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  const chunks: Uint8Array[] = [];
-  let offset = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    const bits = new Uint32Array(Float32Array.from(t.data).buffer);
-    const half = new Uint16Array(bits.length);
-    const back = new Uint32Array(bits.length);
-    bits.forEach((b, i) => {
-      half[i] = b >>> 16;
-      back[i] = (b >>> 16) << 16;
-    });
-    rounded[name] = { data: new Float32Array(back.buffer), shape: t.shape };
-    const bytes = new Uint8Array(half.buffer);
-    header[name] = { dtype: 'BF16', shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-    chunks.push(bytes);
-    offset += bytes.length;
-  }
-  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  const file = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(file.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  file.set(headerBytes, 8);
-  let pos = 8 + headerBytes.length;
-  for (const c of chunks) {
-    file.set(c, pos);
-    pos += c.length;
-  }
-  return { file, rounded };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import { exportBundle } from '../../engine/export/bundle';
 import { writeNpy } from '../../engine/export/npy';
 import { peftAdapterConfigJson, peftAdapterSafetensors } from '../../engine/export/peft';
 import { promptJsonText } from '../../engine/export/promptJson';
-import { baseMeta, bytes, f32, makePrompt, rawSafetensors } from '../../engine/export/testing';
-import { MAX_IMPORT_BYTES, MAX_ZIP_ENTRIES, zipEntries } from '../../engine/export/zipImport';
+import { baseMeta, bytes, declareSize, f32, garbleData, makePrompt, rawSafetensors } from '../../engine/export/testing';
+import { MAX_IMPORT_BYTES, MAX_ZIP_ENTRIES } from '../../engine/export/zipImport';
 
 export type ImportOutcome =
   /** Imported: its format and the prompt's shape [tokens, dim]. */
@@ -25,32 +25,6 @@ export interface ImportCase {
 }
 
 const MiB = 1024 * 1024;
-
-/** Sets the uncompressed size that the zip's central directory declares for `name`. */
-function declareSize(zip: Uint8Array, name: string, size: number): Uint8Array {
-  const out = zip.slice();
-  const view = new DataView(out.buffer);
-  for (let at = 0; at + 46 <= out.length; at++) {
-    if (view.getUint32(at, true) !== 0x02014b50) continue;
-    const nameLength = view.getUint16(at + 28, true);
-    if (new TextDecoder().decode(out.subarray(at + 46, at + 46 + nameLength)) === name) {
-      view.setUint32(at + 24, size, true);
-      return out;
-    }
-  }
-  throw new Error(`no central directory entry ${name}`);
-}
-
-/** Overwrites the compressed bytes of `name` with garbage: inflating them would fail with another message. */
-function garbleData(zip: Uint8Array, name: string): Uint8Array {
-  const out = zip.slice();
-  const view = new DataView(out.buffer);
-  const entry = zipEntries(zip, 'z').find((e) => e.name === name)!;
-  const local = entry.localHeaderOffset;
-  const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
-  out.fill(0xff, start, start + entry.compressedSize);
-  return out;
-}
 
 const promptJson = () => bytes(promptJsonText(makePrompt(), baseMeta()));
 const jsonWith = (edit: (doc: Record<string, unknown>) => void) => {
@@ -95,7 +69,7 @@ export const IMPORT_CASES: ImportCase[] = [
   // Adapters of other PEFT types.
   { name: 'a LoRA adapter folder, zipped', file: 'lora.zip', bytes: () => zipSync({ 'adapter_config.json': loraConfig(), 'adapter_model.safetensors': loraSafetensors() }), outcome: { refused: "lora.zip: its adapter_config.json says this is a PEFT LoRA adapter (peft_type \"LORA\"), which changes the model's own weights" } },
   { name: "a LoRA adapter's adapter_config.json", file: 'adapter_config.json', bytes: loraConfig, outcome: { refused: 'adapter_config.json: this is a PEFT LoRA adapter (peft_type "LORA")' } },
-  { name: "a LoRA adapter's weights", file: 'adapter_model.safetensors', bytes: loraSafetensors, outcome: { refused: 'this is a PEFT LoRA adapter' } },
+  { name: "a LoRA adapter's weights", file: 'adapter_model.safetensors', bytes: loraSafetensors, outcome: { refused: 'it holds "base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight"' } },
   { name: 'an (IA)³ adapter_config.json', file: 'adapter_config.json', bytes: () => bytes(JSON.stringify({ peft_type: 'IA3' })), outcome: { refused: 'this is a PEFT (IA)³ adapter (peft_type "IA3")' } },
   { name: 'an AdaLoRA adapter in peft/', file: 'adalora.zip', bytes: () => zipSync({ 'peft/adapter_config.json': bytes(JSON.stringify({ peft_type: 'ADALORA' })), 'peft/adapter_model.safetensors': loraSafetensors() }), outcome: { refused: 'adalora.zip: its peft/adapter_config.json says this is a PEFT AdaLoRA adapter' } },
   { name: "a prompt-tuning adapter's config alone", file: 'adapter_config.json', bytes: () => bytes(peftAdapterConfigJson(makePrompt(), baseMeta())), outcome: { refused: 'PEFT adapter_config.json, which holds no vectors; import adapter_model.safetensors' } },

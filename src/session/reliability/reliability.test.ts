@@ -8,6 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PromptImportError } from '../../engine/export/schema';
+import { bits, makePrompt } from '../../engine/export/testing';
 import { loadFromSource } from '../../model/hubLoad';
 import { loadPretrained } from '../../model/loader';
 import { memFolder } from '../../model/testing/hfCheckpoint';
@@ -75,8 +76,8 @@ describe('checkpoints, loaded as the page loads picked files and as the CLI load
     // One load at a time: a second one started now could reject while the first is awaited, unhandled.
     const cli = () => loadPretrained(memFolder(files(), '/models/folder'));
     if ('refused' in outcome) {
-      await expect(page).rejects.toThrow(outcome.refused);
-      await expect(cli()).rejects.toThrow(outcome.refused);
+      await expect(page).rejects.toThrow(outcome.refused.replaceAll('<folder>', 'picked'));
+      await expect(cli()).rejects.toThrow(outcome.refused.replaceAll('<folder>', '/models/folder'));
     } else {
       const loaded = [(await page).model, await cli()];
       for (const model of loaded) {
@@ -101,6 +102,8 @@ describe('prompt imports, as the page imports them (StudioSession.importPrompt)'
     expect(imported.format).toBe(outcome.imported.format);
     expect([imported.prompt.numTokens, imported.prompt.dim]).toEqual(outcome.imported.shape);
     expect(imported.prompt.vectors.every(Number.isFinite)).toBe(true);
+    // Every importable case carries the export tests' makePrompt(): it must come back bit for bit.
+    expect(bits(imported.prompt.vectors)).toEqual(bits(makePrompt().vectors));
   });
 });
 
