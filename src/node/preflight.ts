@@ -2,7 +2,9 @@
  * What `npm test` needs besides node_modules, checked before it starts so that a fresh machine
  * says in one line what is missing and how to install it, instead of failing deep inside vite or
  * Playwright: Node ^20.19 or >= 22.12 (vite 8), Debian's Chromium with its SwiftShader Vulkan
- * driver (the e2e specs, and the Node WebGPU unit tests), and the Vulkan loader libvulkan1.
+ * driver (the e2e specs, and the Node WebGPU unit tests), the Vulkan loader libvulkan1, and python3
+ * (standard library only: the unit tests compile the exported training project's train.py and check its
+ * pure-Python parts against the engine).
  */
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
@@ -21,6 +23,8 @@ export interface MachineFacts {
   chromiumRuns: boolean;
   swiftshader: boolean;
   libvulkan: boolean;
+  /** `python3 --version` runs (PYTHON overrides the command). */
+  python3: boolean;
 }
 
 export function nodeVersionOk(version: string): boolean {
@@ -43,6 +47,10 @@ export function missingForTests(m: MachineFacts, scope: 'all' | 'e2e' = 'all'): 
   if (scope === 'all' && !m.libvulkan && m.platform === 'linux') {
     problems.push('the Vulkan loader libvulkan.so.1 (for the Node WebGPU tests)');
     packages.push('libvulkan1');
+  }
+  if (scope === 'all' && !m.python3) {
+    problems.push("python3 (for the checks of the exported project's train.py)");
+    packages.push('python3');
   }
   if (problems.length === 0) return null;
   const install =
@@ -70,6 +78,12 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineFacts
       libvulkan = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib/libvulkan.so.1'].some((p) => existsSync(p));
     }
   }
+  let python3 = true;
+  try {
+    execFileSync(env.PYTHON || 'python3', ['--version'], { stdio: 'ignore' });
+  } catch {
+    python3 = false;
+  }
   return {
     nodeVersion: process.versions.node,
     platform: process.platform,
@@ -77,5 +91,6 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineFacts
     chromiumRuns,
     swiftshader: existsSync(SWIFTSHADER_ICD_PATH),
     libvulkan,
+    python3,
   };
 }
