@@ -292,8 +292,12 @@ class FakeClock implements HeartbeatClock {
 }
 
 describe('StudioClient heartbeat: a worker that dies without a word is found and replaced', () => {
-  /** Lets the loopback workers answer (they answer from a macrotask). */
-  const settle = () => new Promise((r) => setTimeout(r, 5));
+  /**
+   * Lets the loopback workers answer: they answer from a macrotask queued when the request was
+   * posted, so a macrotask queued after it runs once that answer (and its promise chain) is done.
+   * An ordering, not a wait.
+   */
+  const settle = () => new Promise((r) => setTimeout(r, 0));
   const never = () => new Promise<never>(() => {});
   function setup(overrides: Partial<WorkerApi> = {}) {
     const clock = new FakeClock();
