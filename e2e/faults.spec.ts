@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { expect, test, type StudioPage } from './fixtures/studio';
 import { tapWorker } from './fixtures/workerTap';
@@ -12,20 +10,8 @@ import { PING_INTERVAL_MS, WORKER_SILENCE_MS } from '../src/ui/heartbeat';
 // caused through the worker's test hooks (src/worker/faults.ts) with Playwright's worker.evaluate.
 test.setTimeout(600_000);
 
-async function tinyCsv(perClass: number): Promise<string> {
-  const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
-  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, perClass);
-  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, perClass);
-  return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
-}
-
 async function prepare(studio: StudioPage, settings: Parameters<StudioPage['setTraining']>[0]) {
-  await studio.uploadCsv('tiny.csv', await tinyCsv(8));
-  await studio.expectDataset('tiny.csv', 16);
-  await studio.loadEmbeddedModel('studio-bert-tiny');
-  await studio.setTemplate('{text} It was [MASK].');
-  await studio.setLabelWords('positive', 'good');
-  await studio.setLabelWords('negative', 'bad');
+  await studio.prepareTinySentiment(8);
   await studio.byId('train.advanced').click();
   await studio.setTraining({ promptLength: 4, valFraction: 0.25, seed: 1, learningRate: 0.1, patience: 0, ...settings });
 }

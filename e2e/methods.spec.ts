@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Download } from '@playwright/test';
 import { expect, test, type StudioPage } from './fixtures/studio';
 
@@ -7,24 +6,12 @@ import { expect, test, type StudioPage } from './fixtures/studio';
 // and exports a PEFT PREFIX_TUNING adapter whose prompt_embeddings hold every layer's keys and values.
 test.setTimeout(300_000);
 
-async function tinyCsv(): Promise<string> {
-  const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
-  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, 10);
-  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, 10);
-  return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
-}
-
 const bytesOf = async (download: Download) => readFile((await download.path()) as string);
 
 /** The page on wasm with 20 sentiment rows, the embedded BERT, a template and one label word per class. */
 async function tinySentiment(studio: StudioPage): Promise<void> {
   await studio.setup('?backend=wasm');
-  await studio.uploadCsv('tiny.csv', await tinyCsv());
-  await studio.expectDataset('tiny.csv', 20);
-  await studio.loadEmbeddedModel('studio-bert-tiny');
-  await studio.setTemplate('{text} It was [MASK].');
-  await studio.setLabelWords('positive', 'good');
-  await studio.setLabelWords('negative', 'bad');
+  await studio.prepareTinySentiment(10);
 }
 
 test('prefix tuning trains in the page and exports a PREFIX_TUNING adapter', async ({ studio, page }) => {

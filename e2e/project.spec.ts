@@ -10,13 +10,6 @@ import { expect, test } from './fixtures/studio';
 // back through the import, zipped or as a folder, and its own accuracy is shown beside the studio's.
 test.setTimeout(300_000);
 
-async function tinyCsv(): Promise<string> {
-  const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
-  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, 10);
-  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, 10);
-  return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
-}
-
 const bytesOf = async (download: Download) => new Uint8Array(await readFile((await download.path()) as string));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -45,12 +38,7 @@ const projectMetrics = {
 
 test('Train at scale: the project zip, and its output imported back and evaluated', async ({ studio, page }) => {
   await studio.setup('?backend=cpu'); // the backend is not what this tests; cpu starts fastest
-  await studio.uploadCsv('tiny.csv', await tinyCsv());
-  await studio.expectDataset('tiny.csv', 20);
-  await studio.loadEmbeddedModel('studio-bert-tiny');
-  await studio.setTemplate('{text} It was [MASK].');
-  await studio.setLabelWords('positive', 'good');
-  await studio.setLabelWords('negative', 'bad');
+  await studio.prepareTinySentiment(10);
   await studio.setTraining({ promptLength: 4, batchSize: 4, epochs: 2, valFraction: 0.2 });
   await studio.startTraining();
   expect(await studio.waitForRunEnd()).toBe('completed');

@@ -1,23 +1,14 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { expect, test } from './fixtures/studio';
+import { expect, test, tinySentimentCsv } from './fixtures/studio';
 
 // Runs live in IndexedDB: a reload in the middle of training loses only the steps after the last
 // checkpoint (a pause takes one), and the run resumes exactly from there, mid-epoch, to the planned
 // step count (its dataset comes back from storage too). Rename and delete persist. The wasm backend keeps this spec quicker; WebGPU is covered by studio.spec.ts.
 test.setTimeout(600_000);
 
-async function tinyCsv(): Promise<string> {
-  const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
-  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, 15);
-  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, 15);
-  return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
-}
-
 test('a run interrupted by a reload resumes from its checkpoint; rename and delete survive reloads', async ({ studio, page }) => {
   const started = Date.now();
   await studio.setup('?backend=wasm');
-  await studio.uploadCsv('tiny.csv', await tinyCsv());
+  await studio.uploadCsv('tiny.csv', await tinySentimentCsv(15));
   await studio.expectDataset('tiny.csv', 30);
   await studio.loadEmbeddedModel('studio-bert-tiny');
   await studio.setTemplate('{text} It was [MASK].');

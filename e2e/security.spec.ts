@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from './fixtures/studio';
 import { recordRequests, requestsOutside } from './fixtures/network';
@@ -9,23 +8,11 @@ import { CONTENT_SECURITY_POLICY_HEADER } from '../src/shared/csp';
 // (the studio fixture listens for them in the page and its worker).
 test.setTimeout(400_000);
 
-async function tinyCsv(): Promise<string> {
-  const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
-  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, 8);
-  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, 8);
-  return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
-}
-
 test('a whole run (upload, embedded model, training, playground, every export) contacts only the page’s own origin', async ({ studio, page }) => {
   const seen = recordRequests(page);
   await studio.setup('?backend=wasm');
   const origin = new URL(page.url()).origin;
-  await studio.uploadCsv('tiny.csv', await tinyCsv());
-  await studio.expectDataset('tiny.csv', 16);
-  await studio.loadEmbeddedModel('studio-bert-tiny');
-  await studio.setTemplate('{text} It was [MASK].');
-  await studio.setLabelWords('positive', 'good');
-  await studio.setLabelWords('negative', 'bad');
+  await studio.prepareTinySentiment(8);
   await studio.setTraining({ promptLength: 4, batchSize: 4, epochs: 1, valFraction: 0.25, learningRate: 0.1 });
   await studio.startTraining();
   expect(await studio.waitForRunEnd()).toBe('completed');

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import type { TaskSpec, TrainingConfig } from '../src/shared/tasks';
 import { expect, test, type StudioPage } from './fixtures/studio';
@@ -125,21 +123,9 @@ test('the database upgrades from the current schema keeping everything; deleting
   expect(studio.errors).toEqual([]);
 });
 
-async function tinyCsv(): Promise<string> {
-  const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
-  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, 8);
-  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, 8);
-  return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
-}
-
 /** Trains a 3-step run on 16 rows and waits for it to finish. */
 async function trainTinyRun(studio: StudioPage): Promise<void> {
-  await studio.uploadCsv('tiny.csv', await tinyCsv());
-  await studio.expectDataset('tiny.csv', 16);
-  await studio.loadEmbeddedModel('studio-bert-tiny');
-  await studio.setTemplate('{text} It was [MASK].');
-  await studio.setLabelWords('positive', 'good');
-  await studio.setLabelWords('negative', 'bad');
+  await studio.prepareTinySentiment(8);
   await studio.setTraining({ promptLength: 4, batchSize: 4, epochs: 1, valFraction: 0.25, learningRate: 0.1 });
   await studio.startTraining();
   expect(await studio.waitForRunEnd()).toBe('completed');

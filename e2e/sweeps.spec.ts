@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { expect, test } from './fixtures/studio';
 
 // A 2x2 sweep in the page (learning rate x prompt length) on the embedded BERT: each trial is an
@@ -8,21 +7,9 @@ import { expect, test } from './fixtures/studio';
 // score (on rows held out before any trial), and the winner exports with the sweep's table.
 test.setTimeout(600_000);
 
-async function tinyCsv(): Promise<string> {
-  const lines = (await readFile(join('public', 'samples', 'sentiment.csv'), 'utf8')).trim().split('\n');
-  const pos = lines.filter((l) => l.endsWith(',positive')).slice(0, 10);
-  const neg = lines.filter((l) => l.endsWith(',negative')).slice(0, 10);
-  return ['text,label', ...pos.flatMap((p, i) => [p, neg[i]])].join('\n');
-}
-
 test('a 2x2 sweep runs its trials as runs, tests only the winner on held-out rows, and exports it', async ({ studio, page }) => {
   await studio.setup('?backend=wasm');
-  await studio.uploadCsv('tiny.csv', await tinyCsv());
-  await studio.expectDataset('tiny.csv', 20);
-  await studio.loadEmbeddedModel('studio-bert-tiny');
-  await studio.setTemplate('{text} It was [MASK].');
-  await studio.setLabelWords('positive', 'good');
-  await studio.setLabelWords('negative', 'bad');
+  await studio.prepareTinySentiment(10);
   // 20 rows: 4 held out for the test (0.2 of each class); of the 16 left, 4 validate and 12 train:
   // 6 steps of 2 per trial.
   await studio.byId('train.advanced').click();
@@ -107,12 +94,7 @@ test('a 2x2 sweep runs its trials as runs, tests only the winner on held-out row
 // row per class and set (2 x 2), each class's verdict counted over the 2 folds.
 test('a label-word sweep with 2 folds shows the per-class consistency of the word sets', async ({ studio }) => {
   await studio.setup('?backend=wasm');
-  await studio.uploadCsv('tiny.csv', await tinyCsv());
-  await studio.expectDataset('tiny.csv', 20);
-  await studio.loadEmbeddedModel('studio-bert-tiny');
-  await studio.setTemplate('{text} It was [MASK].');
-  await studio.setLabelWords('positive', 'good');
-  await studio.setLabelWords('negative', 'bad');
+  await studio.prepareTinySentiment(10);
   // 2 folds of 10 rows: each fold run trains on 10 rows, 10 steps of 2 over 2 epochs.
   await studio.byId('train.advanced').click();
   await studio.setTraining({ learningRate: 0.3, promptLength: 4, batchSize: 2, epochs: 2, valFraction: 0.25, patience: 0, seed: 3 });
