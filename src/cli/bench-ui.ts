@@ -5,6 +5,7 @@
  * that start between the click on Start and the run's end are the training's.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { waitForPreview } from '../node/preview';
 import { writeFile } from 'node:fs/promises';
 import { chromium, type Page } from '@playwright/test';
 import { CHROMIUM_BASE_ARGS, CHROMIUM_PATH, CHROMIUM_WEBGPU_ARGS } from '../../e2e/fixtures/chromium';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   const server: ChildProcess = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(args.port), '--strictPort'], { stdio: 'ignore' });
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_BASE_ARGS, ...CHROMIUM_WEBGPU_ARGS] });
   try {
-    await waitForServer(base);
+    await waitForPreview(base, 'run `vite build` first, or leave out --skip-build');
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     // Runs in the page before its scripts (globalThis is its window; this file builds with Node's types only).
     await page.addInitScript(() => {
@@ -127,18 +128,6 @@ async function prepare(page: Page): Promise<void> {
   await page.getByTestId('train.epochs').fill(String(args.epochs));
   await page.getByTestId('train.batchSize').fill(String(args.batchSize));
   await page.getByTestId('train.seed').fill('1');
-}
-
-async function waitForServer(url: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`vite preview did not come up at ${url} (run \`vite build\` first, or leave out --skip-build)`);
 }
 
 await main();

@@ -17,6 +17,7 @@
  * batch 8 with per-layer recomputation (src/model/checkpointing.ts); the plain tape outgrows the wasm heap.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { waitForPreview } from '../node/preview';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +94,7 @@ async function browserRows(): Promise<Row[]> {
   const rows: Row[] = [];
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_BASE_ARGS, ...CHROMIUM_WEBGPU_ARGS] });
   try {
-    await waitForServer(`http://127.0.0.1:${port}/bench.html`);
+    await waitForPreview(`http://127.0.0.1:${port}/bench.html`);
     for (const backend of ['webgpu', 'webgl', 'wasm']) {
       for (const model of EMBEDDED) {
         const page = await browser.newPage();
@@ -114,18 +115,6 @@ async function browserRows(): Promise<Row[]> {
     server.kill();
   }
   return rows;
-}
-
-async function waitForServer(url: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`vite preview did not come up at ${url} (run \`vite build\` first)`);
 }
 
 function report(row: Row): void {

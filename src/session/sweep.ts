@@ -13,7 +13,7 @@ import { requireDecoder } from '../engine/generation';
 import type { LanguageModel } from '../engine/languageModel';
 import { majorityBaseline } from '../engine/metrics';
 import { plannedSteps, TrainingController, type TrainingConfig, type TrainingState } from '../engine/train';
-import { MAX_LISTED_ROWS } from '../shared/tasks';
+import { MAX_LISTED_ROWS, outcomeStatus } from '../shared/tasks';
 import type { RequestEvents } from '../shared/protocol';
 import type { TaskSpec, TrainOutcome } from '../shared/tasks';
 import {
@@ -33,7 +33,6 @@ import {
   type SweepOutcome,
   type SweepPayload,
   type SweepTrialResult,
-  type TrialStatus,
 } from '../shared/sweep';
 
 /** What the loop needs from the session. */
@@ -78,18 +77,6 @@ export class SweepControl {
   }
 }
 
-function trialStatus(outcome: TrainOutcome): TrialStatus {
-  switch (outcome.stopReason) {
-    case 'completed':
-    case 'early-stopped':
-      return 'completed';
-    case 'stopped':
-      return 'stopped';
-    case 'non-finite-loss':
-      return 'failed';
-  }
-}
-
 /** Each class's recall from a summary's confusion matrix (undefined when a summary carries none). */
 const recallOf = (summary: { confusionMatrix?: number[][] }) => (summary.confusionMatrix ? classRecall(summary.confusionMatrix) : undefined);
 
@@ -123,7 +110,7 @@ async function crossValidate(
     outcome = await host.runTrial(spec, config, pool.filter((_, i) => foldOf[i] !== f), events, { runId: `${o.runId}/fold-${f}`, controller: o.controller, validationRows });
     steps += outcome.steps;
     seconds += outcome.seconds;
-    const status = trialStatus(outcome);
+    const status = outcomeStatus(outcome);
     if (status !== 'completed' || outcome.task !== 'classification' || !outcome.tuned) {
       const message = `fold ${f + 1} of ${k}: ${outcome.message ?? status}`;
       return { result: { ...o.base, status: status === 'completed' ? 'failed' : status, message, steps, seconds }, outcome };
@@ -217,7 +204,7 @@ export async function runSweep(host: SweepHost, payload: SweepPayload, events: R
         ({ result, outcome } = await crossValidate(host, trialTask, trialCfg, pool, foldOf, plan.folds!, events, { base, runId, controller }));
       } else {
         outcome = await host.runTrial(trialTask, trialCfg, pool, events, { runId, controller, resume, checkpointEverySteps: payload.checkpointEverySteps });
-        const status = trialStatus(outcome);
+        const status = outcomeStatus(outcome);
         const tuned = outcome.task === 'classification' ? outcome.tuned : null;
         // Generation: the kept prompt is the best epoch's (validation loss), so its loss is that epoch's.
         const done = outcome;

@@ -379,6 +379,19 @@ export interface GenerationOutcome extends OutcomeCommon {
 
 export type TrainOutcome = ClassificationOutcome | GenerationOutcome;
 
+/** How a run (or a sweep's trial) ended, from its training's stop reason: one rule for both. */
+export function outcomeStatus(outcome: Pick<TrainOutcome, 'stopReason'>): 'completed' | 'stopped' | 'failed' {
+  switch (outcome.stopReason) {
+    case 'completed':
+    case 'early-stopped':
+      return 'completed';
+    case 'stopped':
+      return 'stopped';
+    case 'non-finite-loss':
+      return 'failed';
+  }
+}
+
 export const MAX_PREDICTION_ROWS = 5000;
 
 export interface EvaluatePromptPayload {

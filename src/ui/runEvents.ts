@@ -3,21 +3,8 @@
  * outcome at the end. Pure functions over a RunRecord, shared by a single training (useTrainer) and
  * a sweep's trials (useSweep), so a trial's record is an ordinary run's.
  */
-import type { TrainingConfig, TrainingEvent, TrainOutcome } from '../shared/tasks';
-import type { RunRecord, RunStatus } from './runStore';
-
-/** A run's status from how its training ended. */
-export function finalStatus(outcome: TrainOutcome): RunStatus {
-  switch (outcome.stopReason) {
-    case 'completed':
-    case 'early-stopped':
-      return 'completed';
-    case 'stopped':
-      return 'stopped';
-    case 'non-finite-loss':
-      return 'failed';
-  }
-}
+import { outcomeStatus, type TrainingConfig, type TrainingEvent, type TrainOutcome } from '../shared/tasks';
+import type { RunRecord } from './runStore';
 
 /** `run` after one of its training's metrics events (a sweep's own events leave it as it is). */
 export function applyTrainingEvent(run: RunRecord, m: TrainingEvent, config: TrainingConfig): RunRecord {
@@ -53,7 +40,7 @@ export function applyTrainingEvent(run: RunRecord, m: TrainingEvent, config: Tra
 export function finishedRun(run: RunRecord, outcome: TrainOutcome): RunRecord {
   return {
     ...run,
-    status: finalStatus(outcome),
+    status: outcomeStatus(outcome),
     outcome,
     // The result's per-step losses are exact and complete (a resumed run's include the steps before it).
     steps: outcome.trainLosses.length ? outcome.trainLosses.map((loss, i) => ({ step: i + 1, loss })) : run.steps,
