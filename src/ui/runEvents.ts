@@ -6,6 +6,28 @@
 import { outcomeStatus, type TrainingConfig, type TrainingEvent, type TrainOutcome } from '../shared/tasks';
 import type { RunRecord } from './runStore';
 
+/** A run record about to start training: nothing recorded yet. `fields` name it and say what it trains. */
+export function startingRun(
+  id: string,
+  fields: Pick<RunRecord, 'name' | 'modelId' | 'datasetName' | 'datasetKey' | 'spec' | 'config'> & Partial<Pick<RunRecord, 'importedFrom' | 'sweep'>>,
+): RunRecord {
+  const now = new Date().toISOString();
+  return {
+    id,
+    createdAt: now,
+    updatedAt: now,
+    status: 'running',
+    steps: [],
+    epochs: [],
+    zeroShotAccuracy: null,
+    progress: null,
+    checkpoint: null,
+    outcome: null,
+    message: null,
+    ...fields,
+  };
+}
+
 /** `run` after one of its training's metrics events (a sweep's own events leave it as it is). */
 export function applyTrainingEvent(run: RunRecord, m: TrainingEvent, config: TrainingConfig): RunRecord {
   if (m.series === 'step') {

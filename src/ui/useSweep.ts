@@ -3,7 +3,7 @@ import type { TaskSpec, TrainingConfig, TrainingEvent, TrainingState } from '../
 import { describeSettings, type SweepOutcome, type SweepPlan, type SweepTrialResult } from '../shared/sweep';
 import { StudioError, type StudioClient } from './StudioClient';
 import type { RunsApi } from './useRuns';
-import { applyTrainingEvent, finishedRun, resumingRun } from './runEvents';
+import { applyTrainingEvent, finishedRun, resumingRun, startingRun } from './runEvents';
 import { resumeRequest, type RunSweepTag, type SweepView } from './sweeps';
 import { newRunId } from './useTrainer';
 import { errorText } from './format';
@@ -65,27 +65,17 @@ export function useSweep(client: StudioClient | null, runs: RunsApi): SweepApi {
             const cp = existing.checkpoint;
             runs.update(m.runId, (r) => ({ ...(m.resumed && cp ? resumingRun(r, cp.step, cp.epochsDone) : { ...r, status: 'running' as const, steps: [], epochs: [], outcome: null, message: null, checkpoint: null, progress: null }), sweep: tag(m.index) }), 'now');
           } else {
-            const now = new Date().toISOString();
-            runs.create({
-              id: m.runId,
-              name: `${sweep.name} · trial ${m.index + 1}: ${describeSettings(sweep.plan, m.settings)}`,
-              createdAt: now,
-              updatedAt: now,
-              status: 'running',
-              modelId: sweep.modelId,
-              datasetName: sweep.datasetName,
-              datasetKey: sweep.datasetKey,
-              spec: m.spec,
-              config: m.config,
-              steps: [],
-              epochs: [],
-              zeroShotAccuracy: null,
-              progress: null,
-              checkpoint: null,
-              outcome: null,
-              message: null,
-              sweep: tag(m.index),
-            });
+            runs.create(
+              startingRun(m.runId, {
+                name: `${sweep.name} · trial ${m.index + 1}: ${describeSettings(sweep.plan, m.settings)}`,
+                modelId: sweep.modelId,
+                datasetName: sweep.datasetName,
+                datasetKey: sweep.datasetKey,
+                spec: m.spec,
+                config: m.config,
+                sweep: tag(m.index),
+              }),
+            );
           }
         } else if (m.series === 'trialEnd') {
           const { result, outcome } = m;

@@ -5,7 +5,7 @@ import type { RunRecord } from './runStore';
 import { planRecovery, type RunRecovery } from './recovery';
 import type { RunsApi } from './useRuns';
 import { errorText } from './format';
-import { applyTrainingEvent, finishedRun, resumingRun } from './runEvents';
+import { applyTrainingEvent, finishedRun, resumingRun, startingRun } from './runEvents';
 
 /** The run's whole state is also checkpointed every this many steps (always at each epoch's end, on pause and on stop). */
 export const CHECKPOINT_EVERY_STEPS = 25;
@@ -180,27 +180,17 @@ export function useTrainer(client: StudioClient | null, runs: RunsApi): TrainerA
     async (run: NewRun) => {
       if (active.current) return;
       const id = newRunId();
-      const now = new Date().toISOString();
-      runs.create({
-        id,
-        name: run.name,
-        createdAt: now,
-        updatedAt: now,
-        status: 'running',
-        modelId: run.modelId,
-        datasetName: run.datasetName,
-        datasetKey: run.datasetKey,
-        spec: run.spec,
-        config: run.config,
-        steps: [],
-        epochs: [],
-        zeroShotAccuracy: null,
-        progress: null,
-        checkpoint: null,
-        outcome: null,
-        message: null,
-        ...(run.importedFrom ? { importedFrom: run.importedFrom } : {}),
-      });
+      runs.create(
+        startingRun(id, {
+          name: run.name,
+          modelId: run.modelId,
+          datasetName: run.datasetName,
+          datasetKey: run.datasetKey,
+          spec: run.spec,
+          config: run.config,
+          ...(run.importedFrom ? { importedFrom: run.importedFrom } : {}),
+        }),
+      );
       await drive(id, run.spec, run.config, { initial: run.initial });
     },
     [drive, runs],
