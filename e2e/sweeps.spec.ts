@@ -65,7 +65,7 @@ test('a 2x2 sweep runs its trials as runs, tests only the winner on held-out row
 
   // The four loss curves together on the Training panel's chart (the winner's plus three overlays).
   await studio.byId('sweep.overlay').click();
-  await expect(studio.byId('train.lossChart').locator('.recharts-legend-item')).toHaveCount(2 + 3);
+  await expect(studio.byId('train.lossChart').locator('.chart-legend-item')).toHaveCount(2 + 3);
   await studio.panelShot('sweep.panel', 'sweeps-1-completed');
   await studio.panelShot('train.panel', 'sweeps-2-overlaid');
 

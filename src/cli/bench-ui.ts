@@ -45,7 +45,7 @@ async function main(): Promise<void> {
 
     const start = page.locator('[data-testid="train.start"]:enabled');
     await start.waitFor({ timeout: 60_000 });
-    if (args.trace) await browser.startTracing(page, { categories: ['devtools.timeline', 'v8', 'blink.user_timing'] });
+    if (args.trace) await browser.startTracing(page, { categories: ['devtools.timeline', 'v8', 'blink.user_timing', 'disabled-by-default-v8.cpu_profiler'] });
     const t0 = await page.evaluate(() => performance.now());
     await start.click();
     await page.getByTestId('train.state').filter({ hasText: /^(completed|stopped|failed)$/ }).waitFor({ timeout: RUN_TIMEOUT_MS });
@@ -83,6 +83,11 @@ async function main(): Promise<void> {
   }
 }
 
+interface ProfileNode {
+  id: number;
+  parent?: number;
+  callFrame: { functionName: string; url?: string; lineNumber?: number };
+}
 interface TraceEvent {
   name: string;
   ph: string;
@@ -90,13 +95,50 @@ interface TraceEvent {
   dur?: number;
   pid: number;
   tid: number;
-  args?: { name?: string; data?: { functionName?: string; url?: string; type?: string } };
+  id?: string;
+  args?: {
+    name?: string;
+    data?: {
+      functionName?: string;
+      url?: string;
+      type?: string;
+      startTime?: number;
+      cpuProfile?: { nodes?: ProfileNode[]; samples?: number[] };
+      timeDeltas?: number[];
+    };
+  };
+}
+
+/**
+ * The main thread's V8 samples in a trace (category disabled-by-default-v8.cpu_profiler): for each
+ * sample, its time (trace clock, µs) and the function it was in ("name file:line").
+ */
+function mainThreadSamples(events: TraceEvent[], main: TraceEvent): { ts: number; fn: string }[] {
+  const ids = new Set(events.filter((e) => e.name === 'Profile' && e.pid === main.pid && e.tid === main.tid).map((e) => e.id));
+  const nodes = new Map<number, ProfileNode>();
+  const out: { ts: number; fn: string }[] = [];
+  let ts = 0;
+  for (const e of events) {
+    if (!ids.has(e.id) || e.pid !== main.pid) continue;
+    if (e.name === 'Profile') ts = e.args?.data?.startTime ?? ts;
+    if (e.name !== 'ProfileChunk') continue;
+    for (const n of e.args?.data?.cpuProfile?.nodes ?? []) nodes.set(n.id, n);
+    const samples = e.args?.data?.cpuProfile?.samples ?? [];
+    const deltas = e.args?.data?.timeDeltas ?? [];
+    samples.forEach((id, i) => {
+      ts += deltas[i] ?? 0;
+      const f = nodes.get(id)?.callFrame;
+      out.push({ ts, fn: f ? `${f.functionName || '(anonymous)'} ${f.url?.split('/').pop() ?? ''}:${f.lineNumber ?? -1}` : '?' });
+    });
+  }
+  return out;
 }
 
 /**
  * For each main-thread stretch of work over 50 ms in a Chromium trace (its outermost trace event:
  * a function call, an animation frame, a GC), what it spent its time on: the events inside it over
- * 3 ms, summed by name (a FunctionCall's function, minified, is named in brackets).
+ * 3 ms, summed by name (a FunctionCall's function, minified, is named in brackets), then the functions
+ * V8's sampler found it in most (self time; readable names need an unminified build).
  */
 function longTaskBreakdown(trace: { traceEvents: TraceEvent[] }): string[] {
   const events = trace.traceEvents;
@@ -107,11 +149,16 @@ function longTaskBreakdown(trace: { traceEvents: TraceEvent[] }): string[] {
   const long = onMain.filter((e) => e.dur! > LONG_TASK_MS * 1000);
   const outermost = long.filter((e) => !long.some((p) => contains(p, e) && p.dur! > e.dur!));
   const label = (e: TraceEvent) => (e.args?.data?.functionName ? `${e.name}(${e.args.data.functionName})` : e.name);
+  const samples = mainThreadSamples(events, main);
   const lines = outermost.map((task) => {
     const byName = new Map<string, number>();
     for (const e of onMain) if (contains(task, e) && e.dur! > 3000) byName.set(label(e), (byName.get(label(e)) ?? 0) + e.dur!);
     const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, us]) => `${n} ${Math.round(us / 1000)}`);
-    return `${label(task)} ${Math.round(task.dur! / 1000)} ms: ${top.join(', ')}`;
+    const inTask = samples.filter((x) => x.ts >= task.ts && x.ts <= task.ts + task.dur!);
+    const bySelf = new Map<string, number>();
+    for (const x of inTask) bySelf.set(x.fn, (bySelf.get(x.fn) ?? 0) + 1);
+    const hot = [...bySelf.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([fn, n]) => `${fn} ${Math.round((100 * n) / inTask.length)}%`);
+    return `${label(task)} ${Math.round(task.dur! / 1000)} ms: ${top.join(', ')}` + (hot.length ? `\n  sampled (self): ${hot.join(', ')}` : '');
   });
   return lines.length ? lines : ['trace: no main-thread work over 50 ms'];
 }

@@ -1,125 +1,232 @@
-import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { memo, useEffect, useRef, useState } from 'react';
-import type { RunRecord } from './runStore';
-import { CHART_UPDATE_INTERVAL_MS, chartUpdateDelay, smooth, thin } from './chartData';
+import { CartesianGrid, Line, type BaseTickContentProps, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import type { EpochMetrics } from '../shared/tasks';
+import type { RunRecord, StepPoint } from './runStore';
+import { CHART_UPDATE_INTERVAL_MS, VALIDATION_CHART_LAG_MS, chartUpdateDelay, smooth, thin } from './chartData';
 
 /** Colours for overlaid earlier runs: none is the accent (the selected run) or the validation loss/accuracy colours. */
 const OVERLAY_COLOURS = ['#862e9c', '#0b7285', '#a61e4d', '#5c940d', '#e67700', '#495057'];
 const MAIN = '#3b5bdb';
 const RAW = '#a5b4fc';
+const VAL_LOSS = '#e8590c';
+const VAL_ACCURACY = '#2b8a3e';
 const CHART_HEIGHT = 240;
 
 const fmt = (v: unknown): string => (typeof v === 'number' ? String(Number(v.toPrecision(4))) : String(v));
 /** Axis ticks: 3 decimals below 10, so close losses stay apart. */
 const tick = (v: number): string => (Math.abs(v) < 10 ? v.toFixed(3).replace(/\.?0+$/, '') || '0' : String(Math.round(v)));
-/** Pads a loss axis so a flat series still gets readable ticks. */
+/** Pads a loss axis so a flat series still gets readable ticks (0 to 1 while there is no data yet). */
 const LOSS_DOMAIN: [(min: number) => number, (max: number) => number] = [
-  (min) => Math.max(0, Math.floor((min - 0.05) * 20) / 20),
-  (max) => Math.ceil((max + 0.05) * 20) / 20,
+  (min) => (Number.isFinite(min) ? Math.max(0, Math.floor((min - 0.05) * 20) / 20) : 0),
+  (max) => (Number.isFinite(max) ? Math.ceil((max + 0.05) * 20) / 20 : 1),
 ];
 
+/** dy that puts a one-line label where recharts' <Text> would for each vertical anchor. */
+const TICK_DY: Record<BaseTickContentProps['verticalAnchor'], string> = { start: '0.71em', middle: '0.355em', end: '0' };
+
 /**
- * The charts of `run`; while it trains (`live`), redrawn at most every CHART_UPDATE_INTERVAL_MS with
- * what it has by then (the last update is always drawn), and not at all when nothing they show changed.
+ * An axis tick label as one plain <text>: recharts' default tick is a <Text> that measures its words in
+ * the DOM to wrap them, on every redraw (a forced layout per tick while training; issue 17). Tick
+ * labels here are short numbers, which never wrap.
  */
-export function TrainingCharts({ run, overlays, live = false }: { run: RunRecord; overlays: RunRecord[]; live?: boolean }) {
-  const shown = useThrottled(run, live ? CHART_UPDATE_INTERVAL_MS : 0);
-  return <Charts run={shown.id === run.id ? shown : run} overlays={overlays} />;
+function plainTick(format: (value: number) => string) {
+  return function PlainTick({ x, y, textAnchor, verticalAnchor, fill, className, payload }: BaseTickContentProps) {
+    return (
+      <text x={x} y={y} dy={TICK_DY[verticalAnchor]} textAnchor={textAnchor} fill={fill ?? '#666'} className={className}>
+        {format(Number(payload.value))}
+      </text>
+    );
+  };
+}
+const STEP_TICK = plainTick(fmt);
+const LOSS_TICK = plainTick(tick);
+const EPOCH_TICK = plainTick(String);
+const PERCENT_TICK = plainTick((v) => `${Math.round(v * 100)}%`);
+
+/**
+ * The charts of `run` (empty axes before any run: the charts are mounted with the panel, so that a run's
+ * first step or epoch redraws them instead of mounting them, which costs recharts several times a
+ * redraw); while it trains (`live`), redrawn at most every CHART_UPDATE_INTERVAL_MS with what it has by
+ * then (the last update is always drawn), and not at all when nothing they show changed.
+ */
+export function TrainingCharts({ run, overlays, live = false }: { run: RunRecord | null; overlays: RunRecord[]; live?: boolean }) {
+  const interval = live ? CHART_UPDATE_INTERVAL_MS : 0;
+  // Each chart has its own throttle, the validation chart's lagged, so that an epoch's end redraws them in two
+  // tasks. The validation chart throttles only what it draws: the record changes on every metrics batch, and a
+  // lag restarted by each of them would hold the chart back until the run ends.
+  const forLoss = sameRun(useThrottled(run, interval), run);
+  const validation = useMemo(
+    () => (run ? { id: run.id, epochs: run.epochs, zeroShotAccuracy: run.zeroShotAccuracy, task: run.spec.task } : null),
+    [run?.id, run?.epochs, run?.zeroShotAccuracy, run?.spec.task],
+  );
+  const forValidation = sameRun(useThrottled(validation, interval, VALIDATION_CHART_LAG_MS), validation);
+  return (
+    <div className="charts">
+      <LossChart steps={forLoss?.steps ?? NO_STEPS} overlays={overlays} />
+      <ValidationChart
+        epochs={forValidation?.epochs ?? NO_EPOCHS}
+        zeroShotAccuracy={forValidation?.zeroShotAccuracy ?? null}
+        classification={forValidation?.task !== 'generation'}
+        overlays={overlays}
+      />
+    </div>
+  );
 }
 
-/** `value`, changing at most once per `interval` ms (the latest value shown once the interval has passed). */
-function useThrottled<T>(value: T, interval: number): T {
+/** The throttled value while it is the current run's; another run (one the user picked) is shown at once. */
+const sameRun = <T extends { id: string }>(shown: T | null, current: T | null) => (shown?.id === current?.id ? shown : current);
+
+/** `value`, changing at most once per `interval` ms and at least `lag` ms after it changed (the latest value shown once the interval has passed). */
+function useThrottled<T>(value: T, interval: number, lag = 0): T {
   const [shown, setShown] = useState(value);
   const shownAt = useRef(0);
   useEffect(() => {
     if (value === shown) return;
-    const delay = chartUpdateDelay(shownAt.current, performance.now(), interval);
+    const delay = chartUpdateDelay(shownAt.current, performance.now(), interval, lag);
     const show = () => {
       shownAt.current = performance.now();
       setShown(value);
     };
-    if (delay === 0) return show();
+    if (interval <= 0) return show();
+    // Even when due at once, in a task of its own: shown from this effect, the chart's redraw would run in
+    // the task that rendered the rest of the page's update (one long task at a run's first step).
     const timer = setTimeout(show, delay);
     return () => clearTimeout(timer);
-  }, [value, shown, interval]);
+  }, [value, shown, interval, lag]);
   return interval <= 0 ? value : shown;
 }
 
-/** Same drawing when the series it draws are the same arrays (a run record changes on every metrics batch). */
-const sameSeries = (a: RunRecord, b: RunRecord) => a.steps === b.steps && a.epochs === b.epochs && a.zeroShotAccuracy === b.zeroShotAccuracy && a.spec.task === b.spec.task;
-const Charts = memo(
-  ChartsNow,
-  (a, b) => sameSeries(a.run, b.run) && a.overlays.length === b.overlays.length && a.overlays.every((o, i) => b.overlays[i].id === o.id && sameSeries(o, b.overlays[i]) && o.name === b.overlays[i].name),
-);
+const NO_STEPS: StepPoint[] = [];
+const NO_EPOCHS: EpochMetrics[] = [];
+/** Overlays draw the same when they are the same runs with the same series (a record changes on every metrics batch; its series only when they grow). */
+const sameOverlays = (a: RunRecord[], b: RunRecord[]) =>
+  a.length === b.length && a.every((o, i) => b[i].id === o.id && o.name === b[i].name && o.steps === b[i].steps && o.epochs === b[i].epochs);
 
-/** Training loss per step (raw and smoothed) and per-epoch validation, with other runs overlaid. */
-function ChartsNow({ run, overlays }: { run: RunRecord; overlays: RunRecord[] }) {
-  const raw = thin(run.steps);
-  const smoothed = thin(smooth(run.steps));
-  const isClassification = run.spec.task === 'classification';
+interface LegendItem {
+  name: string;
+  colour: string;
+  dashed?: boolean;
+}
+
+/**
+ * The series' names as plain HTML under a chart. recharts' own <Legend> and axis tick layout measure
+ * the DOM (getBoundingClientRect, text width probes) on every redraw, which forced a layout inside
+ * each redraw; these never need measuring, and the axes show every tick they compute (interval 0).
+ */
+function ChartLegend({ items }: { items: LegendItem[] }) {
   return (
-    <div className="charts">
-      <figure className="chart" data-testid="train.lossChart" data-points={run.steps.length}>
-        <figcaption>Training loss per step</figcaption>
-        <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
-          <LineChart margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
-            <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} tickFormatter={fmt} label={{ value: 'step', position: 'insideBottomRight', offset: -4 }} />
-            <YAxis type="number" domain={LOSS_DOMAIN} tickFormatter={tick} width={52} />
-            <Tooltip formatter={fmt} labelFormatter={(s) => `step ${s}`} />
-            <Legend />
-            <Line data={raw} dataKey="loss" name="loss" stroke={RAW} dot={raw.length < 3} strokeWidth={1} isAnimationActive={false} />
-            <Line data={smoothed} dataKey="loss" name="smoothed" stroke={MAIN} dot={false} strokeWidth={2} isAnimationActive={false} />
-            {overlays.map((o, i) => (
+    <ul className="chart-legend" data-testid="chart.legend">
+      {items.map((item) => (
+        <li key={item.name} className="chart-legend-item">
+          <svg width="18" height="8" aria-hidden="true">
+            <line x1="1" y1="4" x2="17" y2="4" stroke={item.colour} strokeWidth="2" strokeDasharray={item.dashed ? '5 3' : undefined} />
+          </svg>
+          {item.name}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+interface LossChartProps {
+  steps: StepPoint[];
+  overlays: RunRecord[];
+}
+/**
+ * Training loss per step (raw and smoothed), with other runs' smoothed losses overlaid. Each chart is
+ * redrawn only when its own series changed: a metrics batch changes this one, an epoch the validation
+ * chart, so a redraw while training is one chart's work (recharts redraws a chart in one piece).
+ */
+const LossChart = memo(LossChartNow, (a: LossChartProps, b: LossChartProps) => a.steps === b.steps && sameOverlays(a.overlays, b.overlays));
+function LossChartNow({ steps, overlays }: LossChartProps) {
+  const raw = thin(steps);
+  const smoothed = thin(smooth(steps));
+  const legend: LegendItem[] = [
+    { name: 'loss', colour: RAW },
+    { name: 'smoothed', colour: MAIN },
+    ...overlays.map((o, i) => ({ name: o.name, colour: OVERLAY_COLOURS[i % OVERLAY_COLOURS.length], dashed: true })),
+  ];
+  return (
+    <figure className="chart" data-testid="train.lossChart" data-points={steps.length}>
+      <figcaption>Training loss per step</figcaption>
+      {steps.length === 0 && <p className="muted chart-empty-note">Appears when training starts.</p>}
+      <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
+        <LineChart margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+          <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
+          <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} interval={0} tick={STEP_TICK} label={{ value: 'step', position: 'insideBottomRight', offset: -4 }} />
+          <YAxis type="number" domain={LOSS_DOMAIN} interval={0} tick={LOSS_TICK} width={52} />
+          <Tooltip formatter={fmt} labelFormatter={(s) => `step ${s}`} />
+          <Line data={raw} dataKey="loss" name="loss" stroke={RAW} dot={raw.length < 3} strokeWidth={1} isAnimationActive={false} />
+          <Line data={smoothed} dataKey="loss" name="smoothed" stroke={MAIN} dot={false} strokeWidth={2} isAnimationActive={false} />
+          {overlays.map((o, i) => (
+            <Line
+              key={o.id}
+              data={thin(smooth(o.steps))}
+              dataKey="loss"
+              name={o.name}
+              stroke={OVERLAY_COLOURS[i % OVERLAY_COLOURS.length]}
+              strokeDasharray="5 3"
+              dot={false}
+              isAnimationActive={false}
+            />
+          ))}
+        </LineChart>
+      </ResponsiveContainer>
+      <ChartLegend items={legend} />
+    </figure>
+  );
+}
+
+interface ValidationChartProps {
+  epochs: EpochMetrics[];
+  zeroShotAccuracy: number | null;
+  classification: boolean;
+  overlays: RunRecord[];
+}
+/** Validation loss (and accuracy, with the zero-shot line and other runs' accuracies) per epoch. */
+const ValidationChart = memo(
+  ValidationChartNow,
+  (a: ValidationChartProps, b: ValidationChartProps) => a.epochs === b.epochs && a.zeroShotAccuracy === b.zeroShotAccuracy && a.classification === b.classification && sameOverlays(a.overlays, b.overlays),
+);
+function ValidationChartNow({ epochs, zeroShotAccuracy, classification: isClassification, overlays }: ValidationChartProps) {
+  const legend: LegendItem[] = [
+    { name: 'validation loss', colour: VAL_LOSS },
+    ...(isClassification
+      ? [{ name: 'validation accuracy', colour: VAL_ACCURACY }, ...overlays.map((o, i) => ({ name: `${o.name} accuracy`, colour: OVERLAY_COLOURS[i % OVERLAY_COLOURS.length], dashed: true }))]
+      : []),
+  ];
+  return (
+    <figure className="chart" data-testid="train.valChart" data-points={epochs.length}>
+      <figcaption>Validation per epoch{isClassification ? ': loss and accuracy' : ': loss'}</figcaption>
+      {epochs.length === 0 && <p className="muted chart-empty-note">Appears after the first epoch.</p>}
+      <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
+        <LineChart margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
+          <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
+          <XAxis dataKey="epoch" type="number" domain={[1, 'dataMax']} allowDecimals={false} interval={0} tick={EPOCH_TICK} label={{ value: 'epoch', position: 'insideBottomRight', offset: -4 }} />
+          <YAxis yAxisId="loss" type="number" domain={LOSS_DOMAIN} interval={0} tick={LOSS_TICK} width={52} />
+          {isClassification && <YAxis yAxisId="acc" orientation="right" type="number" domain={[0, 1]} interval={0} tick={PERCENT_TICK} width={44} />}
+          <Tooltip formatter={fmt} labelFormatter={(e) => `epoch ${e}`} />
+          <Line yAxisId="loss" data={epochs} dataKey="valLoss" name="validation loss" stroke={VAL_LOSS} isAnimationActive={false} />
+          {isClassification && <Line yAxisId="acc" data={epochs} dataKey="valAccuracy" name="validation accuracy" stroke={VAL_ACCURACY} isAnimationActive={false} />}
+          {isClassification &&
+            overlays.map((o, i) => (
               <Line
                 key={o.id}
-                data={thin(smooth(o.steps))}
-                dataKey="loss"
-                name={o.name}
+                yAxisId="acc"
+                data={o.epochs}
+                dataKey="valAccuracy"
+                name={`${o.name} accuracy`}
                 stroke={OVERLAY_COLOURS[i % OVERLAY_COLOURS.length]}
                 strokeDasharray="5 3"
-                dot={false}
                 isAnimationActive={false}
               />
             ))}
-          </LineChart>
-        </ResponsiveContainer>
-      </figure>
-      <figure className="chart" data-testid="train.valChart" data-points={run.epochs.length}>
-        <figcaption>Validation per epoch{isClassification ? ': loss and accuracy' : ': loss'}</figcaption>
-        {run.epochs.length === 0 ? (
-          <p className="muted chart-empty">Appears after the first epoch.</p>
-        ) : (
-          <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
-            <LineChart margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
-              <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
-              <XAxis dataKey="epoch" type="number" domain={[1, 'dataMax']} allowDecimals={false} label={{ value: 'epoch', position: 'insideBottomRight', offset: -4 }} />
-              <YAxis yAxisId="loss" type="number" domain={LOSS_DOMAIN} tickFormatter={tick} width={52} />
-              {isClassification && <YAxis yAxisId="acc" orientation="right" type="number" domain={[0, 1]} tickFormatter={(v: number) => `${Math.round(v * 100)}%`} width={44} />}
-              <Tooltip formatter={fmt} labelFormatter={(e) => `epoch ${e}`} />
-              <Legend />
-              <Line yAxisId="loss" data={run.epochs} dataKey="valLoss" name="validation loss" stroke="#e8590c" isAnimationActive={false} />
-              {isClassification && <Line yAxisId="acc" data={run.epochs} dataKey="valAccuracy" name="validation accuracy" stroke="#2b8a3e" isAnimationActive={false} />}
-              {isClassification &&
-                overlays.map((o, i) => (
-                  <Line
-                    key={o.id}
-                    yAxisId="acc"
-                    data={o.epochs}
-                    dataKey="valAccuracy"
-                    name={`${o.name} accuracy`}
-                    stroke={OVERLAY_COLOURS[i % OVERLAY_COLOURS.length]}
-                    strokeDasharray="5 3"
-                    isAnimationActive={false}
-                  />
-                ))}
-              {isClassification && run.zeroShotAccuracy !== null && (
-                <ReferenceLine yAxisId="acc" y={run.zeroShotAccuracy} stroke="#868e96" strokeDasharray="2 4" label={{ value: 'zero-shot', position: 'insideTopLeft', fontSize: 12 }} />
-              )}
-            </LineChart>
-          </ResponsiveContainer>
-        )}
-      </figure>
-    </div>
+          {isClassification && zeroShotAccuracy !== null && (
+            <ReferenceLine yAxisId="acc" y={zeroShotAccuracy} stroke="#868e96" strokeDasharray="2 4" label={{ value: 'zero-shot', position: 'insideTopLeft', fontSize: 12 }} />
+          )}
+        </LineChart>
+      </ResponsiveContainer>
+      <ChartLegend items={legend} />
+    </figure>
   );
 }

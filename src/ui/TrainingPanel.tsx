@@ -220,7 +220,7 @@ export function TrainingPanel(props: TrainingPanelProps) {
       <p className="visually-hidden" aria-live="polite" data-testid="train.announce">
         {run && trainer.runId === run.id ? trainingAnnouncement(run) : ''}
       </p>
-      {run && (run.steps.length > 0 || run.epochs.length > 0) && <TrainingCharts run={run} overlays={overlays} live={trainer.runId === run.id && busy} />}
+      <TrainingCharts run={run ?? null} overlays={overlays} live={!!run && trainer.runId === run.id && busy} />
       <RunsList {...props.runsList} />
     </section>
   );

@@ -41,7 +41,10 @@ describe('chartUpdateDelay', () => {
     { name: 'long after', shownAt: 0, now: 99_999, interval: 1000, delay: 0 },
     { name: 'the rest of the interval', shownAt: 1000, now: 1250, interval: 1000, delay: 750 },
     { name: 'just shown', shownAt: 1000, now: 1000, interval: 1000, delay: 1000 },
-  ])('$name', ({ shownAt, now, interval, delay }) => {
-    expect(chartUpdateDelay(shownAt, now, interval)).toBe(delay);
+    { name: 'lagged: at least the lag when the interval has passed', shownAt: 0, now: 5000, interval: 1000, lag: 500, delay: 500 },
+    { name: 'lagged: the rest of the interval when longer', shownAt: 1000, now: 1250, interval: 1000, lag: 500, delay: 750 },
+    { name: 'lagged without an interval: at once', shownAt: 0, now: 5000, interval: 0, lag: 500, delay: 0 },
+  ])('$name', ({ shownAt, now, interval, lag, delay }) => {
+    expect(chartUpdateDelay(shownAt, now, interval, lag)).toBe(delay);
   });
 });

@@ -41,8 +41,15 @@ export const CHART_UPDATE_INTERVAL_MS = 1000;
 
 /**
  * How long to wait before showing a new value, given when the shown one was shown (ms, same clock):
- * 0 when `interval` has passed (or there is no interval), else the rest of it.
+ * 0 when `interval` has passed (or there is no interval), else the rest of it; with a throttle, at
+ * least `lag` (so that two charts throttled alike but lagged apart never redraw in one task).
  */
-export function chartUpdateDelay(shownAt: number, now: number, interval: number): number {
-  return interval <= 0 ? 0 : Math.max(0, shownAt + interval - now);
+export function chartUpdateDelay(shownAt: number, now: number, interval: number, lag = 0): number {
+  return interval <= 0 ? 0 : Math.max(lag, shownAt + interval - now);
 }
+
+/**
+ * The validation chart's lag behind the loss chart while a run trains: an epoch's end changes both,
+ * and recharts redraws each in one piece, so drawn in the same task they made one long task (issue 17).
+ */
+export const VALIDATION_CHART_LAG_MS = CHART_UPDATE_INTERVAL_MS / 2;
