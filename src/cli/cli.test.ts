@@ -169,6 +169,10 @@ describe('npm run tune says how far the phases besides the steps are', () => {
     expect(at('zero-shot baseline:end')).toBeLessThan(at('zeroShot'));
     expect(at('zeroShot')).toBeLessThan(at('metrics'));
     expect(at('final evaluation:end')).toBeLessThan(at('done'));
+    // While the model loads: a line per stage, before the run starts.
+    const loading = events.flatMap((e, i) => (e.event === 'progress' && e.stage !== 'reading file' && e.stage !== 'parsing CSV' ? [{ stage: e.stage, i }] : []));
+    expect(loading.map((e) => e.stage)).toEqual(['reading config.json', 'reading tokenizer', 'reading weights']);
+    expect(loading.at(-1)!.i).toBeLessThan(at('start'));
   });
 });
 

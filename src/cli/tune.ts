@@ -54,10 +54,10 @@ function phasePrinter(print: (progress: PhaseProgress) => void): (progress: Phas
 /** Checkpoints from a folder or a URL, as the studio session loads them. */
 function nodeModels(): ModelLoader {
   return {
-    async load(source) {
+    async load(source, progress) {
       if (source.kind !== 'url') throw new Error(`the CLI loads folders and URLs, not ${source.kind} sources`);
       const folder = /^https?:\/\//.test(source.url) ? urlFolder(source.url) : await dirFolder(resolve(source.url));
-      return { model: await loadPretrained(folder), id: source.id };
+      return { model: await loadPretrained(folder, { onProgress: (stage) => progress({ stage: `reading ${stage}`, message: folder.label }) }), id: source.id };
     },
     cancel: () => false,
   };
@@ -114,7 +114,8 @@ async function main(): Promise<void> {
   for (const w of warnings) line('warning', w);
 
   const { backend } = await selectNodeBackend(args.backends);
-  const model = await session.loadModel({ source: { kind: 'url', url: args.model, id: args.model } }, quiet);
+  // A line per stage (config, tokenizer, weights): a big checkpoint takes a while, and the CLI said nothing meanwhile.
+  const model = await session.loadModel({ source: { kind: 'url', url: args.model, id: args.model } }, { ...quiet, progress: (p) => line('progress', p) });
   const template = args.template ?? (model.lmKind === 'masked-lm' ? `{${textColumn}} It was [MASK].` : `{${textColumn}} It was`);
   const spec: TaskSpec =
     task.task === 'generation'
