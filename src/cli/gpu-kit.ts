@@ -10,11 +10,12 @@
  *   gpu-kit/peft/, peft_parity.py  every prompt method's PEFT export on the embedded models with the
  *                                studio's logits (src/cli/peft-parity.ts), and the check that loads them
  *                                with real PEFT (src/engine/testdata/verify_peft_parity.py)
- *   gpu-kit/projects/, project_parity.py  the "Train at scale" project of each embedded model with the
- *                                studio's zero-shot probabilities and its own run on the same settings
- *                                (src/cli/project-parity.ts), and the check that runs each project with
- *                                torch + transformers + PEFT + accelerate, one process and two
+ *   gpu-kit/projects/, project_parity.py  the "Train at scale" projects (each method on the embedded
+ *                                models) with the studio's zero-shot probabilities and its own run on the
+ *                                same settings (src/cli/project-parity.ts), and the check that runs each
+ *                                project with torch + transformers + PEFT + accelerate, one process and two
  *                                (src/engine/export/project/project_parity.py)
+ *   gpu-kit/train-py-check/      check_train_py.py encoder-forward: train.py's prompt encoders in torch
  *   gpu-kit/run.sh               the one command: webgpu rows, the anchor and its table, PEFT parity,
  *                                then the projects (run.sh --projects-only runs only those)
  *
@@ -72,6 +73,10 @@ async function main(): Promise<void> {
   // The "Train at scale" projects with the studio's own zero-shot and run, and their check.
   execFileSync('npx', ['tsx', join('src', 'cli', 'project-parity.ts'), '--out', join(KIT, 'projects')], { stdio: 'inherit' });
   await copyFile(join('src', 'engine', 'export', 'project', 'project_parity.py'), join(KIT, 'project_parity.py'));
+  // train.py's prompt encoders in torch against the studio's outputs (check_train_py.py loads the train.py beside it).
+  await mkdir(join(KIT, 'train-py-check'), { recursive: true });
+  for (const f of ['check_train_py.py', 'train.py']) await copyFile(join('src', 'engine', 'export', 'project', f), join(KIT, 'train-py-check', f));
+  await copyFile(join('src', 'engine', 'export', 'testdata', 'template-golden.json'), join(KIT, 'train-py-check', 'template-golden.json'));
   await writeFile(join(KIT, 'run.sh'), RUN_SH);
   await chmod(join(KIT, 'run.sh'), 0o755);
   const files = await readdir(KIT, { recursive: true });
@@ -124,6 +129,7 @@ set -- \${ARGS[@]+"\${ARGS[@]}"}
 # validation split against the studio's, row by row; the trained accuracy against the studio's run.
 run_projects() {
   { python3 -c 'import torch, transformers, peft, accelerate; print("torch", torch.__version__, "transformers", transformers.__version__, "peft", peft.__version__, "accelerate", accelerate.__version__, "cuda", torch.cuda.is_available())'; } 2>&1 | tee "$OUT/project-versions.log"
+  python3 "$KIT/train-py-check/check_train_py.py" encoder-forward "$KIT/train-py-check/template-golden.json" 2>&1 | tee "$OUT/encoder-forward.log"
   python3 "$KIT/project_parity.py" "$KIT/projects" "$OUT/projects" \${QUICK:+--epochs 1} 2>&1 | tee "$OUT/project-parity.log"
   return \${PIPESTATUS[0]}
 }

@@ -1,9 +1,10 @@
 /**
- * Writes the cases of the "Train at scale" parity check: for each embedded model, the project the
- * studio exports for the sentiment sample (its preset template and label words, the method's default
- * settings, a few epochs), plus what the studio itself gets on the same split:
+ * Writes the cases of the "Train at scale" parity check: for each embedded model and method (CASES), the
+ * project the studio exports for the sentiment sample (its preset template and label words, the method's
+ * default settings, a few epochs), plus what the studio itself gets on the same split:
  *
- *   projects/<model>/                 the project (train.py, studio_config.json, data/, accelerate/, ...)
+ *   projects/<case>/                  the project (train.py, studio_config.json, data/, accelerate/, ...);
+ *                                     <case> is the model's name, then -<method> (and -lstm) for other methods than prompt
  *   projects/<model>/studio_predictions.json   zero-shot class probabilities per validation row (Node, cpu backend)
  *   projects/<model>/studio_run.json           the studio's own run with those settings: zero-shot and tuned accuracy
  *
@@ -17,7 +18,8 @@ import { dirname, join, resolve } from 'node:path';
 import { loadPretrained } from '../model/loader';
 import { dirFolder, useNodeBackend } from '../node/model';
 import { prepareClassification, zeroShotReport } from '../engine/classification';
-import { DEFAULT_TRAINING_CONFIG, type TrainingConfig } from '../engine/train';
+import { defaultTrainingConfig, type TrainingConfig } from '../engine/train';
+import type { PromptEncoderType, PromptMethod } from '../engine/types';
 import { SAMPLES } from '../shared/samples';
 import { StudioSession } from '../session/StudioSession';
 import { parseCsvText } from '../session/csv';
@@ -41,13 +43,22 @@ const args = startCommand(PROJECT_PARITY, (argv) => {
   return { out: writableFolder(v.out, 'out'), models: v.models, epochs: numberOption(v.epochs, 'epochs', { integer: true, min: 1 }, 5) };
 });
 
-const MODELS = ['studio-bert-tiny', 'studio-gpt2-tiny'];
+/** Every method's path through train.py (input vectors, an encoder's output, a key/value cache) on both families. */
+const CASES: { model: string; method: PromptMethod; encoderType?: PromptEncoderType }[] = [
+  { model: 'studio-bert-tiny', method: 'prompt' },
+  { model: 'studio-bert-tiny', method: 'p-tuning' },
+  { model: 'studio-bert-tiny', method: 'p-tuning', encoderType: 'lstm' },
+  { model: 'studio-bert-tiny', method: 'prefix' },
+  { model: 'studio-gpt2-tiny', method: 'prompt' },
+  { model: 'studio-gpt2-tiny', method: 'prefix' },
+];
+const caseName = (c: (typeof CASES)[number]) => [c.model, ...(c.method === 'prompt' ? [] : [c.method]), ...(c.encoderType === 'lstm' ? ['lstm'] : [])].join('-');
 
 async function main(): Promise<void> {
   await useNodeBackend('wasm'); // the CLI's backend (cpu is far too slow to train on)
   const sample = SAMPLES.find((s) => s.file === 'sentiment.csv')!;
   const csv = new Uint8Array(await readFile(join('public', 'samples', sample.file)));
-  for (const name of MODELS) {
+  for (const name of [...new Set(CASES.map((c) => c.model))]) {
     const modelDir = join(args.models, name);
     const session = new StudioSession({ load: async () => ({ model: await loadPretrained(await dirFolder(resolve(modelDir))), id: modelDir }), cancel: () => false });
     const quiet = { progress: () => {}, metrics: () => {}, checkpoint: () => {} };
@@ -56,48 +67,56 @@ async function main(): Promise<void> {
     const template = sample.templates[summary.lmKind]!;
     const labelWords = Object.fromEntries(Object.entries(sample.labelWords!).map(([c, w]) => [c, [...w]]));
     const spec: TaskSpec = { task: 'classification', template, labelColumn: 'label', textColumns: ['text'], labelWords };
-    const config: TrainingConfig = { ...DEFAULT_TRAINING_CONFIG, epochs: args.epochs };
-    const dir = join(args.out, name);
-    const project = session.exportProject({ spec, config });
-    for (const { path, bytes } of project.files) {
-      await mkdir(dirname(join(dir, path)), { recursive: true });
-      await writeFile(join(dir, path), bytes);
+    for (const c of CASES.filter((c) => c.model === name)) {
+      const config: TrainingConfig = { ...defaultTrainingConfig('verbalizer', c.method), epochs: args.epochs, ...(c.encoderType ? { encoderType: c.encoderType } : {}) };
+      await writeCase(session, caseName(c), spec, config, template, labelWords, modelDir);
     }
-    // The studio's zero-shot on the project's validation split, row by row, read back from the
-    // project's own data/validation.csv (so the CSV round trip is part of the check).
-    const m = session.model!;
-    const parsed = parseCsvText(await readFile(join(dir, 'data', 'validation.csv'), 'utf8'), 'validation.csv');
-    const valRows: Row[] = parsed.rows.map((cells) => Object.fromEntries(parsed.columns.map((c, i) => [c, cells[i]])));
-    const prepared = prepareClassification(m, { rows: valRows, labelColumn: 'label', template, labelWords }, config);
-    try {
-      const report = await zeroShotReport(m, prepared, valRows, 'label');
-      await writeFile(
-        join(dir, 'studio_predictions.json'),
-        JSON.stringify({ model: modelDir, classes: prepared.classes, rows: valRows.length, accuracy: report?.accuracy ?? null, zeroShot: report?.predictions.map((p) => ({ index: p.index, predicted: p.predicted, probabilities: p.probabilities })) ?? null }),
-      );
-    } finally {
-      prepared.verbalizer?.dispose();
-    }
-    const started = Date.now();
-    const outcome = (await session.train({ runId: 'parity', spec, config }, quiet)) as ClassificationOutcome;
-    await writeFile(
-      join(dir, 'studio_run.json'),
-      JSON.stringify({
-        model: modelDir,
-        config,
-        zeroShotAccuracy: outcome.zeroShot?.accuracy ?? null,
-        accuracy: outcome.tuned?.accuracy ?? null,
-        macroF1: outcome.tuned?.macroF1 ?? null,
-        bestEpoch: outcome.bestEpoch,
-        stopReason: outcome.stopReason,
-        valSize: outcome.valSize,
-        epochs: outcome.epochs,
-        seconds: (Date.now() - started) / 1000,
-      }),
-    );
-    console.log(JSON.stringify({ case: name, dir, valSize: outcome.valSize, zeroShotAccuracy: outcome.zeroShot?.accuracy ?? null, accuracy: outcome.tuned?.accuracy ?? null }));
-    m.model.dispose();
+    session.model!.model.dispose();
   }
+}
+
+/** One case's project, the studio's zero-shot predictions on its validation split, and the studio's run. */
+async function writeCase(session: StudioSession, name: string, spec: TaskSpec, config: TrainingConfig, template: string, labelWords: Record<string, string[]>, modelDir: string): Promise<void> {
+  const quiet = { progress: () => {}, metrics: () => {}, checkpoint: () => {} };
+  const dir = join(args.out, name);
+  const project = session.exportProject({ spec, config });
+  for (const { path, bytes } of project.files) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), bytes);
+  }
+  // The studio's zero-shot on the project's validation split, row by row, read back from the
+  // project's own data/validation.csv (so the CSV round trip is part of the check).
+  const m = session.model!;
+  const parsed = parseCsvText(await readFile(join(dir, 'data', 'validation.csv'), 'utf8'), 'validation.csv');
+  const valRows: Row[] = parsed.rows.map((cells) => Object.fromEntries(parsed.columns.map((c, i) => [c, cells[i]])));
+  const prepared = prepareClassification(m, { rows: valRows, labelColumn: 'label', template, labelWords }, config);
+  try {
+    const report = await zeroShotReport(m, prepared, valRows, 'label');
+    await writeFile(
+      join(dir, 'studio_predictions.json'),
+      JSON.stringify({ model: modelDir, classes: prepared.classes, rows: valRows.length, accuracy: report?.accuracy ?? null, zeroShot: report?.predictions.map((p) => ({ index: p.index, predicted: p.predicted, probabilities: p.probabilities })) ?? null }),
+    );
+  } finally {
+    prepared.verbalizer?.dispose();
+  }
+  const started = Date.now();
+  const outcome = (await session.train({ runId: 'parity', spec, config }, quiet)) as ClassificationOutcome;
+  await writeFile(
+    join(dir, 'studio_run.json'),
+    JSON.stringify({
+      model: modelDir,
+      config,
+      zeroShotAccuracy: outcome.zeroShot?.accuracy ?? null,
+      accuracy: outcome.tuned?.accuracy ?? null,
+      macroF1: outcome.tuned?.macroF1 ?? null,
+      bestEpoch: outcome.bestEpoch,
+      stopReason: outcome.stopReason,
+      valSize: outcome.valSize,
+      epochs: outcome.epochs,
+      seconds: (Date.now() - started) / 1000,
+    }),
+  );
+  console.log(JSON.stringify({ case: name, dir, valSize: outcome.valSize, zeroShotAccuracy: outcome.zeroShot?.accuracy ?? null, accuracy: outcome.tuned?.accuracy ?? null }));
 }
 
 void main();

@@ -94,9 +94,12 @@ describe('exportProject', () => {
     await expect(call('exportProject', { spec: { task: 'generation', template: '{text}', targetColumn: 'label', textColumns: ['text'] }, config })).rejects.toThrow(
       'generation is not exported as a project yet',
     );
-    await expect(call('exportProject', { spec, config: { ...config, method: 'p-tuning', encoderType: 'lstm' } })).rejects.toThrow(
-      'train.py builds P-tuning with the MLP prompt encoder only',
-    );
+    // P-tuning with the LSTM encoder: train.py builds it (check_train_py.py encoder-forward) and PEFT's config says LSTM.
+    const lstm = unzipSync((await call('exportProject', { spec, config: { ...config, method: 'p-tuning', encoderType: 'lstm', encoderHiddenSize: 8 } })).zip);
+    const lstmConfig = JSON.parse(new TextDecoder().decode(lstm['studio_config.json'])) as { settings: { encoderType: string }; promptMetadata: { encoderType: string }; peftConfig: { encoder_reparameterization_type: string } };
+    expect(lstmConfig.settings.encoderType).toBe('lstm');
+    expect(lstmConfig.promptMetadata.encoderType).toBe('lstm');
+    expect(lstmConfig.peftConfig.encoder_reparameterization_type).toBe('LSTM');
   });
 
   it("imports the project's output (prompt.json or the adapter, with metrics.json) and evaluates it on the current data", async () => {

@@ -139,6 +139,7 @@ export function projectPromptMetadata(input: ProjectInput): PromptExportMetadata
     labelWords: input.labelWords,
     ...(method !== 'prompt' ? { method } : {}),
     ...(method !== 'prompt' && projected ? { encoderHiddenSize: config.encoderHiddenSize ?? model.config.hiddenSize } : {}),
+    ...(method === 'p-tuning' && config.encoderType === 'lstm' ? { encoderType: 'lstm' as const } : {}),
     init: input.init.kind === 'text' ? { kind: 'text', text: input.init.text } : { kind: input.init.kind },
     hyperparameters: {
       promptLength: input.promptLength,
@@ -311,9 +312,6 @@ ${input.initialPrompt ? '\n`initial_prompt/prompt.json` is the studio\'s prompt 
 /** The project's files by path. */
 export function projectFiles(input: ProjectInput): Record<string, Uint8Array> {
   if (input.classes.length < 2) throw new PromptExportError(`a project needs at least two classes, got ${input.classes.length}`);
-  if (input.config.method === 'p-tuning' && input.config.encoderType === 'lstm') {
-    throw new PromptExportError('train.py builds P-tuning with the MLP prompt encoder only; this run uses the LSTM encoder (choose the MLP encoder to export a project)');
-  }
   for (const c of [input.labelColumn, ...input.textColumns]) {
     if (!input.columns.includes(c)) throw new PromptExportError(`column "${c}" is not among the data's columns (${input.columns.join(', ')})`);
   }

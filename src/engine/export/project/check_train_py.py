@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Checks train.py's pure-Python parts against the studio, without torch (run by golden.test.ts).
+"""Checks train.py's pure-Python parts against the studio, without torch (run by golden.test.ts), and its prompt encoders with torch where it is installed.
 
     python3 check_train_py.py golden GOLDEN.json     template rendering, label-word plans, seeds, schedule, inits
+    python3 check_train_py.py encoder-forward GOLDEN.json   train.py's torch prompt encoders = the studio's (needs torch)
     python3 check_train_py.py csv FILE.csv           prints the rows train.py reads, as JSON
     python3 check_train_py.py prompt-json IN.json    prints prompt.json as train.py writes it ({vectors, metadata, head})
 
@@ -40,6 +41,41 @@ class TableTokenizer:
 
     def encode_start(self, text):
         return self._look_up("encodeStart", text)
+
+
+def check_encoder_forward(path):
+    """train.py's torch prompt encoders (MLP; LSTM + MLP) on the golden file's embeddings against the studio's outputs. Needs torch."""
+    t = load_train_py()  # first: it checks that its import alone does not import torch
+    import torch
+
+    with open(path, encoding="utf-8") as f:
+        golden = json.load(f)
+    failures = []
+    cases = golden["inited"]
+    mf = cases["mlpForward"]
+    le = cases["lstmEncoder"]
+    runs = [
+        ("MLP encoder", None, t.encoder_init(mf["sizes"], mf["seed"]), mf),
+        ("LSTM encoder", *t.lstm_encoder_init(le["hidden"], le["encoderHidden"], le["seed"]), le),
+    ]
+    for name, lstm, mlp, case in runs:
+        x = torch.tensor(case["embeddings"], dtype=torch.float32, requires_grad=True)
+        lstm_module = t.torch_lstm(lstm) if lstm else None
+        out = t.run_encoder(x, lstm_module, t.torch_linears(mlp), "relu")
+        got = out.detach().flatten().tolist()
+        if not (len(got) == len(case["output"]) and all(close(a, b, 1e-5) for a, b in zip(got, case["output"]))):
+            failures.append(f"{name}: train.py computes {got}, the studio {case['output']}")
+        out.sum().backward()  # the gradient reaches the embeddings and the trained weights, not the frozen bias_hh
+        if x.grad is None or not torch.isfinite(x.grad).all():
+            failures.append(f"{name}: no finite gradient for the embeddings")
+        if lstm_module is not None:
+            frozen = [n for n, p in lstm_module.named_parameters() if not p.requires_grad]
+            if sorted(frozen) != sorted(f"bias_hh_l{l}{s}" for l in range(len(lstm)) for s in ("", "_reverse")):
+                failures.append(f"{name}: frozen parameters {frozen}, expected every bias_hh")
+    for line in failures:
+        print(line)
+    print(f"{len(failures)} failure(s) in {len(runs)} encoder forward cases (torch {torch.__version__})")
+    return 1 if failures else 0
 
 
 def close(a, b, tol):
@@ -133,6 +169,19 @@ def check_golden(path):
         want = enc["layers"][k]
         if not (len(flat) == len(want["weight"]) and all(close(x, y, 1e-6) for x, y in zip(flat, want["weight"])) and all(close(x, y, 1e-6) for x, y in zip(b, want["bias"]))):
             failures.append(f"encoder layer {k}: {flat} {b} vs {want}")
+    le = golden["inited"]["lstmEncoder"]
+    lstm, mlp = t.lstm_encoder_init(le["hidden"], le["encoderHidden"], le["seed"])
+    for l, pair in enumerate(lstm):
+        for name, (w_in, w_rec, b) in zip(("forward", "backward"), pair):
+            want = le["lstm"][l][name]
+            for what, got_values, want_values in (("input weight", [x for row in w_in for x in row], want["inputWeight"]), ("recurrent weight", [x for row in w_rec for x in row], want["recurrentWeight"]), ("bias", b, want["bias"])):
+                if not (len(got_values) == len(want_values) and all(close(x, y, 1e-6) for x, y in zip(got_values, want_values))):
+                    failures.append(f"LSTM encoder layer {l} {name} {what}: {got_values} vs {want_values}")
+    for k, (w, b) in enumerate(mlp):
+        flat = [x for row in w for x in row]
+        want = le["mlp"][k]
+        if not (len(flat) == len(want["weight"]) and all(close(x, y, 1e-6) for x, y in zip(flat, want["weight"])) and all(close(x, y, 1e-6) for x, y in zip(b, want["bias"]))):
+            failures.append(f"LSTM encoder's MLP layer {k}: {flat} {b} vs {want}")
     hd = golden["inited"]["head"]
     w, b = t.head_init(hd["hidden"], hd["classes"], hd["seed"])
     flat = [x for row in w for x in row]
@@ -171,6 +220,8 @@ def main(argv):
     command, path = argv[1], argv[2]
     if command == "golden":
         return check_golden(path)
+    if command == "encoder-forward":
+        return check_encoder_forward(path)
     t = load_train_py()
     if command == "csv":
         sys.stdout.write(json.dumps(t.read_csv(path), ensure_ascii=False))

@@ -31,6 +31,8 @@ function pythonAvailable(): boolean {
   return ok;
 }
 const HAS_PYTHON = pythonAvailable();
+/** torch is not needed by the suite (CI has none; the GPU kit's machine has it): where it is, train.py's torch encoders are checked too. */
+const HAS_TORCH = HAS_PYTHON && spawnSync(PYTHON, ['-c', 'import torch']).status === 0;
 
 function python(args: string[]): string {
   const r = spawnSync(PYTHON, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -75,6 +77,10 @@ describe('train.py', () => {
   it.skipIf(!HAS_PYTHON)('renders, scores, draws and schedules as the studio does (golden file, without torch)', () => {
     const out = python([CHECK, 'golden', GOLDEN]);
     expect(out).toMatch(/^0 failure\(s\) in \d+ golden cases/m);
+  });
+
+  it.skipIf(!HAS_TORCH)("computes P-tuning's prompt encoders (MLP; bidirectional LSTM + MLP) as the studio does, in torch", () => {
+    expect(python([CHECK, 'encoder-forward', GOLDEN])).toMatch(/^0 failure\(s\) in 2 encoder forward cases/m);
   });
 
   it.skipIf(!HAS_PYTHON)('the python check fails when the rendering differs', () => {

@@ -12,7 +12,7 @@ import { withoutWordStartMarker, type TextTokenizer } from '../../../model/token
 import type { FrozenLM, TransformerConfig } from '../../../model/types';
 import type { Row } from '../../data';
 import { seededRandom } from '../../random';
-import { createLabelHead, createPromptEncoder, initTokenIds, tokenFrequencies } from '../../softPrompt';
+import { createLabelHead, createLstmPromptEncoder, createPromptEncoder, initTokenIds, SoftPrompt, tokenFrequencies } from '../../softPrompt';
 import { compileTemplate } from '../../template';
 import { learningRateAt } from '../../train';
 import type { PromptInit } from '../../types';
@@ -206,11 +206,35 @@ export async function goldenCases(tokenizers: Record<GoldenModel, LoadedTokenize
   const encoder = createPromptEncoder([3, 2, 4], 'relu', 5);
   const head = createLabelHead(4, 3, 9);
   const read = (t: tf.Tensor) => Array.from(t.dataSync());
+  // P-tuning's encoders on 4 embeddings: their draws, and what they compute (train.py's torch modules are
+  // checked against `output` where torch is installed, check_train_py.py encoder-forward).
+  const embeddings = Array.from({ length: 4 }, (_, i) => Array.from({ length: 3 }, (_, j) => Math.sin(1 + 3 * i + j)));
+  const outputOf = (e: typeof encoder) => {
+    const prompt = new SoftPrompt(tf.variable(tf.tensor2d(embeddings)), null, { method: 'p-tuning', encoder: e });
+    const out = tf.tidy(() => prompt.output());
+    const values = read(out);
+    out.dispose();
+    prompt.vectors.dispose();
+    return values;
+  };
+  const lstm = createLstmPromptEncoder(3, 2, 7);
+  const direction = (d: NonNullable<typeof lstm.lstm>[number]['forward']) => ({ inputWeight: read(d.inputWeight), recurrentWeight: read(d.recurrentWeight), bias: read(d.bias) });
   const inited = {
     encoder: { sizes: [3, 2, 4], seed: 5, layers: encoder.layers.map((l) => ({ weight: read(l.weight), bias: read(l.bias) })) },
     head: { hidden: 4, classes: 3, seed: 9, weight: read(head.weight), bias: read(head.bias) },
+    mlpForward: { sizes: [3, 2, 4], seed: 5, embeddings, output: outputOf(encoder) },
+    lstmEncoder: {
+      hidden: 3,
+      encoderHidden: 2,
+      seed: 7,
+      lstm: lstm.lstm!.map((l) => ({ forward: direction(l.forward), backward: direction(l.backward) })),
+      mlp: lstm.layers.map((l) => ({ weight: read(l.weight), bias: read(l.bias) })),
+      embeddings,
+      output: outputOf(lstm),
+    },
   };
-  tf.dispose([...encoder.layers.flatMap((l) => [l.weight, l.bias]), head.weight, head.bias]);
+  const lstmVariables = lstm.lstm!.flatMap((l) => [l.forward, l.backward]).flatMap((d) => [d.inputWeight, d.recurrentWeight, d.bias]);
+  tf.dispose([...encoder.layers.flatMap((l) => [l.weight, l.bias]), head.weight, head.bias, ...lstmVariables, ...lstm.layers.flatMap((l) => [l.weight, l.bias])]);
   // SentencePiece tokenizers: the continuation tokenizer's tokenizer.json (no word-start marker).
   const wordStartMarker = [
     { name: 'Metaspace, prepend always', input: { normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: false } } },

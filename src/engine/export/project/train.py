@@ -525,6 +525,79 @@ def encoder_init(sizes, seed):
     return layers
 
 
+def torch_linears(layers):
+    """The prompt encoder's MLP as torch Linear layers holding the studio's [(W [in, out], b [out])]."""
+    import torch
+
+    out = torch.nn.ModuleList()
+    for w, b in layers:
+        lin = torch.nn.Linear(len(w), len(w[0]))
+        with torch.no_grad():
+            lin.weight.copy_(torch.tensor(w, dtype=torch.float32).T)  # studio [in, out] -> torch [out, in]
+            lin.bias.copy_(torch.tensor(b, dtype=torch.float32))
+        out.append(lin)
+    return out
+
+
+def torch_lstm(layers):
+    """P-tuning's LSTM encoder as PEFT builds it (bidirectional, batch first), holding the studio's weights
+    from lstm_encoder_init's layout: torch keeps [4E, in] where the studio keeps [in, 4E], and two biases
+    where the studio keeps their sum, so bias_hh stays at zero and frozen (trained as well, it would double
+    the bias's Adam steps)."""
+    import torch
+
+    E = len(layers[0][0][1])
+    lstm = torch.nn.LSTM(len(layers[0][0][0]), E, num_layers=len(layers), bidirectional=True, batch_first=True)
+    with torch.no_grad():
+        for l, pair in enumerate(layers):
+            for suffix, (w_in, w_rec, b) in zip(("", "_reverse"), pair):
+                getattr(lstm, f"weight_ih_l{l}{suffix}").copy_(torch.tensor(w_in, dtype=torch.float32).T)
+                getattr(lstm, f"weight_hh_l{l}{suffix}").copy_(torch.tensor(w_rec, dtype=torch.float32).T)
+                getattr(lstm, f"bias_ih_l{l}{suffix}").copy_(torch.tensor(b, dtype=torch.float32))
+                bias_hh = getattr(lstm, f"bias_hh_l{l}{suffix}")
+                bias_hh.zero_()
+                bias_hh.requires_grad_(False)
+    return lstm
+
+
+def run_encoder(x, lstm, linears, activation):
+    """The encoder's output for embeddings x [N, in]: the LSTM (if any), then the MLP with `activation` between layers."""
+    import torch
+
+    if lstm is not None:
+        x = lstm(x[None])[0][0]  # [1, N, H] -> [1, N, 2E] (forward, backward) -> [N, 2E]
+    for i, lin in enumerate(linears):
+        x = lin(x)
+        if i < len(linears) - 1:
+            x = torch.relu(x) if activation == "relu" else torch.tanh(x)
+    return x
+
+
+LSTM_ENCODER_LAYERS = 2  # PEFT's num_layers for P-tuning's LSTM (the studio's LSTM_ENCODER_LAYERS)
+
+
+def lstm_encoder_init(hidden, E, seed):
+    """P-tuning's LSTM encoder drawn as createLstmPromptEncoder draws it: per bidirectional layer a
+    (forward, backward) pair of (W_in [in, 4E], W_rec [E, 4E], b [4E]) with the gates in torch's order
+    (input, forget, cell, output), uniform in +-1/sqrt(E); then the MLP 2E -> 2E -> H as encoder_init."""
+    rng = seeded_random(seed, "init-encoder-lstm")
+    bound = 1 / math.sqrt(E)
+
+    def direction(inp):
+        w_in = uniform_matrix(rng, inp, 4 * E, bound)
+        w_rec = uniform_matrix(rng, E, 4 * E, bound)
+        b = [(2 * rng.uniform() - 1) * bound for _ in range(4 * E)]
+        return w_in, w_rec, b
+
+    layers = []
+    for l in range(LSTM_ENCODER_LAYERS):
+        inp = hidden if l == 0 else 2 * E
+        forward = direction(inp)  # drawn before the backward direction, as the studio draws them
+        backward = direction(inp)
+        layers.append((forward, backward))
+    return layers, encoder_init([2 * E, 2 * E, hidden], seed)
+
+
 def head_init(hidden, classes, seed):
     """Glorot-uniform [H, C] and zero bias, as createLabelHead."""
     rng = seeded_random(seed, "init-head")
@@ -759,27 +832,17 @@ def main(argv=None):
 
     # ---- the trainable parts of one member: vectors [N, D], optional encoder, optional head.
     class Member(torch.nn.Module):
-        def __init__(self, vectors, encoder=None, activation="relu", head=None):
+        def __init__(self, vectors, encoder=None, activation="relu", head=None, lstm=None):
             super().__init__()
             self.vectors = torch.nn.Parameter(torch.tensor(vectors, dtype=torch.float32))
-            self.encoder = torch.nn.ModuleList()
+            self.encoder = torch_linears(encoder or [])
             self.activation = activation
-            for w, b in encoder or []:
-                lin = torch.nn.Linear(len(w), len(w[0]))
-                with torch.no_grad():
-                    lin.weight.copy_(torch.tensor(w, dtype=torch.float32).T)  # studio [in, out] -> torch [out, in]
-                    lin.bias.copy_(torch.tensor(b, dtype=torch.float32))
-                self.encoder.append(lin)
+            self.lstm = torch_lstm(lstm) if lstm else None
             self.head_weight = torch.nn.Parameter(torch.tensor(head[0], dtype=torch.float32)) if head else None
             self.head_bias = torch.nn.Parameter(torch.tensor(head[1], dtype=torch.float32)) if head else None
 
         def output(self):
-            x = self.vectors
-            for i, lin in enumerate(self.encoder):
-                x = lin(x)
-                if i < len(self.encoder) - 1:
-                    x = torch.relu(x) if self.activation == "relu" else torch.tanh(x)
-            return x
+            return run_encoder(self.vectors, self.lstm, self.encoder, self.activation)
 
     def key_values(ids):
         """[len(ids), L x 2 x H]: every layer's keys and values for the tokens as one sequence (PEFT's prefix layout)."""
@@ -836,6 +899,9 @@ def main(argv=None):
             vectors = [[std * rng.normal() for _ in range(H)] for _ in range(N)]
         else:
             vectors = table[torch.tensor(ids_for(init))].tolist()
+        if method == "p-tuning" and settings.get("encoderType") == "lstm":
+            lstm, mlp = lstm_encoder_init(H, E, seed)
+            return Member(vectors, mlp, "relu", head, lstm=lstm)
         if method == "p-tuning":
             return Member(vectors, encoder_init([H, E, E, H], seed), "relu", head)
         if method == "prefix":
@@ -911,10 +977,13 @@ def main(argv=None):
             return torch.stack(scores)
 
     model = Prompts(base, members)
-    trainable = [p for m in members for p in m.parameters()]
+    def own_parameters(m):
+        return [p for p in m.parameters() if p.requires_grad]  # not an LSTM's frozen bias_hh
+
+    trainable = [p for m in members for p in own_parameters(m)]
     groups = []  # per member, the indices of its parameters in `trainable`
     for m in members:
-        groups.append(list(range(sum(len(g) for g in groups), sum(len(g) for g in groups) + len(list(m.parameters())))))
+        groups.append(list(range(sum(len(g) for g in groups), sum(len(g) for g in groups) + len(own_parameters(m)))))
     adam = cfg["optimizer"]
     optimizer = torch.optim.Adam(trainable, lr=settings["learningRate"], betas=(adam["beta1"], adam["beta2"]), eps=adam["epsilon"])
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -1178,7 +1247,8 @@ def _save_peft(cfg, base, vectors, model_id, folder):
     if method == "prefix":
         config = PrefixTuningConfig(prefix_projection=False, encoder_hidden_size=cfg["settings"].get("encoderHiddenSize") or model_cfg["hiddenSize"], **common)
     elif method == "p-tuning":
-        config = PromptEncoderConfig(encoder_reparameterization_type="MLP", encoder_hidden_size=cfg["settings"].get("encoderHiddenSize") or model_cfg["hiddenSize"], **common)
+        encoder_type = "LSTM" if cfg["settings"].get("encoderType") == "lstm" else "MLP"
+        config = PromptEncoderConfig(encoder_reparameterization_type=encoder_type, encoder_hidden_size=cfg["settings"].get("encoderHiddenSize") or model_cfg["hiddenSize"], **common)
     else:
         config = PromptTuningConfig(**common)
     try:
