@@ -54,12 +54,12 @@ export function TrainingCharts({ run, overlays, live = false }: { run: RunRecord
   // Each chart has its own throttle, the validation chart's lagged, so that an epoch's end redraws them in two
   // tasks. The validation chart throttles only what it draws: the record changes on every metrics batch, and a
   // lag restarted by each of them would hold the chart back until the run ends.
-  const forLoss = sameRun(useThrottled(run, interval), run);
+  const forLoss = useThrottled(run, interval);
   const validation = useMemo(
     () => (run ? { id: run.id, epochs: run.epochs, zeroShotAccuracy: run.zeroShotAccuracy, task: run.spec.task } : null),
     [run?.id, run?.epochs, run?.zeroShotAccuracy, run?.spec.task],
   );
-  const forValidation = sameRun(useThrottled(validation, interval, VALIDATION_CHART_LAG_MS), validation);
+  const forValidation = useThrottled(validation, interval, VALIDATION_CHART_LAG_MS);
   return (
     <div className="charts">
       <LossChart steps={forLoss?.steps ?? NO_STEPS} overlays={overlays} />
@@ -73,13 +73,17 @@ export function TrainingCharts({ run, overlays, live = false }: { run: RunRecord
   );
 }
 
-/** The throttled value while it is the current run's; another run (one the user picked) is shown at once. */
-const sameRun = <T extends { id: string }>(shown: T | null, current: T | null) => (shown?.id === current?.id ? shown : current);
-
-/** `value`, changing at most once per `interval` ms and at least `lag` ms after it changed (the latest value shown once the interval has passed). */
-function useThrottled<T>(value: T, interval: number, lag = 0): T {
+/**
+ * A run's `value`, changing at most once per `interval` ms and at least `lag` ms after it changed (the latest
+ * value shown once the interval has passed). Another run's value (a new run at Start, or one the user picked)
+ * is taken at once, as it is then: only a run's own updates wait.
+ */
+function useThrottled<T extends { id: string } | null>(value: T, interval: number, lag = 0): T {
   const [shown, setShown] = useState(value);
   const shownAt = useRef(0);
+  const otherRun = shown?.id !== value?.id;
+  // React's derived-state update: rendered again at once with the other run, before anything is drawn.
+  if (otherRun) setShown(value);
   useEffect(() => {
     if (value === shown) return;
     const delay = chartUpdateDelay(shownAt.current, performance.now(), interval, lag);
@@ -93,7 +97,7 @@ function useThrottled<T>(value: T, interval: number, lag = 0): T {
     const timer = setTimeout(show, delay);
     return () => clearTimeout(timer);
   }, [value, shown, interval, lag]);
-  return interval <= 0 ? value : shown;
+  return interval <= 0 || otherRun ? value : shown;
 }
 
 const NO_STEPS: StepPoint[] = [];
