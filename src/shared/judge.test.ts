@@ -181,14 +181,14 @@ describe('judgeOutcome on classification runs', () => {
         rows: [...times(7, ['positive', 'positive', 'positive']), ...times(6, ['negative', 'negative', 'negative']), ...times(6, ['negative', 'positive', 'positive']), ['negative', 'negative', 'positive'], ...times(4, ['positive', 'negative', 'negative'])],
       },
       findings: ['tuned-accuracy:neutral', 'vs-majority:neutral', 'vs-zero-shot:neutral'],
-      next: ['more-validation'],
+      next: ['prefix-method', 'more-validation'],
       texts: [/Ahead of the zero-shot prompt \(54\.2%\) by 4\.2 points, which chance alone could give on 24 validation rows: of the 1 row where they differ, tuned is right on 1 and zero-shot on 0 \(exact sign test, p = 1\.00\)\. No evidence that either is better\./, /known only to about ±\d+ points/],
     },
     {
       name: 'a tuned prompt that answers one class, with the loss flat at ln 2, in label-word mode',
       shape: { rows: [...times(40, ['positive', 'positive', 'negative']), ...times(40, ['negative', 'positive', 'negative'])], trainLosses: flat(40, 0.69), epochs: [{ trainLoss: 0.7 }, { trainLoss: 0.69 }] },
       findings: ['constant-tuned:bad', 'constant-zero-shot:bad', 'tuned-accuracy:neutral', 'vs-majority:neutral', 'vs-zero-shot:neutral'],
-      next: ['learning-rate', 'head-mode', 'label-words'],
+      next: ['learning-rate', 'head-mode', 'label-words', 'prefix-method'],
       texts: [/Right and wrong on exactly the same 80 validation rows as always answering “positive” \(50\.0%\): no difference at all\./, /ends at 0\.69\d, about ln 2 = 0\.693.*larger learning rate \(now 0\.03, try 0\.09 or 0\.3\)/],
     },
     {
@@ -199,20 +199,20 @@ describe('judgeOutcome on classification runs', () => {
         meta: { ...headMeta(), model: BIG.model },
       },
       findings: ['near-constant-tuned:bad', 'tuned-accuracy:neutral', 'vs-majority:neutral'],
-      next: ['learning-rate', 'label-words'],
+      next: ['learning-rate', 'label-words', 'prefix-method'],
     },
     {
       name: 'a tuned prompt stuck on one class with a settled loss above ln 2: the head mode',
       shape: { rows: [...times(40, ['positive', 'positive', 'positive']), ...times(40, ['negative', 'positive', 'negative'])], trainLosses: flat(40, 1.1) },
       findings: ['constant-tuned:bad', 'tuned-accuracy:neutral', 'vs-majority:neutral', 'vs-zero-shot:bad'],
-      next: ['head-mode'],
+      next: ['head-mode', 'prefix-method'],
       texts: [/still answers one class whatever the text: the linear-head mode/],
     },
     {
       name: 'the same in head mode: the learning rate',
       shape: { rows: [...times(40, ['positive', 'positive', null]), ...times(40, ['negative', 'positive', null])], trainLosses: flat(40, 1.1), meta: { ...headMeta(), model: BIG.model } },
       findings: ['constant-tuned:bad', 'tuned-accuracy:neutral', 'vs-majority:neutral'],
-      next: ['learning-rate'],
+      next: ['learning-rate', 'prefix-method'],
       texts: [/try the learning rate \(now 0\.03\) 3× lower and 3× higher/],
     },
     {
@@ -265,7 +265,7 @@ describe('judgeOutcome on classification runs', () => {
       name: 'predictions listed for only part of the rows: the comparison says so',
       shape: { rows: ISSUE_RUN, predictionsShown: 100 },
       findings: ['constant-zero-shot:bad', 'tuned-accuracy:neutral', 'vs-majority:neutral', 'vs-zero-shot:neutral'],
-      next: ['label-words'],
+      next: ['label-words', 'prefix-method'],
       texts: [/of the 50 rows \(among the first 100 of 160\) where they differ/],
     },
   ])('$name', ({ shape, findings, next, texts }) => {
@@ -278,6 +278,25 @@ describe('judgeOutcome on classification runs', () => {
   it('says there is nothing to judge without validation rows', () => {
     const outcome = { ...classification({ rows: ISSUE_RUN }), tuned: null, zeroShot: null, valSize: 0, predictions: [], predictionsTotal: 0 };
     expect(kinds(judgeOutcome(outcome)).findings).toEqual(['no-validation:neutral']);
+  });
+});
+
+describe('prefix tuning suggested for a prompt in the input alone', () => {
+  // No clear win over the zero-shot prompt (the 'within noise' rows).
+  const rows: [string, string, string | null][] = [...times(7, ['positive', 'positive', 'positive']), ...times(6, ['negative', 'negative', 'negative']), ...times(6, ['negative', 'positive', 'positive']), ['negative', 'negative', 'positive'], ...times(4, ['positive', 'negative', 'negative'])];
+  const suggested = (meta: ClassificationOutcome['meta']) => judgeOutcome(classification({ rows, meta })).next.find((s) => s.kind === 'prefix-method');
+  it.each([
+    { name: 'prompt tuning', meta: BIG, text: /^Prefix tuning \(Method, above\): prompt tuning only changes the input/ },
+    { name: 'P-tuning', meta: { ...BIG, method: 'p-tuning' as const }, text: /^Prefix tuning \(Method, above\): P-tuning only changes the input/ },
+    { name: 'prefix tuning itself', meta: { ...BIG, method: 'prefix' as const }, text: null },
+    { name: 'a model past ten billion parameters', meta: { ...BIG, model: { ...BIG.model, hiddenSize: 8192, numLayers: 48 } }, text: null },
+  ])('$name', ({ meta, text }) => {
+    const s = suggested(meta);
+    if (text) expect(s?.text).toMatch(text);
+    else expect(s).toBeUndefined();
+  });
+  it('not when the prompt clearly beat the baselines', () => {
+    expect(judgeOutcome(classification({ rows: ISSUE_RUN, meta: BIG })).next.map((s) => s.kind)).not.toContain('prefix-method');
   });
 });
 
