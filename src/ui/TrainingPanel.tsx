@@ -5,7 +5,7 @@ import type { TrainerApi } from './useTrainer';
 import { TrainingCharts } from './TrainingCharts';
 import { RunsList, type RunsListProps } from './RunsList';
 import { compact, duration, fixed } from './format';
-import { ENCODER_HELP, INIT_HELP, METHOD_HELP, MODE_HELP, NUMERIC_FIELDS, parseDraft, type ConfigDraft } from './trainingConfig';
+import { ENCODER_HELP, fieldHelp, INIT_HELP, METHOD_HELP, MODE_HELP, NUMERIC_FIELDS, parseDraft, type ConfigDraft } from './trainingConfig';
 import { trainingAnnouncement } from './announce';
 
 const METHOD_LABEL: Record<PromptMethod, string> = { prompt: 'prompt tuning', 'p-tuning': 'P-tuning', prefix: 'prefix tuning' };
@@ -69,7 +69,7 @@ export function TrainingPanel(props: TrainingPanelProps) {
               onChange={(e) => field(f.key, e.target.value)}
             />
             <small id={`${ids}-${f.key}-help`} className={errors[f.key] ? 'field-error' : 'muted'} data-testid={errors[f.key] ? `train.${f.key}.error` : undefined}>
-              {errors[f.key] ?? f.help}
+              {errors[f.key] ?? fieldHelp(f, draft.method)}
             </small>
           </div>
         ))}

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { draftFrom, parseDraft } from './trainingConfig';
+import { draftFrom, fieldHelp, NUMERIC_FIELDS, parseDraft } from './trainingConfig';
+import { DEFAULT_LEARNING_RATES } from '../engine/train';
+import { PROMPT_METHODS } from '../engine/types';
 import { instantWordProblems } from './useTemplateChecks';
 import type { TrainingConfig } from '../shared/tasks';
 
@@ -49,6 +51,17 @@ describe('training settings form', () => {
     const { config, errors } = parseDraft({ ...draftFrom(defaults), [key]: value });
     expect(config).toBeNull();
     expect(errors[key]).toBe(error);
+  });
+
+  it("names each method's measured default learning rate in the rate's help", () => {
+    const rate = NUMERIC_FIELDS.find((f) => f.key === 'learningRate')!;
+    for (const method of PROMPT_METHODS) {
+      const rates = (fieldHelp(rate, method).match(/\d+(\.\d+)?/g) ?? []).map(Number);
+      expect(rates, method).toContain(DEFAULT_LEARNING_RATES[method].verbalizer);
+    }
+    const length = NUMERIC_FIELDS.find((f) => f.key === 'promptLength')!;
+    expect(fieldHelp(length, 'prefix')).toMatch(/every layer/);
+    expect(fieldHelp(length, 'prompt')).toBe(length.help);
   });
 
   it('needs a text for the text init', () => {

@@ -19,6 +19,8 @@ interface NumericField {
   key: NumericSetting;
   label: string;
   help: string;
+  /** The help for a method where it differs (prefix tuning has no input vectors; the rates measured differ). */
+  methodHelp?: Partial<Record<PromptMethod, string>>;
   integer: boolean;
   /** Inclusive lower bound, exclusive upper bound when given. */
   min: number;
@@ -30,11 +32,26 @@ interface NumericField {
 }
 
 export const NUMERIC_FIELDS: readonly NumericField[] = [
-  { key: 'promptLength', label: 'Prompt length', help: 'Soft tokens N, the trained vectors. [SOFT*N] slots in the template fix N themselves.', integer: true, min: 1, max: 1001 },
+  {
+    key: 'promptLength',
+    label: 'Prompt length',
+    help: 'Soft tokens N, the trained vectors. [SOFT*N] slots in the template fix N themselves.',
+    methodHelp: {
+      'p-tuning': 'Soft tokens N, computed by the prompt encoder from N trained embeddings. [SOFT*N] slots in the template fix N themselves.',
+      prefix: 'Virtual tokens N: N trained keys and values in front of the text at every layer. The template takes no [SOFT].',
+    },
+    integer: true,
+    min: 1,
+    max: 1001,
+  },
   {
     key: 'learningRate',
     label: 'Learning rate',
-    help: 'Adam peak rate. Prompt vectors need far more than fine-tuning: 0.03–0.3 worked in the engine’s measurements.',
+    help: 'Adam peak rate. Prompt vectors need far more than fine-tuning: 0.1, the default, and 0.03–0.3 worked in the engine’s measurements.',
+    methodHelp: {
+      'p-tuning': 'Adam peak rate. The encoder’s weights train too, so it needs less than prompt tuning: 0.003 did best of 0.001–0.01 in the engine’s measurements.',
+      prefix: 'Adam peak rate. Keys and values at every layer move the model more per step: 0.01 did best of 0.003–0.03 in the engine’s measurements.',
+    },
     integer: false,
     min: 0,
     minExclusive: true,
@@ -58,6 +75,9 @@ export const NUMERIC_FIELDS: readonly NumericField[] = [
     fallback: 1,
   },
 ];
+
+/** A field's help for the chosen method. */
+export const fieldHelp = (f: NumericField, method: PromptMethod): string => f.methodHelp?.[method] ?? f.help;
 
 export const INIT_HELP: Record<PromptInit, string> = {
   labels: 'the label words’ embeddings, then frequent tokens (Lester et al.’s best)',
