@@ -120,8 +120,8 @@ interface LegendItem {
 function ChartLegend({ items }: { items: LegendItem[] }) {
   return (
     <ul className="chart-legend" data-testid="chart.legend">
-      {items.map((item) => (
-        <li key={item.name} className="chart-legend-item">
+      {items.map((item, i) => (
+        <li key={i} className="chart-legend-item">
           <svg width="18" height="8" aria-hidden="true">
             <line x1="1" y1="4" x2="17" y2="4" stroke={item.colour} strokeWidth="2" strokeDasharray={item.dashed ? '5 3' : undefined} />
           </svg>
