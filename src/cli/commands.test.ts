@@ -147,6 +147,7 @@ describe('the other CLIs', () => {
     { name: 'evaluate-model --model without a tokenizer', run: () => parseEvaluateModelArgs(['--model', tmp]), error: `--model ${tmp} has no config.json` },
     { name: 'evaluate-model --backend', run: () => parseEvaluateModelArgs(['--backend', 'tpu']), error: 'unknown backend "tpu"' },
     { name: 'measure-samples --only', run: () => parseMeasureSamplesArgs(['--only', 'imdb']), error: '--only must be one of spam, sentiment, antonyms, not "imdb"' },
+    { name: 'measure-samples --method', run: () => parseMeasureSamplesArgs(['--method', 'lora']), error: '--method must be one of prompt, p-tuning, prefix, not "lora"' },
     { name: 'model-card --model without records', run: () => parseModelCardArgs(['--model', tmp]), error: `--model ${tmp} has no config.json` },
     { name: 'gpu-kit --node missing', run: () => parseGpuKitArgs(['--node', join(tmp, 'node')]), error: 'no such file' },
     { name: 'gpu-kit --out a file', run: () => parseGpuKitArgs(['--out', aFile]), error: 'is a file, not a folder' },
@@ -160,7 +161,8 @@ describe('the other CLIs', () => {
     expect(parsePretrainArgs([])).toMatchObject({ family: 'bert', steps: '4000' });
     expect(parseBenchArgs([])).toMatchObject({ steps: 5, port: 4180, backends: ['wasm', 'cpu'] });
     expect(parseEvaluateModelArgs([])).toEqual({ model: BERT, backends: ['wasm'] });
-    expect(parseMeasureSamplesArgs(['--only', 'spam'])).toEqual({ model: BERT, only: 'spam' });
+    expect(parseMeasureSamplesArgs(['--only', 'spam'])).toEqual({ model: BERT, only: 'spam', method: 'prompt' });
+    expect(parseMeasureSamplesArgs(['--method', 'prefix'])).toEqual({ model: BERT, only: undefined, method: 'prefix' });
     expect(parseModelCardArgs([])).toEqual({ model: BERT });
   });
 });

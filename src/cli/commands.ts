@@ -481,19 +481,24 @@ const SAMPLE_NAMES = SAMPLES.map((s) => s.file.replace(/\.csv$/, ''));
 
 export const MEASURE_SAMPLES: Command = {
   name: 'measure-samples',
-  usage: `usage: npm run measure-samples -- [--model <folder>] [--only ${SAMPLE_NAMES.join('|')}] [--debug]
+  usage: `usage: npm run measure-samples -- [--model <folder>] [--only ${SAMPLE_NAMES.join('|')}] [--method ${PROMPT_METHODS.join('|')}] [--debug]
 
-  Prompt tuning in the studio's default settings on each sample set (public/samples/), both
-  classification modes, with the zero-shot and majority baselines; writes <model>/tuning.json
-  (or tuning-<sample>.json with --only) for the model card. --model defaults to public/models/studio-bert-tiny.
+  Tuning in the studio's default settings of a method (default prompt) on each sample set
+  (public/samples/), both classification modes, with the zero-shot and majority baselines; writes
+  <model>/tuning.json (tuning-<sample>.json with --only; tuning[-<sample>].<method>.json for another
+  method than prompt) for the model card. --model defaults to public/models/studio-bert-tiny.
 ${COMMON_HELP}`,
 };
 
 export function parseMeasureSamplesArgs(argv: string[]) {
-  const v = parseOptions(argv, { model: { type: 'string', default: 'public/models/studio-bert-tiny' }, only: { type: 'string' } });
+  const v = parseOptions(argv, { model: { type: 'string', default: 'public/models/studio-bert-tiny' }, only: { type: 'string' }, method: { type: 'string', default: 'prompt' } });
   const model = existingFolder(v.model, 'model', ['config.json']);
   writableFolder(model, 'model');
-  return { model, only: v.only === undefined ? undefined : choiceOption(v.only, 'only', SAMPLE_NAMES) };
+  return {
+    model,
+    only: v.only === undefined ? undefined : choiceOption(v.only, 'only', SAMPLE_NAMES),
+    method: choiceOption(v.method, 'method', PROMPT_METHODS),
+  };
 }
 
 export const MODEL_CARD: Command = {

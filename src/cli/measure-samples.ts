@@ -1,10 +1,11 @@
 /**
- * Prompt tuning in the studio's default settings on each sample set: the sample's preset template and
- * label words (src/shared/samples.ts, what the studio fills in when the sample is loaded) and
- * DEFAULT_TRAINING_CONFIG, in both classification modes, with the zero-shot and majority
- * baselines; for decoders also the generation sample. Writes <model>/tuning.json for the model card.
+ * Tuning in the studio's default settings of one method on each sample set: the sample's preset
+ * template and label words (src/shared/samples.ts, what the studio fills in when the sample is loaded)
+ * and defaultTrainingConfig(mode, method), in both classification modes, with the zero-shot and
+ * majority baselines; for decoders also the generation sample. Writes <model>/tuning.json (see
+ * tuningFileName) for the model card, which tabulates every method it finds.
  *
- *   npm run measure-samples -- --model public/models/studio-bert-tiny [--only sentiment|spam|antonyms]
+ *   npm run measure-samples -- --model public/models/studio-bert-tiny [--only sentiment|spam|antonyms] [--method prefix]
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -16,6 +17,7 @@ import { decodeCsvBytes, parseCsvText } from '../session/csv';
 import { Dataset } from '../session/dataset';
 import { startCommand } from './args';
 import { MEASURE_SAMPLES, parseMeasureSamplesArgs } from './commands';
+import { tuningFileName } from './tuningFiles';
 
 const values = startCommand(MEASURE_SAMPLES, parseMeasureSamplesArgs);
 
@@ -32,7 +34,8 @@ async function main(): Promise<void> {
   const lm = { model: loaded.model, tokenizer: loaded.tokenizer };
   const kind = loaded.config.lmKind;
   const results: Record<string, unknown>[] = [];
-  const config = defaultTrainingConfig('verbalizer');
+  const method = values.method;
+  const config = defaultTrainingConfig('verbalizer', method);
   /** Adds how the run ended, prints and keeps the row, frees the run. */
   const keep = (row: Record<string, unknown>, r: { steps: number; stopReason: string; seconds: number; dispose(): void }) => {
     const full = { ...row, steps: r.steps, stopReason: r.stopReason, seconds: Math.round(r.seconds) };
@@ -51,6 +54,8 @@ async function main(): Promise<void> {
       const row = {
         sample: name,
         mode: 'generation',
+        method,
+        learningRate: config.learningRate,
         template,
         trainSize: r.trainSize,
         valSize: r.valSize,
@@ -64,11 +69,13 @@ async function main(): Promise<void> {
     for (const mode of ['verbalizer', 'head'] as const) {
       const labelWords = Object.fromEntries(Object.entries(sample.labelWords ?? {}).map(([c, w]) => [c, [...w]]));
       const data = { rows: await rows(csv), labelColumn: 'label', template, labelWords };
-      const r = await trainClassifier(lm, data, defaultTrainingConfig(mode));
+      const modeConfig = defaultTrainingConfig(mode, method);
+      const r = await trainClassifier(lm, data, modeConfig);
       const row = {
         sample: name,
         mode,
-        learningRate: defaultTrainingConfig(mode).learningRate,
+        method,
+        learningRate: modeConfig.learningRate,
         template,
         labelWords,
         trainSize: r.trainSize,
@@ -83,14 +90,13 @@ async function main(): Promise<void> {
     }
   }
   const out = {
-    command: `npm run measure-samples -- --model ${dir}${values.only ? ` --only ${values.only}` : ''}`,
+    command: `npm run measure-samples -- --model ${dir}${values.only ? ` --only ${values.only}` : ''}${method === 'prompt' ? '' : ` --method ${method}`}`,
     checkpointHash: loaded.checkpointHash,
     config,
     backend: 'Node wasm',
     results,
   };
-  // --only runs (one sample per process, to use both cores) write their own file; the card merges them.
-  await writeFile(join(dir, values.only ? `tuning-${values.only}.json` : 'tuning.json'), JSON.stringify(out, null, 2) + '\n');
+  await writeFile(join(dir, tuningFileName(values.only, method)), JSON.stringify(out, null, 2) + '\n');
   loaded.model.dispose();
 }
 

@@ -1,17 +1,18 @@
 /**
  * Writes an embedded model's card (<model>/README.md) from the records its commands left beside it:
  * corpus.json (build-tokenizers), training.json (pretrain), evaluation.json (evaluate-model) and
- * tuning.json (measure-samples). Nothing in the card is typed by hand.
+ * tuning*.json (measure-samples, one per sample and method). Nothing in the card is typed by hand.
  *
  *   npm run model-card -- --model public/models/studio-bert-tiny
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultTrainingConfig } from '../engine/train';
-import type { ClassifierMode } from '../engine/types';
+import { PROMPT_METHODS, type ClassifierMode, type PromptMethod } from '../engine/types';
 import { OFFSETS } from '../pretrain/pretrain';
 import { startCommand } from './args';
 import { MODEL_CARD, parseModelCardArgs } from './commands';
+import { TUNING_FILE } from './tuningFiles';
 
 const dir = startCommand(MODEL_CARD, parseModelCardArgs).model;
 const read = (f: string) => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f), 'utf8')) : null);
@@ -33,8 +34,8 @@ interface Training {
 }
 const training = read('training.json') as Training | null;
 const evaluation = read('evaluation.json');
-// tuning.json, or the tuning-<sample>.json files of per-sample runs, merged in file-name order.
-const tuningFiles = readdirSync(dir).filter((f) => /^tuning(-[a-z]+)?\.json$/.test(f)).sort();
+// measure-samples' records (src/cli/tuningFiles.ts), merged in file-name order.
+const tuningFiles = readdirSync(dir).filter((f) => TUNING_FILE.test(f)).sort();
 const tuningParts = tuningFiles.map(read);
 const tuning = tuningParts.length
   ? { ...tuningParts[0], command: tuningParts.map((t) => `\`${t.command}\``).join(', '), results: tuningParts.flatMap((t) => t.results) }
@@ -42,11 +43,12 @@ const tuning = tuningParts.length
 const config = read('config.json');
 if (!corpus || !training || !evaluation || !config) throw new Error(`${dir}: corpus.json, training.json, evaluation.json and config.json are needed`);
 
-/** A run's learning rate, flagged when the mode's default has changed since it was measured. */
-const lrCell = (mode: ClassifierMode, lr: number) => {
-  const now = defaultTrainingConfig(mode).learningRate;
+/** A run's learning rate, flagged when the default of its mode and method has changed since it was measured. */
+const lrCell = (mode: ClassifierMode, method: PromptMethod, lr: number) => {
+  const now = defaultTrainingConfig(mode, method).learningRate;
   return lr === now ? String(lr) : `${lr} (default now ${now})`;
 };
+const METHOD_NAMES: Record<PromptMethod, string> = { prompt: 'prompt tuning', 'p-tuning': 'P-tuning', prefix: 'prefix tuning' };
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number) => x.toLocaleString('en');
 const isBert = config.model_type === 'bert';
@@ -140,16 +142,22 @@ if (!tuning) {
       `batch ${c.batchSize}, up to ${c.epochs} epochs with early stopping (patience ${c.patience}), ${pct(c.valFraction)} of each class held out for validation, seed ${c.seed}. Accuracy on that validation split:`,
     '',
   );
-  lines.push('| sample | mode | lr | template | majority | zero-shot | tuned | macro-F1 | steps |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const r of tuning.results) {
+  // Records written before measure-samples took --method are plain prompt tuning.
+  type Result = { sample: string; mode: string; method?: PromptMethod; [k: string]: any };
+  const methodOf = (r: Result): PromptMethod => r.method ?? 'prompt';
+  const order = (r: Result) => `${r.sample} ${r.mode === 'head' ? 1 : 0} ${PROMPT_METHODS.indexOf(methodOf(r))}`;
+  const results = [...(tuning.results as Result[])].sort((a, b) => order(a).localeCompare(order(b)));
+  lines.push('| sample | mode | method | lr | template | majority | zero-shot | tuned | macro-F1 | steps |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of results) {
     if (r.mode === 'generation') continue;
-    lines.push(`| ${r.sample} (${r.trainSize} train / ${r.valSize} val) | ${r.mode === 'head' ? 'linear head' : 'label words'} | ${lrCell(r.mode, r.learningRate ?? c.learningRate)} | \`${r.template}\` | ${pct(r.majority)} | ${pct(r.zeroShot)} | ${pct(r.accuracy)} | ${r.macroF1?.toFixed(3) ?? '–'} | ${r.steps} |`);
+    const mode = r.mode as ClassifierMode;
+    lines.push(`| ${r.sample} (${r.trainSize} train / ${r.valSize} val) | ${mode === 'head' ? 'linear head' : 'label words'} | ${METHOD_NAMES[methodOf(r)]} | ${lrCell(mode, methodOf(r), r.learningRate ?? c.learningRate)} | \`${r.template}\` | ${pct(r.majority)} | ${pct(r.zeroShot)} | ${pct(r.accuracy)} | ${r.macroF1?.toFixed(3) ?? '–'} | ${r.steps} |`);
   }
-  const gen = tuning.results.find((r: { mode: string }) => r.mode === 'generation');
-  if (gen) {
-    lines.push('', `Generation (${gen.sample}, \`${gen.template}\`, greedy): exact match ${pct(gen.before?.exactMatch)} before tuning, ${pct(gen.after?.exactMatch)} after; token F1 ${gen.before?.tokenF1?.toFixed(3)} → ${gen.after?.tokenF1?.toFixed(3)}.`);
+  for (const gen of results.filter((r) => r.mode === 'generation')) {
+    lines.push('', `Generation with ${METHOD_NAMES[methodOf(gen)]} (${gen.sample}, \`${gen.template}\`, greedy${gen.learningRate ? `, lr ${gen.learningRate}` : ''}): exact match ${pct(gen.before?.exactMatch)} before tuning, ${pct(gen.after?.exactMatch)} after; token F1 ${gen.before?.tokenF1?.toFixed(3)} → ${gen.after?.tokenF1?.toFixed(3)}.`);
   }
-  lines.push('', 'Label words: ' + tuning.results.filter((r: { mode: string }) => r.mode === 'verbalizer').map((r: { sample: string; labelWords: Record<string, string[]> }) => `${r.sample}: ${Object.entries(r.labelWords).map(([k, v]) => `${k} → ${v.join(', ')}`).join('; ')}`).join('. ') + '.');
+  const words = new Map(results.filter((r) => r.mode === 'verbalizer').map((r) => [r.sample, r.labelWords as Record<string, string[]>]));
+  lines.push('', 'Label words: ' + [...words].map(([sample, w]) => `${sample}: ${Object.entries(w).map(([k, v]) => `${k} → ${v.join(', ')}`).join('; ')}`).join('. ') + '.');
 }
 lines.push('');
 writeFileSync(join(dir, 'README.md'), lines.join('\n'));
