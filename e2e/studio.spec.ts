@@ -67,6 +67,10 @@ test('upload a CSV, tune a prompt on the embedded MLM, see the results, download
   await studio.setLabelWords('negative', 'bad, terrible');
   await expect(studio.byId('labels.class.positive.error')).toHaveCount(0);
   await studio.screenshot('studio-1-data-template');
+  // The charts are there before any run (mounted with the panel), empty, saying when they fill.
+  await expect(studio.byId('train.lossChart')).toHaveAttribute('data-points', '0');
+  await expect(studio.byId('train.lossChart')).toContainText('Appears when training starts.');
+  await expect(studio.byId('train.valChart')).toContainText('Appears after the first epoch.');
 
   // 4. Train a few steps: 18 training rows, batch 6, 2 epochs = 6 steps.
   await studio.setTraining({ batchSize: 6, epochs: 2, learningRate: 0.1, valFraction: 0.25, seed: 7 });
@@ -86,6 +90,11 @@ test('upload a CSV, tune a prompt on the embedded MLM, see the results, download
   await expect(lossChart).toHaveAttribute('data-points', '6');
   await expect(lossChart.locator('path.recharts-curve').first()).toHaveAttribute('d', /^M[\d.,-]+L/);
   await expect(studio.byId('train.valChart')).toHaveAttribute('data-points', '2');
+  await expect(studio.byId('train.lossChart')).not.toContainText('Appears when training starts.');
+  await expect(studio.byId('train.valChart')).not.toContainText('Appears after the first epoch.');
+  // The legends name the series (plain HTML, not recharts' measured legend).
+  await expect(lossChart.locator('.chart-legend-item')).toHaveText(['loss', 'smoothed']);
+  await expect(studio.byId('train.valChart').locator('.chart-legend-item')).toHaveText(['validation loss', 'validation accuracy']);
 
   // 5. Results: zero-shot and tuned accuracy side by side, confusion matrix, predictions.
   await expect(studio.byId('results.zeroShot.value')).toHaveText(/^\d+\.\d%$/);
