@@ -199,7 +199,7 @@ describe('judgeOutcome on classification runs', () => {
         meta: { ...headMeta(), model: BIG.model },
       },
       findings: ['near-constant-tuned:bad', 'tuned-accuracy:neutral', 'vs-majority:neutral'],
-      next: ['learning-rate', 'label-words', 'prefix-method'],
+      next: ['learning-rate', 'label-words'],
     },
     {
       name: 'a tuned prompt stuck on one class with a settled loss above ln 2: the head mode',
@@ -212,7 +212,7 @@ describe('judgeOutcome on classification runs', () => {
       name: 'the same in head mode: the learning rate',
       shape: { rows: [...times(40, ['positive', 'positive', null]), ...times(40, ['negative', 'positive', null])], trainLosses: flat(40, 1.1), meta: { ...headMeta(), model: BIG.model } },
       findings: ['constant-tuned:bad', 'tuned-accuracy:neutral', 'vs-majority:neutral'],
-      next: ['learning-rate', 'prefix-method'],
+      next: ['learning-rate'],
       texts: [/try the learning rate \(now 0\.03\) 3× lower and 3× higher/],
     },
     {
@@ -290,6 +290,7 @@ describe('prefix tuning suggested for a prompt in the input alone', () => {
     { name: 'P-tuning', meta: { ...BIG, method: 'p-tuning' as const }, text: /^Prefix tuning \(Method, above\): P-tuning only changes the input/ },
     { name: 'prefix tuning itself', meta: { ...BIG, method: 'prefix' as const }, text: null },
     { name: 'a model past ten billion parameters', meta: { ...BIG, model: { ...BIG.model, hiddenSize: 8192, numLayers: 48 } }, text: null },
+    { name: 'the linear head (no gain measured there)', meta: { ...BIG, mode: 'head' as const }, text: null },
   ])('$name', ({ meta, text }) => {
     const s = suggested(meta);
     if (text) expect(s?.text).toMatch(text);

@@ -304,15 +304,18 @@ function biggerModel(outcome: TrainOutcome): Suggestion | null {
   };
 }
 
-/** A run of prompt tuning or P-tuning (input vectors only) on a model below DEEP_PROMPT_PARAMETERS: prefix tuning reaches every layer. */
+/**
+ * A label-word run of prompt tuning or P-tuning (input vectors only) on a model below DEEP_PROMPT_PARAMETERS:
+ * prefix tuning reaches every layer. Not for the linear head, where the measurements found no such gain.
+ */
 function prefixMethod(outcome: TrainOutcome): Suggestion | null {
   const method = outcome.meta.method ?? 'prompt';
-  if (method === 'prefix' || estimatedParameters(outcome.meta.model) >= DEEP_PROMPT_PARAMETERS) return null;
+  if (method === 'prefix' || outcome.meta.mode === 'head' || estimatedParameters(outcome.meta.model) >= DEEP_PROMPT_PARAMETERS) return null;
   return {
     kind: 'prefix-method',
     text:
       `Prefix tuning (Method, above): ${method === 'prompt' ? 'prompt tuning' : 'P-tuning'} only changes the input, which learns little on models below about ten billion parameters ` +
-      '(Lester et al.); prefix tuning (P-tuning v2) trains keys and values at every layer. On the embedded BERT it was ahead of prompt tuning on both sample sets, on average over the seeds measured.',
+      '(Lester et al.); prefix tuning (P-tuning v2) trains keys and values at every layer. With label words on the embedded BERT it was ahead of prompt tuning on both sample sets, by 6 and 11 points on average over the seeds measured.',
   };
 }
 
