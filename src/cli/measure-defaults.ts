@@ -26,6 +26,11 @@
  * for prompt at 0.1 and prefix at 0.01; spam ("{text} This message is [MASK]." free,money / list,code)
  * --method prompt --lr 0.1, --method prefix --lr 0.01,0.03, --method p-tuning --lr 0.003. Raw lines:
  * src/engine/measurements/methods-2026-11-29.jsonl (runs cut short by a restart are not in it).
+ *
+ * Prefix against prompt tuning over more seeds, 2026-11-30, the same model and templates, --patience 5 (the
+ * studio's early stopping; the 11-29 runs had none), niced beside other work: sentiment --method prompt
+ * --lr 0.1 and --method prefix --lr 0.01, --seeds 4,5,6 each; spam, the same two at --seeds 2. Raw lines:
+ * src/engine/measurements/methods-2026-11-30.jsonl (the script: /bin/bash, one run after another).
  */
 import { readFile } from 'node:fs/promises';
 import Papa from 'papaparse';
