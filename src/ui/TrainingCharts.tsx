@@ -42,6 +42,8 @@ const STEP_TICK = plainTick(fmt);
 const LOSS_TICK = plainTick(tick);
 const EPOCH_TICK = plainTick(String);
 const PERCENT_TICK = plainTick((v) => `${Math.round(v * 100)}%`);
+/** An empty chart's ticks: laid out like real ones (see PLACEHOLDER), labelled with nothing. */
+const BLANK_TICK = plainTick(() => '');
 
 /**
  * The charts of `run` (empty axes before any run: the charts are mounted with the panel, so that a run's
@@ -101,6 +103,16 @@ function useThrottled<T extends { id: string } | null>(value: T, interval: numbe
 }
 
 const NO_STEPS: StepPoint[] = [];
+/**
+ * What an empty chart draws, invisibly: a line through the axes' range. Drawn with no series at all, a chart
+ * first runs recharts' line, scale and tick code when a run's first step (or epoch) arrives, and that first run
+ * (V8 compiling it) made the redraw a long task; drawn at mount, before any run, it is already warm then.
+ */
+const PLACEHOLDER: StepPoint[] = [
+  { step: 1, loss: 0.5 },
+  { step: 2, loss: 0.5 },
+];
+const EPOCH_PLACEHOLDER: EpochMetrics[] = [1, 2].map((epoch) => ({ epoch, trainLoss: 0.5, valLoss: 0.5, valAccuracy: 0.5, valMacroF1: 0.5 }));
 const NO_EPOCHS: EpochMetrics[] = [];
 /** Overlays draw the same when they are the same runs with the same series (a record changes on every metrics batch; its series only when they grow). */
 const sameOverlays = (a: RunRecord[], b: RunRecord[]) =>
@@ -143,8 +155,9 @@ interface LossChartProps {
  */
 const LossChart = memo(LossChartNow, (a: LossChartProps, b: LossChartProps) => a.steps === b.steps && sameOverlays(a.overlays, b.overlays));
 function LossChartNow({ steps, overlays }: LossChartProps) {
-  const raw = thin(steps);
-  const smoothed = thin(smooth(steps));
+  const empty = steps.length === 0;
+  const raw = empty ? PLACEHOLDER : thin(steps);
+  const smoothed = empty ? PLACEHOLDER : thin(smooth(steps));
   const legend: LegendItem[] = [
     { name: 'loss', colour: RAW },
     { name: 'smoothed', colour: MAIN },
@@ -157,11 +170,12 @@ function LossChartNow({ steps, overlays }: LossChartProps) {
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
         <LineChart margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
-          <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} interval={0} tick={STEP_TICK} label={{ value: 'step', position: 'insideBottomRight', offset: -4 }} />
-          <YAxis type="number" domain={LOSS_DOMAIN} interval={0} tick={LOSS_TICK} width={52} />
-          <Tooltip formatter={fmt} labelFormatter={(s) => `step ${s}`} />
-          <Line data={raw} dataKey="loss" name="loss" stroke={RAW} dot={raw.length < 3} strokeWidth={1} isAnimationActive={false} />
-          <Line data={smoothed} dataKey="loss" name="smoothed" stroke={MAIN} dot={false} strokeWidth={2} isAnimationActive={false} />
+          <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} interval={0} tick={empty ? BLANK_TICK : STEP_TICK} label={{ value: 'step', position: 'insideBottomRight', offset: -4 }} />
+          <YAxis type="number" domain={LOSS_DOMAIN} interval={0} tick={empty ? BLANK_TICK : LOSS_TICK} width={52} />
+          {/* The placeholder is not data: blank tick labels (laid out all the same) and no tooltip for it. */}
+          <Tooltip formatter={fmt} labelFormatter={(s) => `step ${s}`} active={empty ? false : undefined} />
+          <Line data={raw} dataKey="loss" name="loss" stroke={empty ? 'transparent' : RAW} dot={!empty && raw.length < 3} strokeWidth={1} isAnimationActive={false} />
+          <Line data={smoothed} dataKey="loss" name="smoothed" stroke={empty ? 'transparent' : MAIN} dot={false} strokeWidth={2} isAnimationActive={false} />
           {overlays.map((o, i) => (
             <Line
               key={o.id}
@@ -193,6 +207,8 @@ const ValidationChart = memo(
   (a: ValidationChartProps, b: ValidationChartProps) => a.epochs === b.epochs && a.zeroShotAccuracy === b.zeroShotAccuracy && a.classification === b.classification && sameOverlays(a.overlays, b.overlays),
 );
 function ValidationChartNow({ epochs, zeroShotAccuracy, classification: isClassification, overlays }: ValidationChartProps) {
+  const empty = epochs.length === 0;
+  const data = empty ? EPOCH_PLACEHOLDER : epochs;
   const legend: LegendItem[] = [
     { name: 'validation loss', colour: VAL_LOSS },
     ...(isClassification
@@ -206,12 +222,14 @@ function ValidationChartNow({ epochs, zeroShotAccuracy, classification: isClassi
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
         <LineChart margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
-          <XAxis dataKey="epoch" type="number" domain={[1, 'dataMax']} allowDecimals={false} interval={0} tick={EPOCH_TICK} label={{ value: 'epoch', position: 'insideBottomRight', offset: -4 }} />
-          <YAxis yAxisId="loss" type="number" domain={LOSS_DOMAIN} interval={0} tick={LOSS_TICK} width={52} />
-          {isClassification && <YAxis yAxisId="acc" orientation="right" type="number" domain={[0, 1]} interval={0} tick={PERCENT_TICK} width={44} />}
-          <Tooltip formatter={fmt} labelFormatter={(e) => `epoch ${e}`} />
-          <Line yAxisId="loss" data={epochs} dataKey="valLoss" name="validation loss" stroke={VAL_LOSS} isAnimationActive={false} />
-          {isClassification && <Line yAxisId="acc" data={epochs} dataKey="valAccuracy" name="validation accuracy" stroke={VAL_ACCURACY} isAnimationActive={false} />}
+          <XAxis dataKey="epoch" type="number" domain={[1, 'dataMax']} allowDecimals={false} interval={0} tick={empty ? BLANK_TICK : EPOCH_TICK} label={{ value: 'epoch', position: 'insideBottomRight', offset: -4 }} />
+          <YAxis yAxisId="loss" type="number" domain={LOSS_DOMAIN} interval={0} tick={empty ? BLANK_TICK : LOSS_TICK} width={52} />
+          {isClassification && <YAxis yAxisId="acc" orientation="right" type="number" domain={[0, 1]} interval={0} tick={empty ? BLANK_TICK : PERCENT_TICK} width={44} />}
+          <Tooltip formatter={fmt} labelFormatter={(e) => `epoch ${e}`} active={empty ? false : undefined} />
+          <Line yAxisId="loss" data={data} dataKey="valLoss" name="validation loss" stroke={empty ? 'transparent' : VAL_LOSS} dot={!empty} isAnimationActive={false} />
+          {isClassification && (
+            <Line yAxisId="acc" data={data} dataKey="valAccuracy" name="validation accuracy" stroke={empty ? 'transparent' : VAL_ACCURACY} dot={!empty} isAnimationActive={false} />
+          )}
           {isClassification &&
             overlays.map((o, i) => (
               <Line
