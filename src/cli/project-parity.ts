@@ -5,8 +5,8 @@
  *
  *   projects/<case>/                  the project (train.py, studio_config.json, data/, accelerate/, ...);
  *                                     <case> is the model's name, then -<method> (and -lstm) for other methods than prompt
- *   projects/<model>/studio_predictions.json   zero-shot class probabilities per validation row (Node, cpu backend)
- *   projects/<model>/studio_run.json           the studio's own run with those settings: zero-shot and tuned accuracy
+ *   projects/<case>/studio_predictions.json    zero-shot class probabilities per validation row (Node, cpu backend)
+ *   projects/<case>/studio_run.json            the studio's own run with those settings: zero-shot and tuned accuracy
  *
  * `src/engine/export/project/project_parity.py` runs each project on the GPU machine (one process and
  * `accelerate launch --num_processes 2`) and compares. The GPU kit carries both (npm run bench:gpu-kit).

@@ -47,7 +47,7 @@ export const NUMERIC_FIELDS: readonly NumericField[] = [
   {
     key: 'learningRate',
     label: 'Learning rate',
-    help: 'Adam peak rate. Prompt vectors need far more than fine-tuning: 0.1, the default, and 0.03–0.3 worked in the engine’s measurements.',
+    help: 'Adam peak rate. Prompt vectors need far more than fine-tuning: 0.1 (the label-word default; the head’s is 0.01) and 0.03–0.3 worked in the engine’s measurements.',
     methodHelp: {
       'p-tuning': 'Adam peak rate. The encoder’s weights train too, so it needs less than prompt tuning: 0.003 did best of 0.001–0.01 in the engine’s measurements.',
       prefix: 'Adam peak rate. Keys and values at every layer move the model more per step: 0.01 did best of 0.003–0.03 in the engine’s measurements.',
