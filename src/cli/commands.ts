@@ -432,7 +432,8 @@ export const BENCH_UI: Command = {
   sentiment sample, trains, and prints how many long tasks there were during training and the longest.
   A measurement, not a test: figures depend on the machine and its load.
   --epochs >= 1 (3); --batch-size >= 1 (8); --backend (wasm); --port 1..65535 (4181); --skip-build uses dist/ as it is;
-  --trace FILE writes a Chromium trace of the training and prints what each long task spent its time on.
+  --trace FILE writes a Chromium trace of the training and prints what each long task spent its time on
+  (its trace events, and the functions V8's sampler found it in: readable from an unminified build).
 ${COMMON_HELP}`,
 };
 
