@@ -63,7 +63,7 @@ def check_encoder_forward(path):
         lstm_module = t.torch_lstm(lstm) if lstm else None
         out = t.run_encoder(x, lstm_module, t.torch_linears(mlp), "relu")
         got = out.detach().flatten().tolist()
-        if not (len(got) == len(case["output"]) and all(close(a, b, 1e-5) for a, b in zip(got, case["output"]))):
+        if not all_close(got, case["output"], 1e-5):
             failures.append(f"{name}: train.py computes {got}, the studio {case['output']}")
         out.sum().backward()  # the gradient reaches the embeddings and the trained weights, not the frozen bias_hh
         if x.grad is None or not torch.isfinite(x.grad).all():
@@ -80,6 +80,15 @@ def check_encoder_forward(path):
 
 def close(a, b, tol):
     return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def all_close(got, want, tol=1e-6):
+    """Same length and every value close (train.py's draws in float64 against the studio's float32)."""
+    return len(got) == len(want) and all(close(x, y, tol) for x, y in zip(got, want))
+
+
+def flat(matrix):
+    return [x for row in matrix for x in row]
 
 
 def check_golden(path):
@@ -164,29 +173,26 @@ def check_golden(path):
         got = t.init_token_ids(c["init"], c["length"], c["seed"], frequent, set(fr["specials"]), c["vocabSize"], c.get("labelWordIds"), c.get("textIds"))
         expect(f"init {c['init']} length {c['length']} seed {c['seed']}", got, c["ids"])
     enc = golden["inited"]["encoder"]
-    for k, (w, b) in enumerate(t.encoder_init(enc["sizes"], enc["seed"])):
-        flat = [x for row in w for x in row]
-        want = enc["layers"][k]
-        if not (len(flat) == len(want["weight"]) and all(close(x, y, 1e-6) for x, y in zip(flat, want["weight"])) and all(close(x, y, 1e-6) for x, y in zip(b, want["bias"]))):
-            failures.append(f"encoder layer {k}: {flat} {b} vs {want}")
+    def expect_linears(what, layers, want_layers):
+        for k, (w, b) in enumerate(layers):
+            want = want_layers[k]
+            if not (all_close(flat(w), want["weight"]) and all_close(b, want["bias"])):
+                failures.append(f"{what} layer {k}: {flat(w)} {b} vs {want}")
+
+    expect_linears("encoder", t.encoder_init(enc["sizes"], enc["seed"]), enc["layers"])
     le = golden["inited"]["lstmEncoder"]
     lstm, mlp = t.lstm_encoder_init(le["hidden"], le["encoderHidden"], le["seed"])
     for l, pair in enumerate(lstm):
         for name, (w_in, w_rec, b) in zip(("forward", "backward"), pair):
             want = le["lstm"][l][name]
-            for what, got_values, want_values in (("input weight", [x for row in w_in for x in row], want["inputWeight"]), ("recurrent weight", [x for row in w_rec for x in row], want["recurrentWeight"]), ("bias", b, want["bias"])):
-                if not (len(got_values) == len(want_values) and all(close(x, y, 1e-6) for x, y in zip(got_values, want_values))):
+            for what, got_values, want_values in (("input weight", flat(w_in), want["inputWeight"]), ("recurrent weight", flat(w_rec), want["recurrentWeight"]), ("bias", b, want["bias"])):
+                if not all_close(got_values, want_values):
                     failures.append(f"LSTM encoder layer {l} {name} {what}: {got_values} vs {want_values}")
-    for k, (w, b) in enumerate(mlp):
-        flat = [x for row in w for x in row]
-        want = le["mlp"][k]
-        if not (len(flat) == len(want["weight"]) and all(close(x, y, 1e-6) for x, y in zip(flat, want["weight"])) and all(close(x, y, 1e-6) for x, y in zip(b, want["bias"]))):
-            failures.append(f"LSTM encoder's MLP layer {k}: {flat} {b} vs {want}")
+    expect_linears("LSTM encoder's MLP", mlp, le["mlp"])
     hd = golden["inited"]["head"]
     w, b = t.head_init(hd["hidden"], hd["classes"], hd["seed"])
-    flat = [x for row in w for x in row]
-    if not (all(close(x, y, 1e-6) for x, y in zip(flat, hd["weight"])) and b == hd["bias"]):
-        failures.append(f"head init: {flat} {b} vs {hd['weight']} {hd['bias']}")
+    if not (all_close(flat(w), hd["weight"]) and b == hd["bias"]):
+        failures.append(f"head init: {flat(w)} {b} vs {hd['weight']} {hd['bias']}")
 
     # DDP's shares: the weighted mean of the processes' mean losses is the batch's mean loss.
     for n in range(1, 12):
