@@ -71,6 +71,10 @@ test('upload a CSV, tune a prompt on the embedded MLM, see the results, download
   await expect(studio.byId('train.lossChart')).toHaveAttribute('data-points', '0');
   await expect(studio.byId('train.lossChart')).toContainText('Appears when training starts.');
   await expect(studio.byId('train.valChart')).toContainText('Appears after the first epoch.');
+  // Their invisible placeholder line (drawn so recharts' code is compiled before a run) shows no numbers.
+  const tickLabels = () => studio.byId('train.lossChart').locator('.recharts-cartesian-axis-tick-value').allTextContents();
+  expect((await tickLabels()).length).toBeGreaterThan(0);
+  expect((await tickLabels()).filter((t) => t !== '')).toEqual([]);
 
   // 4. Train a few steps: 18 training rows, batch 6, 2 epochs = 6 steps.
   await studio.setTraining({ batchSize: 6, epochs: 2, learningRate: 0.1, valFraction: 0.25, seed: 7 });
@@ -91,6 +95,7 @@ test('upload a CSV, tune a prompt on the embedded MLM, see the results, download
   await expect(lossChart.locator('path.recharts-curve').first()).toHaveAttribute('d', /^M[\d.,-]+L/);
   await expect(studio.byId('train.valChart')).toHaveAttribute('data-points', '2');
   await expect(studio.byId('train.lossChart')).not.toContainText('Appears when training starts.');
+  expect((await tickLabels()).filter((t) => t !== '').length).toBeGreaterThan(0);
   await expect(studio.byId('train.valChart')).not.toContainText('Appears after the first epoch.');
   // The legends name the series (plain HTML, not recharts' measured legend).
   await expect(lossChart.locator('.chart-legend-item')).toHaveText(['loss', 'smoothed']);
